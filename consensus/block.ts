@@ -1,0 +1,121 @@
+import { bytesToHex, concatBytes, hexToBytes, isHex, sha256 } from './bytes.ts';
+import { canonicalize } from './canonical.ts';
+import { fail } from './errors.ts';
+import { isObject, isUint, onlyKeys, txFromWire, txToWire, type Tx, type TxWire } from './tx.ts';
+
+export const BLOCK_VERSION = 1;
+export const ZERO_HASH = '0'.repeat(64);
+
+export interface BlockHeader {
+  v: 1;
+  height: number;
+  prev: string;
+  merkle: string;
+  time: number;
+  bits: number;
+  nonce: number;
+}
+
+export interface Block {
+  readonly hash: string;
+  readonly header: BlockHeader;
+  /** Coinbase first. */
+  readonly txs: readonly Tx[];
+}
+
+export interface BlockWire { header: unknown; txs: TxWire[] }
+
+export function blockHash(header: BlockHeader): string {
+  return bytesToHex(sha256(canonicalize(header)));
+}
+
+/** Bitcoin-style merkle root over txids (coinbase first); odd levels repeat their last node. */
+export function merkleRoot(txids: readonly string[]): string {
+  if (txids.length === 0) fail('bad-block', 'a block has at least its coinbase');
+  let level = txids.map(hexToBytes);
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(sha256(concatBytes(level[i], level[i + 1] ?? level[i])));
+    level = next;
+  }
+  return bytesToHex(level[0]);
+}
+
+/** The proof a client needs to check that `txid` is in a block with root `merkle`. */
+export function merkleProof(txids: readonly string[], index: number): string[] {
+  const proof: string[] = [];
+  let level = txids.map(hexToBytes);
+  let i = index;
+  while (level.length > 1) {
+    proof.push(bytesToHex(level[i ^ 1] ?? level[i]));
+    const next: Uint8Array[] = [];
+    for (let j = 0; j < level.length; j += 2) next.push(sha256(concatBytes(level[j], level[j + 1] ?? level[j])));
+    level = next;
+    i >>= 1;
+  }
+  return proof;
+}
+
+export function verifyMerkleProof(txid: string, index: number, proof: readonly string[], root: string): boolean {
+  let node = hexToBytes(txid);
+  let i = index;
+  for (const sibling of proof) {
+    const s = hexToBytes(sibling);
+    node = i & 1 ? sha256(concatBytes(s, node)) : sha256(concatBytes(node, s));
+    i >>= 1;
+  }
+  return bytesToHex(node) === root;
+}
+
+/** Number of leading zero bits of a hex hash. */
+export function leadingZeroBits(hashHex: string): number {
+  let bits = 0;
+  for (const ch of hashHex) {
+    const nibble = parseInt(ch, 16);
+    if (nibble === 0) {
+      bits += 4;
+      continue;
+    }
+    return bits + Math.clz32(nibble) - 28;
+  }
+  return bits;
+}
+
+export function meetsTarget(hashHex: string, bits: number): boolean {
+  return leadingZeroBits(hashHex) >= bits;
+}
+
+/** Work of one block: 2^bits expected hashes. */
+export function blockWork(bits: number): bigint {
+  return 1n << BigInt(bits);
+}
+
+export function checkHeaderShape(h: unknown): asserts h is BlockHeader {
+  const bad = (why: string): never => fail('bad-block', `malformed block header: ${why}`);
+  if (!isObject(h) || !onlyKeys(h, ['v', 'height', 'prev', 'merkle', 'time', 'bits', 'nonce'])) bad('unexpected keys');
+  const x = h as Record<string, unknown>;
+  if (x.v !== BLOCK_VERSION) bad(`v must be ${BLOCK_VERSION}`);
+  if (!isUint(x.height) || !isUint(x.time) || !isUint(x.nonce)) bad('height, time and nonce must be non-negative integers');
+  if (!isUint(x.bits) || (x.bits as number) > 256) bad('bits out of range');
+  if (!isHex(x.prev, 32) || !isHex(x.merkle, 32)) bad('prev and merkle must be 32-byte hex hashes');
+}
+
+/** Parses a block from the wire: shapes, canonical bodies, merkle root. Chain rules are checked elsewhere. */
+export function blockFromWire(wire: unknown): Block {
+  if (!isObject(wire) || !onlyKeys(wire, ['header', 'txs']) || !Array.isArray(wire.txs)) fail('bad-block', 'block must be {header, txs}');
+  checkHeaderShape(wire.header);
+  const header = wire.header;
+  const txs = (wire.txs as unknown[]).map(txFromWire);
+  if (txs.length === 0) fail('bad-block', 'block has no coinbase');
+  if (merkleRoot(txs.map((t) => t.id)) !== header.merkle) fail('bad-block', 'merkle root does not match the transactions');
+  return { hash: blockHash(header), header, txs };
+}
+
+export function blockToWire(block: Block): BlockWire {
+  return { header: block.header, txs: block.txs.map(txToWire) };
+}
+
+export function makeBlock(header: Omit<BlockHeader, 'merkle'>, txs: readonly Tx[]): Block {
+  const full: BlockHeader = { ...header, merkle: merkleRoot(txs.map((t) => t.id)) };
+  return { hash: blockHash(full), header: full, txs };
+}

@@ -1,0 +1,37 @@
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes as nobleHexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+
+export { bytesToHex, utf8ToBytes };
+
+const HEX = /^(?:[0-9a-f]{2})*$/;
+
+/** Lowercase even-length hex only: every hash, key and signature in OurSQL travels this way. */
+export function isHex(s: unknown, bytes?: number): s is string {
+  return typeof s === 'string' && HEX.test(s) && (bytes === undefined || s.length === bytes * 2);
+}
+
+export function hexToBytes(hex: string): Uint8Array {
+  return nobleHexToBytes(hex);
+}
+
+export function sha256(data: Uint8Array | string): Uint8Array {
+  return nobleSha256(typeof data === 'string' ? utf8ToBytes(data) : data);
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return bytesToHex(sha256(data));
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function utf8Decode(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}

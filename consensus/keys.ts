@@ -1,0 +1,77 @@
+import * as secp from '@noble/secp256k1';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { ripemd160 } from '@noble/hashes/legacy.js';
+import bs58check from 'bs58check';
+import { bytesToHex, concatBytes, hexToBytes, isHex, sha256 } from './bytes.ts';
+import { fail } from './errors.ts';
+
+// noble's synchronous API needs its hashes wired once; the assignment is idempotent.
+secp.hashes.sha256 = nobleSha256;
+secp.hashes.hmacSha256 = (key, msg) => hmac(nobleSha256, key, msg);
+
+export { secp };
+
+const ADDRESS_VERSION = 0x00;
+
+export function newPrivateKey(): string {
+  return bytesToHex(secp.utils.randomSecretKey());
+}
+
+export function parsePrivateKey(hex: unknown): Uint8Array {
+  if (!isHex(hex, 32)) fail('bad-key', 'private key must be 64 lowercase hex characters');
+  const key = hexToBytes(hex);
+  if (!secp.utils.isValidSecretKey(key)) fail('bad-key', 'private key is out of range for secp256k1');
+  return key;
+}
+
+/** Compressed (33-byte) public key hex of a private key. */
+export function publicKeyOf(privateKeyHex: string): string {
+  return bytesToHex(secp.getPublicKey(parsePrivateKey(privateKeyHex), true));
+}
+
+/** Accepts a 33- or 65-byte public key in hex; returns it compressed. Off-curve points are refused. */
+export function normalizePublicKey(hex: unknown): string {
+  if (typeof hex === 'string') hex = hex.toLowerCase();
+  if (!isHex(hex, 33) && !isHex(hex, 65)) fail('bad-key', 'public key must be hex of 33 (compressed) or 65 (uncompressed) bytes');
+  try {
+    return secp.Point.fromHex(hex).toHex(true);
+  } catch {
+    fail('bad-key', 'public key is not a point on secp256k1');
+  }
+}
+
+/** True when `hex` is already a valid compressed public key (the only form stored in bodies). */
+export function isCompressedPublicKey(hex: unknown): hex is string {
+  if (!isHex(hex, 33)) return false;
+  try {
+    secp.Point.fromHex(hex);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** bitcoin P2PKH: base58check(0x00 ‖ RIPEMD160(SHA256(compressed pubkey))). */
+export function addressOf(publicKeyHex: string): string {
+  const pub = hexToBytes(normalizePublicKey(publicKeyHex));
+  return bs58check.encode(concatBytes(new Uint8Array([ADDRESS_VERSION]), ripemd160(sha256(pub))));
+}
+
+export function isValidAddress(address: unknown): address is string {
+  if (typeof address !== 'string' || address.length < 26 || address.length > 35) return false;
+  try {
+    const raw = bs58check.decode(address);
+    return raw.length === 21 && raw[0] === ADDRESS_VERSION;
+  } catch {
+    return false;
+  }
+}
+
+/** Throws a clear error for an address that is malformed or has a wrong checksum. */
+export function checkAddress(address: unknown, what = 'address'): string {
+  if (!isValidAddress(address)) {
+    fail('bad-address', `${what} ${JSON.stringify(address)} is not a valid OurSQL address (base58check, starts with 1)`);
+  }
+  return address;
+}
