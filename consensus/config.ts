@@ -95,12 +95,17 @@ class Reader {
   coins(key: string, dflt: number): bigint {
     const v = this.obj[key] ?? dflt;
     if (typeof v !== 'number' && typeof v !== 'string') this.err(key, 'an amount of coins');
+    let units: bigint;
     try {
-      return coinsToUnits(v as number | string, this.path + key);
+      units = coinsToUnits(v as number | string, this.path + key);
     } catch (e) {
       if (e instanceof ConsensusError) this.err(key, 'an amount of coins ≥ 0 with at most 8 decimals');
       throw e;
     }
+    // The normalized (hashed, served) config writes amounts as JSON numbers: two different amounts
+    // must never print as the same number, so refuse what a JSON number cannot carry exactly.
+    if (!exactAsNumber(units)) this.err(key, 'an amount of coins a JSON number carries exactly (at most 15 significant digits)');
+    return units;
   }
   str(key: string, dflt: string): string {
     const v = this.obj[key];
@@ -210,6 +215,13 @@ const coins = (u: bigint): string => {
 };
 // Amounts are written as JSON numbers, as the original's files do; 8 decimals print exactly.
 const num = (u: bigint): number => Number(coins(u));
+const exactAsNumber = (u: bigint): boolean => {
+  try {
+    return coinsToUnits(num(u)) === u;
+  } catch {
+    return false;
+  }
+};
 
 function normalizeCost(c: CostSet): Record<string, unknown> {
   return {

@@ -25,7 +25,7 @@ export class StateOverlay implements ChainView {
   readonly refs = new Map<string, string>();
   readonly txs = new Set<string>();
 
-  constructor(readonly base: ChainView) {}
+  constructor(public base: ChainView) {}
 
   get genesis(): string {
     return this.base.genesis;

@@ -148,3 +148,7 @@ export function onlyKeys(o: Record<string, unknown>, allowed: readonly string[])
 export function isUint(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
+
+export function sqlOf(tx: Tx): SqlPart | undefined {
+  return isCoinbase(tx.body) ? undefined : tx.body.sql;
+}

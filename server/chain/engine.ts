@@ -1,0 +1,451 @@
+import { EventEmitter } from 'node:events';
+import type { Pool, PoolConnection } from 'mysql2/promise';
+import {
+  bitsForHeight, blockHash, blockWork, checkBlockShape, checkHeader, checkTx, ConsensusError,
+  hasEnoughTxs, isCoinbase, isGenesisOf, makeCoinbase, meetsTarget, medianTime, MEDIAN_TIME_SPAN, merkleRoot,
+  minTxForHeight, sqlOf, unitsToCoins, type Block, type BlockHeader, type ConsensusConfig, type SqlAction,
+  type Tx, type Verifier,
+} from '../../consensus/index.ts';
+import { Mutex } from './mutex.ts';
+import { TxPool, type PoolEntry } from './pool.ts';
+import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
+import { BlockStatus, ChainStore, type StoredHeader } from './store.ts';
+
+export interface ChainOptions {
+  store: ChainStore;
+  config: ConsensusConfig;
+  verify: Verifier;
+  /** The SQL classifier of the node (server/sql); without it SQL transactions are refused. */
+  classify?: (stmt: string) => SqlAction;
+  log?: (msg: string) => void;
+  now?: () => number;
+  /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
+  beforeCommit?: () => Promise<void>;
+}
+
+export type AddBlockResult = 'connected' | 'side' | 'known' | 'orphan';
+
+export interface Balance { approved: bigint; pending: bigint; total: bigint }
+
+export class ChainError extends Error {
+  override name = 'ChainError';
+}
+
+/**
+ * The chain engine: stores blocks, keeps the active branch, the confirmed state and the pool, and
+ * moves the application database with them (SPEC 3, 4 and 9). Every change runs under one lock and
+ * one MySQL transaction; memory is updated only after COMMIT.
+ */
+export class Chain extends EventEmitter {
+  readonly headers = new Map<string, StoredHeader>();
+  /** Active branch: hash at each height. */
+  active: string[] = [];
+  readonly state: ConfirmedState;
+  pool: TxPool;
+  private readonly lock = new Mutex();
+  private readonly log: (msg: string) => void;
+  private readonly now: () => number;
+
+  private constructor(readonly opts: ChainOptions, genesis: string) {
+    super();
+    this.state = new ConfirmedState(genesis);
+    this.pool = new TxPool(this.state);
+    this.log = opts.log ?? (() => {});
+    this.now = opts.now ?? Date.now;
+  }
+
+  get config(): ConsensusConfig {
+    return this.opts.config;
+  }
+  get store(): ChainStore {
+    return this.opts.store;
+  }
+  private get mysql(): Pool {
+    return this.opts.store.mysql;
+  }
+  get genesis(): string {
+    return this.state.genesis;
+  }
+  get height(): number {
+    return this.active.length - 1;
+  }
+  get tip(): StoredHeader {
+    return this.headers.get(this.active[this.active.length - 1])!;
+  }
+
+  /** Stores and connects a genesis block made for this config (`oursql init`). */
+  static async initialize(store: ChainStore, config: ConsensusConfig, genesis: Block): Promise<void> {
+    if (!isGenesisOf(genesis, config)) throw new ChainError('genesis block does not commit to this consensus config');
+    if (!meetsTarget(genesis.hash, genesis.header.bits) || genesis.header.bits !== bitsForHeight(config, 0)) throw new ChainError('genesis block has no valid proof of work');
+    if (genesis.txs.length !== 1 || !isCoinbase(genesis.txs[0].body) || genesis.txs[0].body.chain !== config.hash) throw new ChainError('genesis must hold only its coinbase');
+    if (merkleRoot([genesis.txs[0].id]) !== genesis.header.merkle) throw new ChainError('genesis merkle root is wrong');
+    await store.createSchema();
+    if (await store.getMeta('genesis')) throw new ChainError('this database already holds a chain');
+    const conn = await store.mysql.getConnection();
+    try {
+      await conn.beginTransaction();
+      await store.saveBlock(genesis, blockWork(genesis.header.bits), conn);
+      const state = new ConfirmedState(genesis.hash);
+      const delta = new StateDelta(state);
+      delta.applyTx(genesis.txs[0], 0, 0);
+      delta.chain.set(0, genesis.hash);
+      await store.writeDelta(delta, conn);
+      await store.setBlockStatus([genesis.hash], BlockStatus.Connected, conn);
+      await store.setMeta('genesis', genesis.hash, conn);
+      await store.setMeta('config', JSON.stringify(config.normalized), conn);
+      await store.setMeta('config_hash', config.hash, conn);
+      await conn.commit();
+    } catch (e) {
+      await conn.rollback();
+      throw e;
+    } finally {
+      conn.release();
+    }
+  }
+
+  /** Loads a chain from its database: headers, active branch, state and pool (re-checked). */
+  static async open(opts: ChainOptions): Promise<Chain> {
+    const { store, config } = opts;
+    await store.createSchema();
+    const genesis = await store.getMeta('genesis');
+    if (!genesis) throw new ChainError('no chain in this database: run `oursql init` first');
+    const configHash = await store.getMeta('config_hash');
+    if (configHash !== config.hash) {
+      throw new ChainError(`the chain in this database was made with another consensus config (hash ${configHash}, this node has ${config.hash})`);
+    }
+    const chain = new Chain(opts, genesis);
+    for (const h of await store.loadHeaders()) chain.headers.set(h.hash, h);
+    chain.active = await store.loadActiveChain();
+    if (chain.active[0] !== genesis) throw new ChainError('active chain does not start at the genesis block');
+    await store.loadUtxo((txid, n, coin) => chain.state.utxo.set(`${txid}:${n}`, coin));
+    await store.loadRefs((ref, txid) => chain.state.refs.set(ref, txid));
+    await store.loadTxIndex((txid) => chain.state.txids.add(txid));
+    // The pool's SQL is in the application database already; re-check the coins side only.
+    const pooled = await store.loadPool();
+    for (const tx of pooled) {
+      try {
+        chain.pool.add(tx, chain.pool.check(tx, config, chain.txContext(chain.height + 1, chain.now())));
+      } catch (e) {
+        chain.log(`pool: dropping ${tx.id} at load: ${(e as Error).message}`);
+        await store.poolRemove([tx.id]);
+      }
+    }
+    chain.log(`chain loaded: height ${chain.height}, tip ${chain.tip.hash}, ${chain.pool.size} pooled`);
+    return chain;
+  }
+
+  txContext(height: number, time: number, exemptSql = false) {
+    return { height, time, verify: this.opts.verify, classify: this.opts.classify, exemptSql };
+  }
+
+  // ---- reading ----
+
+  blockHashAt(height: number): string | undefined {
+    return this.active[height];
+  }
+
+  async getBlock(hash: string): Promise<Block | undefined> {
+    const h = this.headers.get(hash);
+    return h ? this.store.getBlock(h) : undefined;
+  }
+
+  isActive(hash: string): boolean {
+    const h = this.headers.get(hash);
+    return !!h && this.active[h.header.height] === hash;
+  }
+
+  /** Median time of the last 11 blocks ending at `hash` (inclusive). */
+  medianTimePast(hash: string): number {
+    const times: number[] = [];
+    let h = this.headers.get(hash);
+    while (h && times.length < MEDIAN_TIME_SPAN) {
+      times.push(h.header.time);
+      h = h.header.height === 0 ? undefined : this.headers.get(h.header.prev);
+    }
+    return medianTime(times);
+  }
+
+  async balance(address: string): Promise<Balance> {
+    const approved = await this.store.balanceOf(address);
+    const pending = this.pool.pendingOf(address);
+    return { approved, pending, total: approved + pending };
+  }
+
+  /** Outputs `address` may spend now (confirmed and pooled, minus those the pool spends). */
+  async spendable(address: string): Promise<{ txid: string; n: number; amount: bigint }[]> {
+    return this.pool.spendable(address, await this.store.unspentOf(address));
+  }
+
+  // ---- pool ----
+
+  /**
+   * Admits a tx to the pool. `executed` says its SQL already ran on `conn` (the proxy runs a
+   * statement and pools it in one MySQL transaction); otherwise its SQL runs here.
+   */
+  async submitTx(tx: Tx, opts: { conn?: PoolConnection; executed?: boolean } = {}): Promise<PoolEntry> {
+    return this.lock.run(async () => {
+      if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
+      const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
+      const own = !opts.conn;
+      const conn = opts.conn ?? (await this.mysql.getConnection());
+      try {
+        if (own) await conn.beginTransaction();
+        const sql = sqlOf(tx);
+        if (sql && !opts.executed) await this.runSql(conn, sql.stmts);
+        await this.store.poolAdd(tx, conn);
+        if (own) await conn.commit();
+      } catch (e) {
+        if (own) await conn.rollback();
+        throw e;
+      } finally {
+        if (own) conn.release();
+      }
+      this.pool.add(tx, check);
+      this.emit('pool', tx);
+      return this.pool.get(tx.id)!;
+    });
+  }
+
+  /** Drops a pending tx (and pending txs that depend on it): `oursql cancel TXID`. */
+  async cancel(txid: string): Promise<string[]> {
+    return this.lock.run(async () => {
+      if (!this.pool.has(txid)) throw new ChainError(`transaction ${txid} is not in the pool`);
+      const conn = await this.mysql.getConnection();
+      try {
+        await conn.beginTransaction();
+        const before = this.pool.txs();
+        await this.undoSql(conn, before);
+        const { pool, dropped } = await this.readmit(conn, this.state, before.filter((t) => t.id !== txid), this.height + 1, true);
+        await this.store.poolReplace(pool.txs(), conn);
+        await conn.commit();
+        this.pool = pool;
+        const removed = [txid, ...dropped.map((d) => d.tx.id)];
+        this.emit('pool', null);
+        return removed;
+      } catch (e) {
+        await conn.rollback();
+        throw e;
+      } finally {
+        conn.release();
+      }
+    });
+  }
+
+  // ---- blocks ----
+
+  /** A block template for the miner: the pool's oldest txs on top of the tip, or why not yet. */
+  blockTemplate(minter: string): { header: Omit<BlockHeader, 'nonce'>; txs: Tx[] } | { wait: string; retryAt?: number } {
+    const tip = this.tip;
+    const height = tip.header.height + 1;
+    const txs = this.pool.txs().slice(0, this.config.maxNumberTransactionInBlock);
+    const need = minTxForHeight(this.config, height);
+    let time = Math.max(this.now(), this.medianTimePast(tip.hash) + 1);
+    if (!hasEnoughTxs(this.config, height, txs.length, time, tip.header.time)) {
+      const interval = this.config.maxBlockIntervalSeconds;
+      if (interval > 0 && txs.length >= 1) {
+        const at = tip.header.time + interval * 1000;
+        return { wait: `block ${height} needs ${need} transactions or ${interval} s after block ${height - 1}`, retryAt: at };
+      }
+      return { wait: `block ${height} needs at least ${need} transactions, the pool has ${txs.length}` };
+    }
+    const coinbase = makeCoinbase(this.genesis, height, minter, this.config.coinsForBlockMade);
+    const all = [coinbase, ...txs];
+    time = Math.max(time, tip.header.time + 1);
+    return {
+      header: { v: 1, height, prev: tip.hash, merkle: merkleRoot(all.map((t) => t.id)), time, bits: bitsForHeight(this.config, height) },
+      txs: all,
+    };
+  }
+
+  /**
+   * Stores a block and switches to it when its branch has the most work (ties keep the first seen).
+   * Throws ConsensusError for an invalid block; nothing changes then.
+   */
+  async addBlock(block: Block): Promise<AddBlockResult> {
+    return this.lock.run(async () => {
+      const known = this.headers.get(block.hash);
+      if (known) {
+        if (known.status === BlockStatus.Invalid) throw new ConsensusError('bad-block', `block ${block.hash} was found invalid before`);
+        return 'known';
+      }
+      const parent = this.headers.get(block.header.prev);
+      if (!parent) return 'orphan';
+      if (parent.status === BlockStatus.Invalid) throw new ConsensusError('bad-block', 'block builds on an invalid block');
+      if (blockHash(block.header) !== block.hash) throw new ConsensusError('bad-block', 'block hash does not match its header');
+      checkHeader(this.config, block.header, block.hash, { parent: parent.header, medianTimePast: this.medianTimePast(parent.hash), now: this.now() });
+      checkBlockShape(this.config, block, parent.header.time, this.genesis);
+
+      const work = parent.work + blockWork(block.header.bits);
+      const seq = await this.store.saveBlock(block, work);
+      const stored: StoredHeader = { hash: block.hash, header: block.header, txids: block.txs.map((t) => t.id), work, status: BlockStatus.Stored, seq };
+      this.headers.set(block.hash, stored);
+      if (work <= this.tip.work) return 'side';
+      await this.switchTo(stored, block, false);
+      return 'connected';
+    });
+  }
+
+  /** Makes `target` the tip: undo pool and blocks down to the fork point, apply the new branch, re-admit. */
+  private async switchTo(target: StoredHeader, targetBlock: Block, forceSlow: boolean): Promise<void> {
+    const branch: StoredHeader[] = [];
+    for (let h: StoredHeader | undefined = target; h && !this.isActive(h.hash); h = this.headers.get(h.header.prev)) branch.unshift(h);
+    const forkHeight = branch[0].header.height - 1;
+    const dropped = this.active.slice(forkHeight + 1).map((hash) => this.headers.get(hash)!);
+
+    const conn = await this.mysql.getConnection();
+    const delta = new StateDelta(this.state);
+    const poolBefore = this.pool.txs();
+    let newPool: TxPool;
+    let failed: StoredHeader | undefined;
+    try {
+      await conn.beginTransaction();
+      await conn.query(`USE \`${this.store.appDb}\``);
+      const droppedBlocks: Block[] = [];
+      for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
+
+      // Fast path: the new block extends the tip and is exactly the pool's first txs, whose SQL
+      // already ran in this order. Otherwise undo the pool, then the dropped blocks, then replay.
+      const body = targetBlock.txs.slice(1);
+      const fast = !forceSlow && dropped.length === 0 && branch.length === 1 && body.every((t, i) => poolBefore[i]?.id === t.id);
+      if (!fast) {
+        await this.undoSql(conn, poolBefore);
+        await this.undoBlocks(conn, delta, droppedBlocks);
+      }
+      for (const h of branch) {
+        const block = h === target ? targetBlock : await this.store.getBlock(h, conn);
+        try {
+          await this.applyBlock(conn, delta, block, !fast);
+        } catch (e) {
+          failed = h;
+          throw e;
+        }
+      }
+      const newHeight = target.header.height;
+      const again = [...droppedBlocks.flatMap((b) => b.txs.slice(1)), ...poolBefore].filter((t) => !delta.hasTx(t.id));
+      const r = await this.readmit(conn, delta, again, newHeight + 1, !fast);
+      if (fast && r.dropped.length) {
+        // A pool tx no longer fits at the new height: take the slow path to undo its SQL exactly.
+        throw new RetrySlow();
+      }
+      newPool = r.pool;
+      for (const d of r.dropped) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
+      await this.store.writeDelta(delta, conn);
+      await this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn);
+      await this.store.poolReplace(newPool.txs(), conn);
+      await this.opts.beforeCommit?.();
+      await conn.commit();
+    } catch (e) {
+      await conn.rollback().catch(() => {});
+      conn.release();
+      if (e instanceof RetrySlow) return this.switchTo(target, targetBlock, true);
+      if (failed) await this.markInvalid(failed);
+      throw e;
+    }
+    conn.release();
+    this.state.merge(delta);
+    this.active = [...this.active.slice(0, forkHeight + 1), ...branch.map((h) => h.hash)];
+    for (const h of branch) h.status = BlockStatus.Connected;
+    newPool.rebase(this.state);
+    this.pool = newPool;
+    if (dropped.length) this.log(`fork switch: dropped ${dropped.length} block(s) above height ${forkHeight}, applied ${branch.length}`);
+    this.emit('tip', this.tip);
+  }
+
+  private async markInvalid(bad: StoredHeader): Promise<void> {
+    const hashes = [bad.hash];
+    for (const h of this.headers.values()) {
+      // Descendants of an invalid block are invalid too.
+      for (let p = this.headers.get(h.header.prev); p && p.header.height >= bad.header.height; p = this.headers.get(p.header.prev)) {
+        if (p.hash === bad.hash) hashes.push(h.hash);
+      }
+    }
+    await this.store.setBlockStatus(hashes, BlockStatus.Invalid);
+    for (const hash of hashes) this.headers.get(hash)!.status = BlockStatus.Invalid;
+  }
+
+  /** Validates every tx of `block` on `delta` and connects it; runs its SQL when `runSql`. */
+  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean): Promise<void> {
+    const { header } = block;
+    delta.applyTx(block.txs[0], header.height, 0);
+    for (let i = 1; i < block.txs.length; i++) {
+      const tx = block.txs[i];
+      const ctx = this.txContext(header.height, header.time);
+      checkTx(tx, delta, this.config, ctx);
+      const sql = sqlOf(tx);
+      if (runSql && sql) await this.runSql(conn, sql.stmts, `block ${header.height} tx ${tx.id}`);
+      delta.applyTx(tx, header.height, i);
+    }
+    delta.chain.set(header.height, block.hash);
+  }
+
+  private async undoBlocks(conn: PoolConnection, delta: StateDelta, blocks: Block[]): Promise<void> {
+    if (blocks.length === 0) return;
+    const inputIds = new Set<string>();
+    for (const b of blocks) for (const t of b.txs) if (!isCoinbase(t.body)) for (const i of t.body.in) inputIds.add(i.tx);
+    const inputTxs = await this.store.getTxs([...inputIds], conn);
+    const heights = new Map<string, number>();
+    for (const id of inputIds) heights.set(id, (await this.store.txLocation(id))?.height ?? 0);
+    const spentCoin = (txid: string, n: number): ConfirmedCoin => {
+      const out = inputTxs.get(txid)?.body.out[n];
+      if (!out) throw new ChainError(`cannot undo: output ${txid}:${n} is not stored`);
+      return { to: out.to, amount: BigInt(out.amount), height: heights.get(txid)! };
+    };
+    for (const b of [...blocks].reverse()) {
+      for (const tx of [...b.txs].reverse()) {
+        const sql = sqlOf(tx);
+        if (sql) await this.runSql(conn, sql.undo, `undo of tx ${tx.id}`);
+        delta.undoTx(tx, spentCoin);
+      }
+      delta.chain.set(b.header.height, null);
+    }
+  }
+
+  /** Re-checks `txs` in order on `base` for the pool at `height`; runs their SQL when `runSql`. */
+  private async readmit(conn: PoolConnection, base: StateDelta | ConfirmedState, txs: Tx[], height: number, runSql: boolean) {
+    const pool = new TxPool(base);
+    const dropped: { tx: Tx; reason: string }[] = [];
+    for (const tx of txs) {
+      try {
+        const check = pool.check(tx, this.config, this.txContext(height, this.now()));
+        const sql = sqlOf(tx);
+        if (runSql && sql) {
+          await conn.query('SAVEPOINT readmit');
+          try {
+            await this.runSql(conn, sql.stmts);
+          } catch (e) {
+            await conn.query('ROLLBACK TO SAVEPOINT readmit');
+            throw e;
+          }
+        }
+        pool.add(tx, check);
+      } catch (e) {
+        dropped.push({ tx, reason: (e as Error).message });
+      }
+    }
+    return { pool, dropped };
+  }
+
+  private async undoSql(conn: PoolConnection, txs: Tx[]): Promise<void> {
+    for (const tx of [...txs].reverse()) {
+      const sql = sqlOf(tx);
+      if (sql) await this.runSql(conn, sql.undo, `undo of pooled tx ${tx.id}`);
+    }
+  }
+
+  private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction'): Promise<void> {
+    for (const stmt of stmts) {
+      try {
+        await conn.query(stmt);
+      } catch (e) {
+        throw new ConsensusError('bad-block', `SQL of ${what} failed: ${(e as Error).message}`, { stmt });
+      }
+    }
+  }
+
+  /** Human summary used by logs and `oursql status`. */
+  describe(): string {
+    return `height ${this.height}, tip ${this.tip.hash.slice(0, 16)}…, pool ${this.pool.size}, reward ${unitsToCoins(this.config.coinsForBlockMade)}`;
+  }
+}
+
+class RetrySlow extends Error {}

@@ -1,0 +1,85 @@
+import { makeBlock, type Block } from '../../consensus/index.ts';
+import type { Chain } from './engine.ts';
+import { PowWorker } from './pow.ts';
+
+export interface MinerOptions {
+  minter: string;
+  log?: (msg: string) => void;
+}
+
+export type MineOutcome = { block: Block } | { wait: string; retryAt?: number } | { cancelled: true };
+
+/**
+ * Makes blocks from the pool whenever the block rule allows one (SPEC 3). It reacts to pool and tip
+ * events; a new tip abandons the current search.
+ */
+export class Miner {
+  private readonly pow = new PowWorker();
+  private running = false;
+  private busy = false;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+  private readonly onPool = () => this.schedule();
+  private readonly onTip = () => {
+    this.pow.cancel();
+    this.schedule();
+  };
+  hashes = 0;
+
+  constructor(private readonly chain: Chain, private readonly opts: MinerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.chain.on('pool', this.onPool);
+    this.chain.on('tip', this.onTip);
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.chain.off('pool', this.onPool);
+    this.chain.off('tip', this.onTip);
+    clearTimeout(this.timer);
+    await this.pow.close();
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    void this.mineOnce()
+      .then((r) => {
+        if ('wait' in r && r.retryAt !== undefined) {
+          clearTimeout(this.timer);
+          this.timer = setTimeout(() => this.schedule(), Math.max(0, r.retryAt - Date.now()) + 5);
+          this.timer.unref();
+        }
+        if ('block' in r) this.again = true;
+      })
+      .catch((e) => this.opts.log?.(`miner: ${(e as Error).message}`))
+      .finally(() => {
+        this.busy = false;
+        if (this.again && this.running) {
+          this.again = false;
+          this.schedule();
+        }
+      });
+  }
+
+  /** One attempt: build a template, search its nonce, hand the block to the chain like any other. */
+  async mineOnce(): Promise<MineOutcome> {
+    const t = this.chain.blockTemplate(this.opts.minter);
+    if ('wait' in t) return t;
+    const r = await this.pow.search(t.header);
+    this.hashes += r.hashes;
+    if ('cancelled' in r) return r;
+    const block = makeBlock({ ...t.header, nonce: r.nonce }, t.txs);
+    const result = await this.chain.addBlock(block);
+    if (result === 'connected') this.opts.log?.(`mined block ${block.header.height} ${block.hash} with ${block.txs.length - 1} tx`);
+    return { block };
+  }
+}

@@ -1,0 +1,98 @@
+import {
+  addressOf, checkTx, ConsensusError, isCoinbase, outpoint, parseUnits, StateOverlay,
+  type ChainView, type ConsensusConfig, type Tx, type TxCheck, type TxContext,
+} from '../../consensus/index.ts';
+
+export interface PoolEntry {
+  tx: Tx;
+  cost: bigint;
+  from: string;
+  /** Sum of the inputs it spends. */
+  spends: bigint;
+  added: number;
+}
+
+/**
+ * Pending transactions in admission order, on top of the confirmed state. A tx may spend outputs of
+ * earlier pool txs; a second spend of one output is a conflict and is refused.
+ */
+export class TxPool {
+  private readonly entries = new Map<string, PoolEntry>();
+  private readonly spentBy = new Map<string, string>();
+  private overlay: StateOverlay;
+
+  constructor(base: ChainView) {
+    this.overlay = new StateOverlay(base);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+  get view(): ChainView {
+    return this.overlay;
+  }
+  has(txid: string): boolean {
+    return this.entries.has(txid);
+  }
+  get(txid: string): PoolEntry | undefined {
+    return this.entries.get(txid);
+  }
+  txs(): Tx[] {
+    return [...this.entries.values()].map((e) => e.tx);
+  }
+  list(): PoolEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Checks `tx` on top of the pool; conflicts get a message naming the pending tx that spent the input. */
+  check(tx: Tx, cfg: ConsensusConfig, ctx: TxContext): TxCheck {
+    if (this.entries.has(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the pool`, { txid: tx.id });
+    if (!isCoinbase(tx.body)) {
+      for (const i of tx.body.in) {
+        const other = this.spentBy.get(outpoint(i.tx, i.n));
+        if (other) {
+          throw new ConsensusError('double-spend', `input ${outpoint(i.tx, i.n)} is already spent by pending transaction ${other}`, { input: outpoint(i.tx, i.n), by: other });
+        }
+      }
+    }
+    return checkTx(tx, this.overlay, cfg, ctx);
+  }
+
+  /** After a block's state merged into memory, read through the merged state instead of the delta. */
+  rebase(base: ChainView): void {
+    this.overlay.base = base;
+  }
+
+  /** Adds a tx already checked with `check` against the current pool. */
+  add(tx: Tx, check: TxCheck, added = Date.now()): void {
+    if (isCoinbase(tx.body)) throw new Error('coinbase in pool');
+    let spends = 0n;
+    for (const i of tx.body.in) {
+      spends += this.overlay.unspent(i.tx, i.n)?.amount ?? 0n;
+      this.spentBy.set(outpoint(i.tx, i.n), tx.id);
+    }
+    this.overlay.apply(tx);
+    this.entries.set(tx.id, { tx, cost: check.cost, from: addressOf(tx.body.from), spends, added });
+  }
+
+  /** Net effect of pending txs on an address: received minus spent (may be negative). */
+  pendingOf(address: string): bigint {
+    let net = 0n;
+    for (const e of this.entries.values()) {
+      for (const o of e.tx.body.out) if (o.to === address) net += parseUnits(o.amount);
+      if (e.from === address) net -= e.spends;
+    }
+    return net;
+  }
+
+  /** Outputs an address can spend now: confirmed ones not spent by the pool, plus pool outputs. */
+  spendable(address: string, confirmed: Iterable<{ txid: string; n: number; amount: bigint }>): { txid: string; n: number; amount: bigint }[] {
+    const out = [...confirmed].filter((c) => !this.spentBy.has(outpoint(c.txid, c.n)));
+    for (const e of this.entries.values()) {
+      e.tx.body.out.forEach((o, n) => {
+        if (o.to === address && !this.spentBy.has(outpoint(e.tx.id, n))) out.push({ txid: e.tx.id, n, amount: parseUnits(o.amount) });
+      });
+    }
+    return out;
+  }
+}

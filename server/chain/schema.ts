@@ -1,0 +1,67 @@
+/**
+ * The node's own tables, in `<db>_chain` beside the application database, so a block's SQL and
+ * its chain bookkeeping commit in one InnoDB transaction.
+ */
+export const CHAIN_SCHEMA_VERSION = 1;
+
+export const CHAIN_TABLES: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS meta (
+     k VARCHAR(64) PRIMARY KEY,
+     v MEDIUMTEXT NOT NULL
+   ) ENGINE=InnoDB`,
+  // Every block with a valid header we stored, on any branch. status: 0 stored, 1 connected once, 2 invalid.
+  `CREATE TABLE IF NOT EXISTS blocks (
+     hash CHAR(64) CHARACTER SET ascii PRIMARY KEY,
+     height INT UNSIGNED NOT NULL,
+     prev CHAR(64) CHARACTER SET ascii NOT NULL,
+     header TEXT NOT NULL,
+     txids MEDIUMTEXT NOT NULL,
+     work VARCHAR(100) CHARACTER SET ascii NOT NULL,
+     status TINYINT NOT NULL DEFAULT 0,
+     seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE,
+     KEY (height), KEY (prev)
+   ) ENGINE=InnoDB`,
+  // Bodies of every transaction in a stored block or in the pool.
+  `CREATE TABLE IF NOT EXISTS txs (
+     txid CHAR(64) CHARACTER SET ascii PRIMARY KEY,
+     body MEDIUMTEXT NOT NULL,
+     sig VARCHAR(200) CHARACTER SET ascii NULL
+   ) ENGINE=InnoDB`,
+  // The active branch.
+  `CREATE TABLE IF NOT EXISTS chain (
+     height INT UNSIGNED PRIMARY KEY,
+     hash CHAR(64) CHARACTER SET ascii NOT NULL UNIQUE
+   ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS txindex (
+     txid CHAR(64) CHARACTER SET ascii PRIMARY KEY,
+     height INT UNSIGNED NOT NULL,
+     pos INT UNSIGNED NOT NULL,
+     KEY (height)
+   ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS utxo (
+     txid CHAR(64) CHARACTER SET ascii NOT NULL,
+     n INT UNSIGNED NOT NULL,
+     address VARCHAR(40) CHARACTER SET ascii NULL,
+     amount DECIMAL(30,0) NOT NULL,
+     height INT UNSIGNED NOT NULL,
+     PRIMARY KEY (txid, n),
+     KEY (address)
+   ) ENGINE=InnoDB`,
+  // Latest tx on each row/table ref on the active branch (the "base" a new SQL tx names).
+  `CREATE TABLE IF NOT EXISTS refs (
+     ref VARBINARY(1024) NOT NULL PRIMARY KEY,
+     txid CHAR(64) CHARACTER SET ascii NOT NULL
+   ) ENGINE=InnoDB`,
+  // Pending transactions in admission order; their SQL is executed on the application database.
+  `CREATE TABLE IF NOT EXISTS pool (
+     seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+     txid CHAR(64) CHARACTER SET ascii NOT NULL UNIQUE,
+     added BIGINT UNSIGNED NOT NULL
+   ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS peers (
+     addr VARCHAR(255) CHARACTER SET ascii PRIMARY KEY,
+     added BIGINT UNSIGNED NOT NULL,
+     last_seen BIGINT UNSIGNED NULL,
+     score INT NOT NULL DEFAULT 0
+   ) ENGINE=InnoDB`,
+];

@@ -1,0 +1,88 @@
+import { outpoint, parseUnits, type ChainView, type Coin, type Tx, isCoinbase } from '../../consensus/index.ts';
+
+/** An unspent output on the active branch, with the height of the block that made it. */
+export interface ConfirmedCoin extends Coin { height: number }
+
+/**
+ * The active branch's spendable state, in memory for fast validation (the same data is in
+ * `<db>_chain`.utxo/refs/txindex, written in the same MySQL transaction as each block).
+ */
+export class ConfirmedState implements ChainView {
+  readonly utxo = new Map<string, ConfirmedCoin>();
+  readonly refs = new Map<string, string>();
+  readonly txids = new Set<string>();
+
+  constructor(public genesis: string) {}
+
+  unspent(txid: string, n: number): ConfirmedCoin | undefined {
+    return this.utxo.get(outpoint(txid, n));
+  }
+  latestOnRef(ref: string): string | null {
+    return this.refs.get(ref) ?? null;
+  }
+  hasTx(txid: string): boolean {
+    return this.txids.has(txid);
+  }
+
+  /** Folds a committed delta into memory (after its MySQL transaction committed). */
+  merge(delta: StateDelta): void {
+    for (const [k, c] of delta.utxo) c ? this.utxo.set(k, c) : this.utxo.delete(k);
+    for (const [r, t] of delta.refs) t ? this.refs.set(r, t) : this.refs.delete(r);
+    for (const [t, present] of delta.txids) present ? this.txids.add(t) : this.txids.delete(t);
+  }
+}
+
+/**
+ * Changes to the confirmed state while blocks are applied or undone, not yet committed. It reads
+ * through to its base, records every change for MySQL, and merges into memory only after COMMIT.
+ */
+export class StateDelta implements ChainView {
+  /** null = deleted */
+  readonly utxo = new Map<string, ConfirmedCoin | null>();
+  readonly refs = new Map<string, string | null>();
+  readonly txids = new Map<string, boolean>();
+  /** txid → [height, pos] for txindex rows added; removed ones map to null. */
+  readonly index = new Map<string, [number, number] | null>();
+  readonly chain = new Map<number, string | null>();
+
+  constructor(readonly base: ConfirmedState) {}
+
+  get genesis(): string {
+    return this.base.genesis;
+  }
+  unspent(txid: string, n: number): ConfirmedCoin | undefined {
+    const k = outpoint(txid, n);
+    return this.utxo.has(k) ? this.utxo.get(k) ?? undefined : this.base.utxo.get(k);
+  }
+  latestOnRef(ref: string): string | null {
+    return this.refs.has(ref) ? this.refs.get(ref) ?? null : this.base.latestOnRef(ref);
+  }
+  hasTx(txid: string): boolean {
+    return this.txids.get(txid) ?? this.base.hasTx(txid);
+  }
+
+  /** Connects a validated tx at `height`, position `pos` in its block. */
+  applyTx(tx: Tx, height: number, pos: number): void {
+    if (!isCoinbase(tx.body)) {
+      for (const i of tx.body.in) this.utxo.set(outpoint(i.tx, i.n), null);
+      for (const ref of tx.body.sql?.refs ?? []) this.refs.set(ref, tx.id);
+    }
+    tx.body.out.forEach((o, n) => this.utxo.set(outpoint(tx.id, n), { to: o.to, amount: parseUnits(o.amount), height }));
+    this.txids.set(tx.id, true);
+    this.index.set(tx.id, [height, pos]);
+  }
+
+  /**
+   * Disconnects a tx (last tx of the last block first). `spentCoin` gives back each input's output
+   * and the height it was made at, read from stored bodies; refs return to the tx's `base`.
+   */
+  undoTx(tx: Tx, spentCoin: (txid: string, n: number) => ConfirmedCoin): void {
+    tx.body.out.forEach((_, n) => this.utxo.set(outpoint(tx.id, n), null));
+    if (!isCoinbase(tx.body)) {
+      for (const i of tx.body.in) this.utxo.set(outpoint(i.tx, i.n), spentCoin(i.tx, i.n));
+      for (const [ref, base] of Object.entries(tx.body.sql?.base ?? {})) this.refs.set(ref, base);
+    }
+    this.txids.set(tx.id, false);
+    this.index.set(tx.id, null);
+  }
+}

@@ -1,0 +1,211 @@
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { blockHash, txFromRaw, type Block, type BlockHeader, type Tx } from '../../consensus/index.ts';
+import { CHAIN_TABLES } from './schema.ts';
+import type { ConfirmedCoin, StateDelta } from './state.ts';
+
+export type Conn = Pool | PoolConnection;
+
+export interface StoredHeader {
+  hash: string;
+  header: BlockHeader;
+  txids: string[];
+  /** Cumulative work from genesis, inclusive. */
+  work: bigint;
+  status: BlockStatus;
+  seq: number;
+}
+export const enum BlockStatus { Stored = 0, Connected = 1, Invalid = 2 }
+
+const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
+
+/** Reads and writes the chain database. Holds no state of its own besides names. */
+export class ChainStore {
+  readonly db: string;
+  constructor(readonly mysql: Pool, chainDb: string, readonly appDb: string) {
+    this.db = quoteId(chainDb);
+  }
+
+  private t(table: string): string {
+    return `${this.db}.${table}`;
+  }
+
+  async createSchema(): Promise<void> {
+    await this.mysql.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(this.appDb)}`);
+    await this.mysql.query(`CREATE DATABASE IF NOT EXISTS ${this.db}`);
+    const conn = await this.mysql.getConnection();
+    try {
+      await conn.query(`USE ${this.db}`);
+      for (const ddl of CHAIN_TABLES) await conn.query(ddl);
+    } finally {
+      conn.release();
+    }
+  }
+
+  async getMeta(key: string, conn: Conn = this.mysql): Promise<string | undefined> {
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT v FROM ${this.t('meta')} WHERE k = ?`, [key]);
+    return rows[0]?.v;
+  }
+  async setMeta(key: string, value: string, conn: Conn = this.mysql): Promise<void> {
+    await conn.query(`INSERT INTO ${this.t('meta')} (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)`, [key, value]);
+  }
+
+  async loadHeaders(): Promise<StoredHeader[]> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT hash, header, txids, work, status, seq FROM ${this.t('blocks')} ORDER BY seq`);
+    return rows.map((r) => ({
+      hash: r.hash,
+      header: JSON.parse(r.header),
+      txids: JSON.parse(r.txids),
+      work: BigInt(r.work),
+      status: r.status,
+      seq: Number(r.seq),
+    }));
+  }
+
+  async loadActiveChain(): Promise<string[]> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT height, hash FROM ${this.t('chain')} ORDER BY height`);
+    return rows.map((r, i) => {
+      if (r.height !== i) throw new Error(`chain index has a gap at height ${i}`);
+      return r.hash as string;
+    });
+  }
+
+  async loadUtxo(each: (txid: string, n: number, coin: ConfirmedCoin) => void): Promise<void> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT txid, n, address, amount, height FROM ${this.t('utxo')}`);
+    for (const r of rows) each(r.txid, r.n, { to: r.address, amount: BigInt(r.amount), height: r.height });
+  }
+  async loadRefs(each: (ref: string, txid: string) => void): Promise<void> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT ref, txid FROM ${this.t('refs')}`);
+    for (const r of rows) each(Buffer.from(r.ref).toString('utf8'), r.txid);
+  }
+  async loadTxIndex(each: (txid: string) => void): Promise<void> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT txid FROM ${this.t('txindex')}`);
+    for (const r of rows) each(r.txid);
+  }
+
+  async txLocation(txid: string): Promise<{ height: number; pos: number } | undefined> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT height, pos FROM ${this.t('txindex')} WHERE txid = ?`, [txid]);
+    return rows[0] ? { height: rows[0].height, pos: rows[0].pos } : undefined;
+  }
+
+  async getTxs(ids: readonly string[], conn: Conn = this.mysql): Promise<Map<string, Tx>> {
+    const out = new Map<string, Tx>();
+    for (let i = 0; i < ids.length; i += 5000) {
+      const chunk = ids.slice(i, i + 5000);
+      if (chunk.length === 0) continue;
+      const [rows] = await conn.query<RowDataPacket[]>(`SELECT txid, body, sig FROM ${this.t('txs')} WHERE txid IN (?)`, [chunk]);
+      for (const r of rows) out.set(r.txid, txFromRaw(r.body, r.sig ?? undefined));
+    }
+    return out;
+  }
+
+  async getTx(txid: string): Promise<Tx | undefined> {
+    return (await this.getTxs([txid])).get(txid);
+  }
+
+  async getBlock(stored: StoredHeader, conn: Conn = this.mysql): Promise<Block> {
+    const txs = await this.getTxs(stored.txids, conn);
+    return {
+      hash: stored.hash,
+      header: stored.header,
+      txs: stored.txids.map((id) => {
+        const tx = txs.get(id);
+        if (!tx) throw new Error(`block ${stored.hash} refers to tx ${id} that is not stored`);
+        return tx;
+      }),
+    };
+  }
+
+  async saveTxs(txs: readonly Tx[], conn: Conn = this.mysql): Promise<void> {
+    for (let i = 0; i < txs.length; i += 1000) {
+      const rows = txs.slice(i, i + 1000).map((t) => [t.id, t.raw, t.sig ?? null]);
+      if (rows.length) await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES ?`, [rows]);
+    }
+  }
+
+  /** Stores a block (and its tx bodies) on whatever branch; returns its first-seen sequence number. */
+  async saveBlock(block: Block, work: bigint, conn: Conn = this.mysql): Promise<number> {
+    if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
+    await this.saveTxs(block.txs, conn);
+    const [res] = await conn.query<RowDataPacket[]>(
+      `INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES (?, ?, ?, ?, ?, ?, 0)`,
+      [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString()],
+    );
+    return Number((res as unknown as { insertId: number }).insertId);
+  }
+
+  async setBlockStatus(hashes: readonly string[], status: BlockStatus, conn: Conn = this.mysql): Promise<void> {
+    if (hashes.length) await conn.query(`UPDATE ${this.t('blocks')} SET status = ? WHERE hash IN (?)`, [status, hashes]);
+  }
+
+  /** Writes the state changes of applied/undone blocks; runs inside the block's MySQL transaction. */
+  async writeDelta(delta: StateDelta, conn: PoolConnection): Promise<void> {
+    const delUtxo: [string, number][] = [];
+    const addUtxo: unknown[][] = [];
+    for (const [k, c] of delta.utxo) {
+      const [txid, n] = k.split(':');
+      if (c) addUtxo.push([txid, Number(n), c.to, c.amount.toString(), c.height]);
+      else delUtxo.push([txid, Number(n)]);
+    }
+    for (let i = 0; i < delUtxo.length; i += 1000) {
+      await conn.query(`DELETE FROM ${this.t('utxo')} WHERE (txid, n) IN (?)`, [delUtxo.slice(i, i + 1000)]);
+    }
+    for (let i = 0; i < addUtxo.length; i += 1000) {
+      await conn.query(`REPLACE INTO ${this.t('utxo')} (txid, n, address, amount, height) VALUES ?`, [addUtxo.slice(i, i + 1000)]);
+    }
+    const delRefs = [...delta.refs].filter(([, t]) => t === null).map(([r]) => r);
+    const setRefs = [...delta.refs].filter(([, t]) => t !== null).map(([r, t]) => [r, t]);
+    if (delRefs.length) await conn.query(`DELETE FROM ${this.t('refs')} WHERE ref IN (?)`, [delRefs]);
+    for (let i = 0; i < setRefs.length; i += 1000) {
+      await conn.query(`REPLACE INTO ${this.t('refs')} (ref, txid) VALUES ?`, [setRefs.slice(i, i + 1000)]);
+    }
+    const delIndex = [...delta.index].filter(([, v]) => v === null).map(([t]) => t);
+    const addIndex = [...delta.index].filter(([, v]) => v !== null).map(([t, v]) => [t, v![0], v![1]]);
+    if (delIndex.length) await conn.query(`DELETE FROM ${this.t('txindex')} WHERE txid IN (?)`, [delIndex]);
+    for (let i = 0; i < addIndex.length; i += 1000) {
+      await conn.query(`REPLACE INTO ${this.t('txindex')} (txid, height, pos) VALUES ?`, [addIndex.slice(i, i + 1000)]);
+    }
+    const delChain = [...delta.chain].filter(([, h]) => h === null).map(([height]) => height);
+    const addChain = [...delta.chain].filter(([, h]) => h !== null).map(([height, h]) => [height, h]);
+    if (delChain.length) await conn.query(`DELETE FROM ${this.t('chain')} WHERE height IN (?)`, [delChain]);
+    if (addChain.length) await conn.query(`REPLACE INTO ${this.t('chain')} (height, hash) VALUES ?`, [addChain]);
+  }
+
+  async loadPool(): Promise<Tx[]> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(
+      `SELECT p.txid, t.body, t.sig FROM ${this.t('pool')} p JOIN ${this.t('txs')} t ON t.txid = p.txid ORDER BY p.seq`,
+    );
+    return rows.map((r) => txFromRaw(r.body, r.sig ?? undefined));
+  }
+  async poolAdd(tx: Tx, conn: Conn = this.mysql): Promise<void> {
+    await this.saveTxs([tx], conn);
+    await conn.query(`INSERT INTO ${this.t('pool')} (txid, added) VALUES (?, ?)`, [tx.id, Date.now()]);
+  }
+  async poolRemove(txids: readonly string[], conn: Conn = this.mysql): Promise<void> {
+    for (let i = 0; i < txids.length; i += 5000) {
+      const chunk = txids.slice(i, i + 5000);
+      if (chunk.length) await conn.query(`DELETE FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk]);
+    }
+  }
+  /** Rewrites the pool as exactly `txs`, in order (after a block or a fork switch re-admitted it). */
+  async poolReplace(txs: readonly Tx[], conn: Conn = this.mysql): Promise<void> {
+    await conn.query(`DELETE FROM ${this.t('pool')}`);
+    await this.saveTxs(txs, conn);
+    const now = Date.now();
+    for (let i = 0; i < txs.length; i += 1000) {
+      const rows = txs.slice(i, i + 1000).map((t) => [t.id, now]);
+      await conn.query(`INSERT INTO ${this.t('pool')} (txid, added) VALUES ?`, [rows]);
+    }
+  }
+
+  async balanceOf(address: string): Promise<bigint> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT COALESCE(SUM(amount), 0) AS s FROM ${this.t('utxo')} WHERE address = ?`, [address]);
+    return BigInt(rows[0].s);
+  }
+  async unspentOf(address: string): Promise<{ txid: string; n: number; amount: bigint; height: number }[]> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(
+      `SELECT txid, n, amount, height FROM ${this.t('utxo')} WHERE address = ? ORDER BY height, txid, n`,
+      [address],
+    );
+    return rows.map((r) => ({ txid: r.txid, n: r.n, amount: BigInt(r.amount), height: r.height }));
+  }
+}

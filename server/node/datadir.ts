@@ -1,0 +1,83 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_MYSQL_URL } from '../mysql/url.ts';
+
+export const DEFAULT_RPC_PORT = 8765;
+export const DEFAULT_PROXY_PORT = 8766;
+
+/** `<datadir>/config.json`: the node's own settings (not consensus). */
+export const NodeConfigSchema = z.object({
+  mysql: z.string().default(DEFAULT_MYSQL_URL),
+  host: z.string().default('127.0.0.1'),
+  rpcPort: z.number().int().min(0).max(65535).default(DEFAULT_RPC_PORT),
+  proxyPort: z.number().int().min(0).max(65535).default(DEFAULT_PROXY_PORT),
+  /** Address the block rewards go to. */
+  minter: z.string().optional(),
+  /** Address whose node-held key signs plain updates from the proxy; null = client-signed only. */
+  proxyKey: z.string().nullable().optional(),
+  peers: z.array(z.string()).default([]),
+  mining: z.boolean().default(true),
+  rpcUser: z.string().optional(),
+  rpcPassword: z.string().optional(),
+});
+export type NodeConfig = z.infer<typeof NodeConfigSchema>;
+
+export class DatadirError extends Error {
+  override name = 'DatadirError';
+}
+
+export function resolveDatadir(flag?: string): string {
+  return resolve(flag ?? process.env.OURSQL_DATADIR ?? join(homedir(), '.oursql'));
+}
+
+export function datadirPaths(datadir: string) {
+  return {
+    config: join(datadir, 'config.json'),
+    consensus: join(datadir, 'consensus.json'),
+    wallet: join(datadir, 'wallet.json'),
+    cookie: join(datadir, 'rpc.cookie'),
+    pid: join(datadir, 'oursql.pid'),
+    log: join(datadir, 'oursql.log'),
+    mysql: join(datadir, 'mysql'),
+  };
+}
+
+export async function readNodeConfig(datadir: string): Promise<NodeConfig | undefined> {
+  let text: string;
+  try {
+    text = await readFile(datadirPaths(datadir).config, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new DatadirError(`${datadirPaths(datadir).config} is not valid JSON: ${(e as Error).message}`);
+  }
+  const r = NodeConfigSchema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new DatadirError(`${datadirPaths(datadir).config}: ${i.path.join('.')}: ${i.message}`);
+  }
+  return r.data;
+}
+
+export async function writeNodeConfig(datadir: string, cfg: NodeConfig): Promise<void> {
+  await mkdir(datadir, { recursive: true });
+  const file = datadirPaths(datadir).config;
+  await writeFile(`${file}.tmp`, JSON.stringify(cfg, null, 2) + '\n');
+  await rename(`${file}.tmp`, file);
+}
+
+export async function readConsensusText(datadir: string): Promise<string> {
+  try {
+    return await readFile(datadirPaths(datadir).consensus, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DatadirError(`no consensus.json in ${datadir}: run \`oursql init\` first`);
+    throw e;
+  }
+}

@@ -1,0 +1,72 @@
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { checkAddress, parseConsensusConfig } from '../../consensus/index.ts';
+import { Chain } from '../chain/engine.ts';
+import { mineGenesis } from '../chain/genesis.ts';
+import { ChainStore } from '../chain/store.ts';
+import { resolveBackend } from '../mysql/backend.ts';
+import { chainDatabase, DEFAULT_MYSQL_URL, parseMysqlUrl } from '../mysql/url.ts';
+import { Wallet } from '../wallet/wallet.ts';
+import { datadirPaths, DatadirError, NodeConfigSchema, readNodeConfig, writeNodeConfig } from './datadir.ts';
+import { openMysqlPool } from './node.ts';
+
+/** The consensus a chain gets when `init` is given none: the original's defaults. */
+export const DEFAULT_CONSENSUS = {
+  Application: { Name: 'OurSQL', WebSite: '', Team: '' },
+  Kind: 'proofofwork',
+  CoinsForBlockMade: 10,
+  Settings: { Complexity: 16, ComplexityStep2: 24, MaxMinNumberTransactionInBlock: 1000, MaxNumberTransactionInBlock: 10000 },
+  AllowTableCreate: true, AllowTableDrop: true, AllowRowDelete: true,
+  UnmanagedTables: [], TableRules: [], InitNodesAddreses: [],
+};
+
+export interface InitOptions {
+  datadir: string;
+  mysql?: string;
+  consensusFile?: string;
+  minter?: string;
+  log?: (msg: string) => void;
+}
+
+export interface InitResult { genesis: string; minter: string; createdAddress?: string; height: 0 }
+
+/** `oursql init`: datadir, consensus, wallet, databases and a mined genesis paying the minter. */
+export async function initNode(opts: InitOptions): Promise<InitResult> {
+  const log = opts.log ?? (() => {});
+  const paths = datadirPaths(opts.datadir);
+  if (await readNodeConfig(opts.datadir)) throw new DatadirError(`${opts.datadir} already holds a node (config.json exists)`);
+  await mkdir(opts.datadir, { recursive: true, mode: 0o700 });
+
+  const consensusText = opts.consensusFile ? await readFile(opts.consensusFile, 'utf8') : JSON.stringify(DEFAULT_CONSENSUS, null, 2) + '\n';
+  const consensus = parseConsensusConfig(consensusText);
+  const mysqlUrl = opts.mysql ?? DEFAULT_MYSQL_URL;
+  parseMysqlUrl(mysqlUrl);
+
+  const wallet = await Wallet.open(paths.wallet);
+  let createdAddress: string | undefined;
+  if (wallet.list().length === 0) createdAddress = (await wallet.create()).address;
+  const minter = opts.minter ? checkAddress(opts.minter, '--minter') : wallet.list()[0].address;
+
+  const { target, managed } = await resolveBackend(mysqlUrl, { datadir: opts.datadir, log });
+  const pool = openMysqlPool(target, 'information_schema');
+  try {
+    const store = new ChainStore(pool, chainDatabase(target), target.database);
+    await store.createSchema();
+    if (await store.getMeta('genesis')) {
+      throw new DatadirError(`database ${chainDatabase(target)} already holds a chain; use another --mysql database or drop it`);
+    }
+    log(`mining the genesis block (${consensus.complexity} bits)…`);
+    const genesis = await mineGenesis(consensus, minter);
+    await Chain.initialize(store, consensus, genesis);
+    await writeFile(paths.consensus, consensusText);
+    await writeNodeConfig(opts.datadir, NodeConfigSchema.parse({ mysql: mysqlUrl, minter, proxyKey: minter }));
+    log(`chain initialised: genesis ${genesis.hash}, reward to ${minter}`);
+    return { genesis: genesis.hash, minter, createdAddress, height: 0 };
+  } finally {
+    await pool.end().catch(() => {});
+    await managed?.stop();
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}

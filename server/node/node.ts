@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { rm, writeFile, chmod } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import mysql, { type Pool } from 'mysql2/promise';
+import { parseConsensusConfig, type ConsensusConfig } from '../../consensus/index.ts';
+import { Chain } from '../chain/engine.ts';
+import { Miner } from '../chain/miner.ts';
+import { ChainStore } from '../chain/store.ts';
+import { makeNativeVerifier } from '../chain/verify.ts';
+import { resolveBackend } from '../mysql/backend.ts';
+import type { ManagedMariaDB } from '../mysql/managed.ts';
+import { chainDatabase, type MysqlTarget } from '../mysql/url.ts';
+import { createRpcApp } from '../rpc/server.ts';
+import { Wallet } from '../wallet/wallet.ts';
+import { datadirPaths, readConsensusText, readNodeConfig, DatadirError, type NodeConfig } from './datadir.ts';
+
+export interface NodeOverrides {
+  mysql?: string;
+  host?: string;
+  rpcPort?: number;
+  proxyPort?: number;
+  peers?: string[];
+  proxyKey?: string | null;
+  mining?: boolean;
+}
+
+export interface NodeStartOptions {
+  datadir: string;
+  overrides?: NodeOverrides;
+  log?: (msg: string) => void;
+  /** Write the pid file (the CLI's `start`); in-process test nodes leave it out. */
+  pidFile?: boolean;
+  /** Test hook for crash tests, passed to the chain. */
+  beforeCommit?: () => Promise<void>;
+  /** false: open the chain without HTTP server or miner (CLI commands on a stopped node). */
+  serve?: boolean;
+}
+
+export function openMysqlPool(target: MysqlTarget, database: string): Pool {
+  return mysql.createPool({
+    host: target.host, port: target.port, socketPath: target.socketPath, user: target.user, password: target.password,
+    database, connectionLimit: 20, supportBigNumbers: true, bigNumberStrings: true, multipleStatements: false,
+    charset: 'utf8mb4',
+  });
+}
+
+/** One OurSQL node: owns its MySQL, chain, miner and HTTP server, and starts/stops them together. */
+export class OursqlNode {
+  private http?: Server;
+  private stopping?: Promise<void>;
+  readonly startedAt = Date.now();
+
+  private constructor(
+    readonly datadir: string,
+    readonly config: NodeConfig,
+    readonly consensus: ConsensusConfig,
+    readonly wallet: Wallet,
+    readonly mysql: Pool,
+    readonly chain: Chain,
+    readonly miner: Miner | undefined,
+    readonly managed: ManagedMariaDB | undefined,
+    readonly cookie: string,
+    readonly log: (msg: string) => void,
+    private readonly pidFile: boolean,
+  ) {}
+
+  static async start(opts: NodeStartOptions): Promise<OursqlNode> {
+    const log = opts.log ?? ((m: string) => console.log(`[oursql] ${m}`));
+    const saved = await readNodeConfig(opts.datadir);
+    if (!saved) throw new DatadirError(`${opts.datadir} holds no node: run \`oursql init\` first`);
+    const o = opts.overrides ?? {};
+    const config: NodeConfig = {
+      ...saved,
+      ...(o.mysql !== undefined && { mysql: o.mysql }),
+      ...(o.host !== undefined && { host: o.host }),
+      ...(o.rpcPort !== undefined && { rpcPort: o.rpcPort }),
+      ...(o.proxyPort !== undefined && { proxyPort: o.proxyPort }),
+      ...(o.peers !== undefined && { peers: [...saved.peers, ...o.peers] }),
+      ...(o.proxyKey !== undefined && { proxyKey: o.proxyKey }),
+      ...(o.mining !== undefined && { mining: o.mining }),
+    };
+    const consensus = parseConsensusConfig(await readConsensusText(opts.datadir));
+    const wallet = await Wallet.open(datadirPaths(opts.datadir).wallet);
+    const { target, managed } = await resolveBackend(config.mysql, { datadir: opts.datadir, log });
+    if (managed) log(`MySQL at ${config.mysql} does not answer: using a private MariaDB (socket ${target.socketPath})`);
+    const pool = openMysqlPool(target, target.database);
+    try {
+      const store = new ChainStore(pool, chainDatabase(target), target.database);
+      const chain = await Chain.open({ store, config: consensus, verify: makeNativeVerifier(), log, beforeCommit: opts.beforeCommit });
+      const minter = config.minter;
+      const serve = opts.serve ?? true;
+      const miner = minter ? new Miner(chain, { minter, log }) : undefined;
+      const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
+      const node = new OursqlNode(opts.datadir, config, consensus, wallet, pool, chain, miner, managed, cookie, log, serve && !!opts.pidFile);
+      if (!serve) return node;
+      await node.listen();
+      if (config.mining) miner?.start();
+      log(`node started: ${chain.describe()}; RPC on http://${config.host}:${node.rpcPort}/rpc`);
+      return node;
+    } catch (e) {
+      await pool.end().catch(() => {});
+      await managed?.stop();
+      throw e;
+    }
+  }
+
+  get rpcPort(): number {
+    return (this.http?.address() as AddressInfo | null)?.port ?? this.config.rpcPort;
+  }
+
+  private async listen(): Promise<void> {
+    const paths = datadirPaths(this.datadir);
+    const app = createRpcApp(this);
+    const server = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(e.code === 'EADDRINUSE' ? new DatadirError(`port ${this.config.rpcPort} on ${this.config.host} is in use (another node? use --rpc-port)`) : e),
+      );
+      server.listen(this.config.rpcPort, this.config.host, () => resolve());
+    });
+    this.http = server;
+    await writeFile(paths.cookie, this.cookie, { mode: 0o600 });
+    await chmod(paths.cookie, 0o600);
+    if (this.pidFile) await writeFile(paths.pid, `${process.pid}\n${this.rpcPort}\n`);
+  }
+
+  /** Stops the parts in reverse order; safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log('node stopping');
+      await this.miner?.stop();
+      if (this.http) {
+        this.http.closeAllConnections();
+        await new Promise<void>((r) => this.http!.close(() => r()));
+      }
+      await this.mysql.end().catch(() => {});
+      await this.managed?.stop();
+      const paths = datadirPaths(this.datadir);
+      if (this.http) await rm(paths.cookie, { force: true });
+      if (this.pidFile) await rm(paths.pid, { force: true });
+      this.log('node stopped');
+    })();
+    return this.stopping;
+  }
+}

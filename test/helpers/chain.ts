@@ -1,0 +1,51 @@
+import mysql, { type Pool } from 'mysql2/promise';
+import {
+  bitsForHeight, blockHash, makeBlock, makeCoinbase, merkleRoot, mineSync, newPrivateKey, parseConsensusConfig, publicKeyOf, addressOf,
+  genesisTemplate, type Block, type ConsensusConfig, type Tx,
+} from '../../consensus/index.ts';
+import { Chain, type ChainOptions } from '../../server/chain/engine.ts';
+import { ChainStore } from '../../server/chain/store.ts';
+import { makeNativeVerifier } from '../../server/chain/verify.ts';
+import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from './mysql.ts';
+
+export interface TestKey { priv: string; pub: string; address: string }
+export function newKey(): TestKey {
+  const priv = newPrivateKey();
+  const pub = publicKeyOf(priv);
+  return { priv, pub, address: addressOf(pub) };
+}
+
+export function testConfig(extra: Record<string, unknown> = {}, settings: Record<string, unknown> = {}): ConsensusConfig {
+  return parseConsensusConfig({ Settings: { Complexity: 6, ComplexityStep2: 8, ...settings }, ...extra });
+}
+
+/** A chain engine on its own pair of test databases, with a genesis paying `minter`. */
+export async function openTestChain(config: ConsensusConfig, minter: TestKey, opts: Partial<ChainOptions> = {}) {
+  const db = testDatabase('chain');
+  const pool: Pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', supportBigNumbers: true, bigNumberStrings: true, connectionLimit: 5 });
+  const store = new ChainStore(pool, `${db.name}_chain`, db.name);
+  const g = genesisTemplate(config, minter.address, Date.now() - 60_000);
+  const genesis = makeBlock(mineSync(g.header), g.txs);
+  await Chain.initialize(store, config, genesis);
+  const open = () => Chain.open({ store, config, verify: makeNativeVerifier(), ...opts });
+  const chain = await open();
+  return {
+    chain, store, pool, genesis, db, reopen: open,
+    async close() {
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
+/** Mines a block on `parentHash` holding `txs` (tests build side branches with it). */
+export function mineOn(chain: Chain, parentHash: string, txs: Tx[], minter: string, time?: number): Block {
+  const parent = chain.headers.get(parentHash)!;
+  const height = parent.header.height + 1;
+  const all = [makeCoinbase(chain.genesis, height, minter, chain.config.coinsForBlockMade), ...txs];
+  const header = mineSync({
+    v: 1, height, prev: parentHash, merkle: merkleRoot(all.map((t) => t.id)),
+    time: time ?? Math.max(Date.now(), parent.header.time + 1), bits: bitsForHeight(chain.config, height),
+  });
+  return { hash: blockHash(header), header, txs: all };
+}

@@ -1,0 +1,226 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { coinsToUnits, ConsensusError, signTx, type Tx } from '../../consensus/index.ts';
+import { buildTransfer } from '../../server/chain/send.ts';
+import { Miner } from '../../server/chain/miner.ts';
+import type { Chain } from '../../server/chain/engine.ts';
+import { mineOn, newKey, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
+import { rootConnection } from '../helpers/mysql.ts';
+
+const coins = (c: string) => coinsToUnits(c);
+
+async function send(chain: Chain, from: TestKey, to: string, amount: string): Promise<Tx> {
+  const body = await buildTransfer(chain, from.pub, to, coins(amount));
+  const tx = signTx(body, from.priv);
+  await chain.submitTx(tx);
+  return tx;
+}
+
+const isCode = (code: string) => (e: unknown) => e instanceof ConsensusError && e.code === code;
+
+describe('chain engine on MariaDB', () => {
+  const minter = newKey();
+  const alice = newKey();
+  const bob = newKey();
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+  let miner: Miner;
+
+  before(async () => {
+    t = await openTestChain(testConfig(), minter);
+    miner = new Miner(t.chain, { minter: minter.address });
+  });
+  after(async () => {
+    await miner.stop();
+    await t.close();
+  });
+
+  test('genesis: height 0 paying 10 coins to the minter', async () => {
+    assert.equal(t.chain.height, 0);
+    assert.equal(t.chain.tip.hash, t.genesis.hash);
+    assert.deepEqual(await t.chain.balance(minter.address), { approved: coins('10'), pending: 0n, total: coins('10') });
+  });
+
+  test('block 1 needs one tx: nothing to mine on an empty pool', async () => {
+    const r = await miner.mineOnce();
+    assert.ok('wait' in r);
+    assert.match(r.wait, /block 1 needs at least 1 transactions, the pool has 0/);
+  });
+
+  test('send with change: approved, pending, total', async () => {
+    await send(t.chain, minter, alice.address, '1.5');
+    assert.deepEqual(await t.chain.balance(minter.address), { approved: coins('10'), pending: -coins('1.5'), total: coins('8.5') });
+    assert.deepEqual(await t.chain.balance(alice.address), { approved: 0n, pending: coins('1.5'), total: coins('1.5') });
+    assert.equal(t.chain.pool.size, 1);
+  });
+
+  test('insufficient funds: clear error, pool unchanged', async () => {
+    await assert.rejects(send(t.chain, alice, bob.address, '2'), (e) => isCode('insufficient-funds')(e) && /has 1.5 coins, 2 needed/.test((e as Error).message));
+    assert.equal(t.chain.pool.size, 1);
+  });
+
+  test('bad address is refused', async () => {
+    const bad = bob.address.slice(0, -1) + (bob.address.endsWith('a') ? 'b' : 'a');
+    await assert.rejects(send(t.chain, minter, bad, '1'), isCode('bad-address'));
+  });
+
+  test('a chain of unconfirmed spends works', async () => {
+    await send(t.chain, alice, bob.address, '1');
+    await send(t.chain, bob, alice.address, '0.25');
+    assert.equal((await t.chain.balance(bob.address)).total, coins('0.75'));
+    assert.equal((await t.chain.balance(alice.address)).total, coins('0.75'));
+    assert.equal(t.chain.pool.size, 3);
+  });
+
+  test('double spend refused, naming the pending tx', async () => {
+    const [first] = t.chain.pool.list().filter((e) => e.from === alice.address);
+    const input = first.tx.body as { in: { tx: string; n: number }[] };
+    const body = { v: 1 as const, chain: t.chain.genesis, time: Date.now(), from: alice.pub, in: input.in, out: [{ to: bob.address, amount: coins('1.5').toString() }] };
+    await assert.rejects(t.chain.submitTx(signTx(body, alice.priv)), (e) => isCode('double-spend')(e) && (e as Error).message.includes(first.tx.id));
+    assert.equal(t.chain.pool.size, 3);
+  });
+
+  test('mining block 1 confirms the pool; balances become approved', async () => {
+    const r = await miner.mineOnce();
+    assert.ok('block' in r, JSON.stringify(r));
+    assert.equal(t.chain.height, 1);
+    assert.equal(t.chain.pool.size, 0);
+    assert.deepEqual(await t.chain.balance(minter.address), { approved: coins('18.5'), pending: 0n, total: coins('18.5') });
+    assert.deepEqual(await t.chain.balance(alice.address), { approved: coins('0.75'), pending: 0n, total: coins('0.75') });
+    assert.deepEqual(await t.chain.balance(bob.address), { approved: coins('0.75'), pending: 0n, total: coins('0.75') });
+  });
+
+  test('block 2 needs two txs', async () => {
+    await send(t.chain, minter, bob.address, '1');
+    const r = await miner.mineOnce();
+    assert.ok('wait' in r && /block 2 needs at least 2/.test(r.wait));
+    await send(t.chain, minter, bob.address, '1');
+    const r2 = await miner.mineOnce();
+    assert.ok('block' in r2);
+    assert.equal(t.chain.height, 2);
+  });
+
+  test('a block that breaks a rule is refused and changes nothing', async () => {
+    const tip = t.chain.tip.hash;
+    const tx = await send(t.chain, minter, alice.address, '1');
+    // Spends alice's coins to bob without alice's key: bad signature.
+    const body = await buildTransfer(t.chain, alice.pub, bob.address, coins('0.5'));
+    const forged = { ...signTx(body, alice.priv), sig: signTx(body, alice.priv).sig!.replace(/..$/, '00') };
+    const extra = await buildTransfer(t.chain, minter.pub, bob.address, coins('0.1'));
+    const b = mineOn(t.chain, tip, [tx, forged, signTx(extra, minter.priv)], minter.address);
+    await assert.rejects(t.chain.addBlock(b), ConsensusError);
+    assert.equal(t.chain.tip.hash, tip);
+    assert.equal(t.chain.pool.size, 1);
+    await t.chain.cancel(tx.id);
+    assert.equal(t.chain.pool.size, 0);
+  });
+
+  test('restart from disk: same tip, state and pool', async () => {
+    const pending = await send(t.chain, minter, alice.address, '2');
+    const before = { height: t.chain.height, tip: t.chain.tip.hash, m: await t.chain.balance(minter.address), a: await t.chain.balance(alice.address) };
+    const reopened = await t.reopen();
+    assert.equal(reopened.height, before.height);
+    assert.equal(reopened.tip.hash, before.tip);
+    assert.deepEqual(await reopened.balance(minter.address), before.m);
+    assert.deepEqual(await reopened.balance(alice.address), before.a);
+    assert.deepEqual(reopened.pool.txs().map((x) => x.id), [pending.id]);
+    assert.deepEqual([...reopened.state.utxo.entries()].sort(), [...t.chain.state.utxo.entries()].sort());
+  });
+});
+
+describe('fork choice on MariaDB', () => {
+  const minter = newKey();
+  const other = newKey();
+  const carol = newKey();
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+
+  before(async () => {
+    t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter);
+  });
+  after(async () => t.close());
+
+  test('the branch with most work wins; dropped txs return to the pool; state follows', async () => {
+    const chain = t.chain;
+    const g = chain.tip.hash;
+    // Branch A (ours): block 1 with a send to carol.
+    const toCarol = signTx(await buildTransfer(chain, minter.pub, carol.address, coins('3')), minter.priv);
+    await chain.submitTx(toCarol);
+    const a1 = mineOn(chain, g, [toCarol], minter.address);
+    assert.equal(await chain.addBlock(a1), 'connected');
+    assert.equal((await chain.balance(carol.address)).approved, coins('3'));
+
+    // Branch B: two blocks from genesis by another miner, each needs one tx: spend the other's coinbase.
+    const fromGenesis = signTx(
+      { v: 1, chain: chain.genesis, time: Date.now(), from: minter.pub, in: [{ tx: t.genesis.txs[0].id, n: 0 }], out: [{ to: other.address, amount: coins('10').toString() }] },
+      minter.priv,
+    );
+    // That tx conflicts with toCarol (same genesis output), so it can't sit in our pool: give it to branch B directly.
+    const b1 = mineOn(chain, g, [fromGenesis], other.address, a1.header.time);
+    assert.equal(await chain.addBlock(b1), 'side', 'equal work keeps the first seen');
+    assert.equal(chain.tip.hash, a1.hash);
+
+    const b1coinbase = b1.txs[0];
+    const spendB1 = signTx(
+      { v: 1, chain: chain.genesis, time: Date.now(), from: other.pub, in: [{ tx: b1coinbase.id, n: 0 }], out: [{ to: carol.address, amount: coins('10').toString() }] },
+      other.priv,
+    );
+    const b2 = mineOn(chain, b1.hash, [spendB1], other.address);
+    assert.equal(await chain.addBlock(b2), 'connected');
+    assert.equal(chain.tip.hash, b2.hash);
+    assert.equal(chain.height, 2);
+    // Carol's 3 coins from branch A are gone (conflicting spend of the genesis output); she has B's 10.
+    assert.deepEqual(await chain.balance(carol.address), { approved: coins('10'), pending: 0n, total: coins('10') });
+    assert.equal((await chain.balance(minter.address)).total, 0n);
+    // toCarol spends an output branch B spent: dropped, not re-pooled.
+    assert.equal(chain.pool.has(toCarol.id), false);
+
+    // State in memory equals what a restart reads from MySQL.
+    const reopened = await t.reopen();
+    assert.equal(reopened.tip.hash, b2.hash);
+    assert.deepEqual([...reopened.state.utxo.entries()].sort(), [...chain.state.utxo.entries()].sort());
+
+    // Branch A grows to 3 blocks (spending minter's change from toCarol): back to A, undoing B.
+    const change = (n: number, from: Tx) =>
+      signTx({ v: 1, chain: chain.genesis, time: Date.now(), from: minter.pub, in: [{ tx: from.id, n }], out: [{ to: minter.address, amount: from.body.out[n].amount }] }, minter.priv);
+    const c1 = change(1, toCarol);
+    const a2 = mineOn(chain, a1.hash, [c1], minter.address);
+    assert.equal(await chain.addBlock(a2), 'side');
+    const a3 = mineOn(chain, a2.hash, [change(0, c1)], minter.address);
+    assert.equal(await chain.addBlock(a3), 'connected');
+    assert.equal(chain.tip.hash, a3.hash);
+    assert.equal((await chain.balance(carol.address)).approved, coins('3'));
+    assert.equal((await chain.balance(other.address)).total, 0n);
+    // B's txs: fromGenesis conflicts with toCarol, spendB1 spends a coinbase that is gone: both dropped.
+    assert.equal(chain.pool.size, 0);
+    const again = await t.reopen();
+    assert.deepEqual([...again.state.utxo.entries()].sort(), [...chain.state.utxo.entries()].sort());
+    assert.deepEqual(again.active, chain.active);
+  });
+
+  test('a dropped block\'s tx that is still valid goes back to the pool', async () => {
+    const chain = t.chain;
+    const tip = chain.tip.hash;
+    const pay = signTx(await buildTransfer(chain, carol.pub, other.address, coins('1')), carol.priv);
+    const x1 = mineOn(chain, tip, [pay], minter.address);
+    assert.equal(await chain.addBlock(x1), 'connected');
+    // A competing branch of two blocks without `pay`.
+    const spendCb = (cb: Tx, key: TestKey) =>
+      signTx({ v: 1, chain: chain.genesis, time: Date.now(), from: key.pub, in: [{ tx: cb.id, n: 0 }], out: [{ to: key.address, amount: cb.body.out[0].amount }] }, key.priv);
+    const a3cb = (await chain.getBlock(tip))!.txs[0];
+    const y1 = mineOn(chain, tip, [spendCb(a3cb, minter)], other.address);
+    assert.equal(await chain.addBlock(y1), 'side');
+    const y2 = mineOn(chain, y1.hash, [spendCb(y1.txs[0], other)], other.address);
+    assert.equal(await chain.addBlock(y2), 'connected');
+    assert.deepEqual(chain.pool.txs().map((x) => x.id), [pay.id]);
+    assert.equal((await chain.balance(other.address)).pending, coins('1'));
+  });
+
+  test('the chain tables are in <db>_chain and the app database is separate', async () => {
+    const c = await rootConnection();
+    try {
+      const [rows] = await c.query(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1`, [`${t.db.name}_chain`]);
+      assert.deepEqual((rows as { t: string }[]).map((r) => r.t), ['blocks', 'chain', 'meta', 'peers', 'pool', 'refs', 'txindex', 'txs', 'utxo']);
+    } finally {
+      await c.end();
+    }
+  });
+});
