@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
+import { bytesToHex, hexToBytes, nobleVerify, publicKeyOf, signMessage, utf8ToBytes } from '../../consensus/index.ts';
+import { secp } from '../../consensus/keys.ts';
+import { makeNativeVerifier } from '../../server/chain/verify.ts';
+
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** A secp256k1 private key as a node:crypto KeyObject (SEC1 DER), to sign the way OpenSSL clients do. */
+function opensslKey(privHex: string) {
+  const der = Buffer.concat([
+    Buffer.from('30740201010420', 'hex'), Buffer.from(privHex, 'hex'),
+    Buffer.from('a00706052b8104000aa144034200', 'hex'),
+    Buffer.from(hexToBytes(uncompressed(privHex))),
+  ]);
+  return createPrivateKey({ key: der, format: 'der', type: 'sec1' });
+}
+// The 65-byte point via noble: this test compares verifiers, not key derivation.
+const uncompressed = (privHex: string): string => bytesToHex(secp.getPublicKey(hexToBytes(privHex), false));
+
+function highS(derHex: string): string {
+  const der = hexToBytes(derHex);
+  const rLen = der[3];
+  const r = der.subarray(4, 4 + rLen);
+  const sLen = der[5 + rLen];
+  const s = BigInt('0x' + bytesToHex(der.subarray(6 + rLen, 6 + rLen + sLen)));
+  const hs = N - s;
+  let hsHex = hs.toString(16);
+  if (hsHex.length % 2) hsHex = '0' + hsHex;
+  if (parseInt(hsHex.slice(0, 2), 16) & 0x80) hsHex = '00' + hsHex;
+  const sb = hexToBytes(hsHex);
+  const body = [0x02, r.length, ...r, 0x02, sb.length, ...sb];
+  return bytesToHex(Uint8Array.from([0x30, body.length, ...body]));
+}
+
+test('native (OpenSSL) verifier agrees with noble on the same vectors', () => {
+  const native = makeNativeVerifier();
+  const keys = ['01'.padStart(64, '0'), 'c0ffee'.padStart(64, '1'), 'fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140'];
+  let highSeen = 0;
+  for (const priv of keys) {
+    const pub = publicKeyOf(priv);
+    for (let i = 0; i < 25; i++) {
+      const msg = utf8ToBytes(`OurSQL signed transaction v1\n{"n":${i},"k":"${priv.slice(0, 8)}"}`);
+      const ours = signMessage(msg, priv);
+      const openssl = bytesToHex(cryptoSign('sha256', msg, opensslKey(priv)));
+      const high = highS(ours);
+      for (const sig of [ours, openssl, high]) {
+        assert.equal(native(pub, msg, sig), true);
+        assert.equal(nobleVerify(pub, msg, sig), true);
+      }
+      highSeen++;
+      const tampered = new Uint8Array(msg);
+      tampered[tampered.length - 2] ^= 1;
+      assert.equal(native(pub, tampered, ours), false);
+      assert.equal(nobleVerify(pub, tampered, ours), false);
+      const other = publicKeyOf('02'.padStart(64, '0'));
+      assert.equal(native(other, msg, ours), false);
+      assert.equal(nobleVerify(other, msg, ours), false);
+      assert.equal(native(pub, msg, 'zz'), false);
+      assert.equal(nobleVerify(pub, msg, '3006020101020101'), false);
+      assert.equal(native(pub, msg, '3006020101020101'), false);
+    }
+  }
+  assert.equal(highSeen, 75);
+});
