@@ -224,3 +224,40 @@ describe('fork choice on MariaDB', () => {
     }
   });
 });
+
+describe('MaxBlockIntervalSeconds lets a quiet chain confirm', () => {
+  const minter = newKey();
+  const dest = newKey();
+  let clock = Date.now();
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+  before(async () => {
+    t = await openTestChain(testConfig({}, { MaxBlockIntervalSeconds: 5 }), minter, { now: () => clock });
+  });
+  after(async () => t.close());
+
+  test('block 2 with one tx: refused before the interval, valid after it; never with none', async () => {
+    const chain = t.chain;
+    const miner = new Miner(chain, { minter: minter.address });
+    try {
+      await send(chain, minter, dest.address, '1');
+      assert.ok('block' in (await miner.mineOnce()), 'block 1 needs one tx');
+      const b1 = chain.tip.header;
+      clock = b1.time + 1000;
+      assert.ok('wait' in (await miner.mineOnce()), 'empty pool: nothing to mine');
+      const tx = await send(chain, minter, dest.address, '1');
+      const early = await miner.mineOnce();
+      assert.ok('wait' in early && early.retryAt === b1.time + 5000, JSON.stringify(early));
+      // Someone else's block with one tx and a time inside the interval is invalid.
+      await assert.rejects(chain.addBlock(mineOn(chain, chain.tip.hash, [tx], dest.address, b1.time + 4999)), /needs at least 2 transactions/);
+      clock = b1.time + 5000;
+      const r = await miner.mineOnce();
+      assert.ok('block' in r);
+      assert.equal(chain.height, 2);
+      assert.equal(r.block.txs.length, 2);
+      clock += 10_000;
+      assert.ok('wait' in (await miner.mineOnce()), 'the interval never allows an empty block');
+    } finally {
+      await miner.stop();
+    }
+  });
+});
