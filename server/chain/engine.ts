@@ -120,16 +120,20 @@ export class Chain extends EventEmitter {
     await store.loadUtxo((txid, n, coin) => chain.state.utxo.set(`${txid}:${n}`, coin));
     await store.loadRefs((ref, txid) => chain.state.refs.set(ref, txid));
     await store.loadTxIndex((txid) => chain.state.txids.add(txid));
-    // The pool's SQL is in the application database already; re-check the coins side only.
+    // The pool's SQL is in the application database already. Re-check each tx; if one no longer
+    // fits (it expired while the node was down), undo the pool's SQL and re-admit the rest.
     const pooled = await store.loadPool();
-    for (const tx of pooled) {
+    const probe = new TxPool(chain.state);
+    const stale = pooled.filter((tx) => {
       try {
-        chain.pool.add(tx, chain.pool.check(tx, config, chain.txContext(chain.height + 1, chain.now())));
-      } catch (e) {
-        chain.log(`pool: dropping ${tx.id} at load: ${(e as Error).message}`);
-        await store.poolRemove([tx.id]);
+        probe.add(tx, probe.check(tx, config, chain.txContext(chain.height + 1, chain.now())));
+        return false;
+      } catch {
+        return true;
       }
-    }
+    });
+    if (stale.length === 0) chain.pool = probe;
+    else await chain.rebuildPool(pooled, new Set(stale.map((t) => t.id)));
     chain.log(`chain loaded: height ${chain.height}, tip ${chain.tip.hash}, ${chain.pool.size} pooled`);
     return chain;
   }
@@ -210,25 +214,34 @@ export class Chain extends EventEmitter {
   async cancel(txid: string): Promise<string[]> {
     return this.lock.run(async () => {
       if (!this.pool.has(txid)) throw new ChainError(`transaction ${txid} is not in the pool`);
-      const conn = await this.mysql.getConnection();
-      try {
-        await conn.beginTransaction();
-        const before = this.pool.txs();
-        await this.undoSql(conn, before);
-        const { pool, dropped } = await this.readmit(conn, this.state, before.filter((t) => t.id !== txid), this.height + 1, true);
-        await this.store.poolReplace(pool.txs(), conn);
-        await conn.commit();
-        this.pool = pool;
-        const removed = [txid, ...dropped.map((d) => d.tx.id)];
-        this.emit('pool', null);
-        return removed;
-      } catch (e) {
-        await conn.rollback();
-        throw e;
-      } finally {
-        conn.release();
-      }
+      const dropped = await this.rebuildPool(this.pool.txs(), new Set([txid]));
+      this.emit('pool', null);
+      return [txid, ...dropped];
     });
+  }
+
+  /**
+   * Undoes the SQL of `pooled` (last first) and re-admits all but `remove`, in order, in one MySQL
+   * transaction; txs that no longer validate are dropped too. Returns the ids dropped besides `remove`.
+   */
+  private async rebuildPool(pooled: Tx[], remove: Set<string>): Promise<string[]> {
+    const conn = await this.mysql.getConnection();
+    try {
+      await conn.beginTransaction();
+      await conn.query(`USE \`${this.store.appDb}\``);
+      await this.undoSql(conn, pooled);
+      const { pool, dropped } = await this.readmit(conn, this.state, pooled.filter((t) => !remove.has(t.id)), this.height + 1, true);
+      await this.store.poolReplace(pool.txs(), conn);
+      await conn.commit();
+      this.pool = pool;
+      for (const d of dropped) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
+      return dropped.map((d) => d.tx.id);
+    } catch (e) {
+      await conn.rollback();
+      throw e;
+    } finally {
+      conn.release();
+    }
   }
 
   // ---- blocks ----
