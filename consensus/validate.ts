@@ -110,6 +110,9 @@ export function hasEnoughTxs(cfg: ConsensusConfig, height: number, txCount: numb
 export function checkBlockShape(cfg: ConsensusConfig, block: Block, parentTime: number, genesis: string): void {
   const { header, txs } = block;
   if (merkleRoot(txs.map((t) => t.id)) !== header.merkle) fail('bad-block', 'merkle root does not match the transactions');
+  // Merkle trees with a repeated last node let [..., t, t] share a root with [..., t] (CVE-2012-2459):
+  // refuse repeats here, before the block is stored, so the real block's hash is never marked bad.
+  if (new Set(txs.map((t) => t.id)).size !== txs.length) fail('bad-block', 'block lists a transaction twice');
   const count = txs.length - 1;
   if (count > cfg.maxNumberTransactionInBlock) fail('bad-block', `block has ${count} transactions, at most ${cfg.maxNumberTransactionInBlock} allowed`);
   if (!hasEnoughTxs(cfg, header.height, count, header.time, parentTime)) {
