@@ -1,0 +1,132 @@
+import sqlParser from 'node-sql-parser';
+import type { SqlAction, SqlOp } from '../../consensus/index.ts';
+import { scanSql } from './lexer.ts';
+
+const { Parser } = sqlParser;
+
+export type WriteKind =
+  | 'insert' | 'replace' | 'update' | 'delete' | 'truncate'
+  | 'create-table' | 'drop-table' | 'alter-table' | 'create-index' | 'drop-index';
+
+export type Classified =
+  | { kind: 'read' }
+  | { kind: 'empty' }
+  | { kind: 'txn'; verb: 'begin' | 'commit' | 'rollback' | 'savepoint' }
+  | { kind: 'write'; write: WriteStatement }
+  | { kind: 'refused'; reason: string };
+
+export interface WriteStatement {
+  kind: WriteKind;
+  table: string;
+  /** The parsed statement (node-sql-parser AST). */
+  ast: any;
+}
+
+export class SqlRefused extends Error {
+  override name = 'SqlRefused';
+}
+
+/** Statements that never change data or schema: relayed to MySQL untouched. */
+const READS = new Set(['SELECT', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'SET', 'USE', 'HELP', 'DO', 'CHECKSUM', 'CHECK', 'ANALYZE', 'KILL', 'LOCK', 'UNLOCK', 'FLUSH', 'OPTIMIZE', 'VALUES', 'TABLE']);
+const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'DROP', 'ALTER', 'TRUNCATE', 'WITH']);
+const TXN: Record<string, 'begin' | 'commit' | 'rollback' | 'savepoint'> = {
+  BEGIN: 'begin', START: 'begin', COMMIT: 'commit', ROLLBACK: 'rollback', SAVEPOINT: 'savepoint', RELEASE: 'savepoint',
+};
+
+const OP: Record<WriteKind, SqlOp> = {
+  insert: 'insert', replace: 'insert', update: 'update', delete: 'delete', truncate: 'delete',
+  'create-table': 'create', 'create-index': 'create', 'alter-table': 'alter', 'drop-index': 'alter', 'drop-table': 'drop',
+};
+
+/** Parses SQL with node-sql-parser; one instance per classifier (the parser keeps no shared state we rely on). */
+export class SqlClassifier {
+  private readonly parser = new Parser();
+  private readonly opt = { database: 'MariaDB' };
+
+  /** Classifies one COM_QUERY text (which may hold several statements). */
+  classify(sql: string): Classified {
+    const scan = scanSql(sql);
+    if (scan.statements === 0) return { kind: 'empty' };
+    if (scan.statements > 1) {
+      const kinds = scan.parts.map((p) => this.classifyOne(p, scanSql(p).keyword));
+      if (kinds.every((k) => k.kind === 'read' || k.kind === 'empty')) return { kind: 'read' };
+      return { kind: 'refused', reason: 'a packet with several statements may only hold reads: send each update on its own' };
+    }
+    return this.classifyOne(scan.parts[0], scan.keyword);
+  }
+
+  private classifyOne(sql: string, keyword: string): Classified {
+    if (READS.has(keyword)) return { kind: 'read' };
+    if (keyword in TXN) return { kind: 'txn', verb: TXN[keyword] };
+    if (keyword === '') return { kind: 'read' };
+    if (!WRITES.has(keyword)) {
+      return { kind: 'refused', reason: `${keyword} statements are not supported through OurSQL (they would change data without a blockchain transaction)` };
+    }
+    if (/^\s*(CREATE|DROP)\s+TEMPORARY\s+TABLE\b/i.test(sql)) return { kind: 'read' };
+    return { kind: 'write', write: this.parseWrite(sql) };
+  }
+
+  /** Parses a replicated statement into its kind and table; refuses what cannot be replicated. */
+  parseWrite(sql: string): WriteStatement {
+    let ast: any;
+    try {
+      ast = this.parser.astify(sql, this.opt);
+    } catch (e) {
+      throw new SqlRefused(`OurSQL could not parse this statement to replicate it: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (Array.isArray(ast)) {
+      if (ast.length !== 1) throw new SqlRefused('send one update per query');
+      ast = ast[0];
+    }
+    const kind = writeKind(ast);
+    const tables = tablesOf(ast, kind);
+    if (tables.length !== 1) throw new SqlRefused(`an update must touch exactly one table (this one names ${tables.length})`);
+    const [t] = tables;
+    if (t.db) throw new SqlRefused(`name the table without its database (${t.db}.${t.table}): updates go to the node's database`);
+    return { kind, table: t.table, ast };
+  }
+
+  /** What a replicated statement does, for the consensus rules (every node runs this on every tx). */
+  action(stmt: string): SqlAction {
+    const w = this.parseWrite(stmt);
+    return { op: OP[w.kind], table: w.table };
+  }
+}
+
+function writeKind(ast: any): WriteKind {
+  switch (ast.type) {
+    case 'insert': return 'insert';
+    case 'replace': return 'replace';
+    case 'update': return 'update';
+    case 'delete': return 'delete';
+    case 'truncate': return 'truncate';
+    case 'alter': return 'alter-table';
+    case 'create':
+      if (ast.keyword === 'table') return 'create-table';
+      if (ast.keyword === 'index') return 'create-index';
+      break;
+    case 'drop':
+      if (ast.keyword === 'table') return 'drop-table';
+      if (ast.keyword === 'index') return 'drop-index';
+      break;
+  }
+  throw new SqlRefused(`${String(ast.type).toUpperCase()} ${ast.keyword ? String(ast.keyword).toUpperCase() + ' ' : ''}is not replicated by OurSQL`);
+}
+
+function tablesOf(ast: any, kind: WriteKind): { db: string | null; table: string }[] {
+  const one = (t: any) => ({ db: t.db ?? null, table: t.table });
+  switch (kind) {
+    case 'insert': case 'replace': return ast.table.map(one);
+    case 'update': return ast.table.map(one);
+    case 'delete': {
+      if (ast.table?.length && ast.from?.length && ast.table.length !== ast.from.length) return [...ast.table, ...ast.from].map(one);
+      return (ast.from ?? ast.table).map(one);
+    }
+    case 'create-table': return ast.table.map(one);
+    case 'drop-table': return ast.name.map(one);
+    case 'truncate': return ast.name.map(one);
+    case 'alter-table': return ast.table.map(one);
+    case 'create-index': return [one(ast.table)];
+    case 'drop-index': return [one(ast.table)];
+  }
+}

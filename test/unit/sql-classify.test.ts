@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { scanSql, removeComments } from '../../server/sql/lexer.ts';
+import { SqlClassifier, SqlRefused } from '../../server/sql/classify.ts';
+
+const c = new SqlClassifier();
+const kindOf = (sql: string) => {
+  const r = c.classify(sql);
+  return r.kind === 'write' ? `${r.write.kind}:${r.write.table}` : r.kind;
+};
+
+test('lexer: keyword after comments; comments inside literals are data', () => {
+  assert.equal(scanSql('  /* a */ -- b\n # c\n select 1').keyword, 'SELECT');
+  const s = scanSql("INSERT INTO t VALUES ('/* PUBKEY:ab; */', \"it''s -- no\") /* PUBKEY:02ab; */");
+  assert.deepEqual(s.comments.map((x) => x.text), [' PUBKEY:02ab; ']);
+  assert.equal(s.statements, 1);
+  assert.equal(removeComments('SELECT 1 /* x */', scanSql('SELECT 1 /* x */').comments), 'SELECT 1');
+  assert.equal(scanSql("select 'a;b'; select `c;d`;  ;").statements, 2);
+  assert.equal(scanSql("select 'it\\'s; x'").statements, 1);
+  assert.equal(scanSql('  ').statements, 0);
+});
+
+test('classification: reads pass, writes are parsed, others refused', () => {
+  const cases: [string, string][] = [
+    ['SELECT * FROM t', 'read'], ['show databases', 'read'], ['SET NAMES utf8mb4', 'read'], ['USE x', 'read'],
+    ['SELECT @@version_comment LIMIT 1', 'read'], ['DESCRIBE t', 'read'], ['explain select 1', 'read'],
+    ['SELECT 1; SELECT 2', 'read'], ['/* only a comment */', 'empty'],
+    ['BEGIN', 'txn'], ['START TRANSACTION', 'txn'], ['commit', 'txn'], ['ROLLBACK', 'txn'],
+    ["INSERT INTO t (a) VALUES (1), (2)", 'insert:t'], ['INSERT INTO t SET a = 1', 'insert:t'],
+    ['UPDATE t SET a = 2 WHERE b > 1', 'update:t'], ['DELETE FROM t WHERE a = 1', 'delete:t'],
+    ['REPLACE INTO t VALUES (1)', 'replace:t'], ['CREATE TABLE t (a INT PRIMARY KEY)', 'create-table:t'],
+    ['DROP TABLE t', 'drop-table:t'], ['ALTER TABLE t ADD COLUMN c INT', 'alter-table:t'], ['TRUNCATE TABLE t', 'truncate:t'],
+    ['CREATE INDEX i ON t (a)', 'create-index:t'], ['DROP INDEX i ON t', 'drop-index:t'],
+    ['CREATE TEMPORARY TABLE tmp (a INT)', 'read'],
+    ['LOAD DATA INFILE "x" INTO TABLE t', 'refused'], ['CALL p()', 'refused'], ['GRANT ALL ON *.* TO x', 'refused'],
+    ['SELECT 1; DELETE FROM t', 'refused'], ['PREPARE s FROM "DELETE FROM t"', 'refused'],
+  ];
+  for (const [sql, want] of cases) assert.equal(kindOf(sql), want, sql);
+});
+
+test('writes that cannot be replicated get a clear refusal', () => {
+  assert.throws(() => c.classify('DROP TABLE a, b'), (e) => e instanceof SqlRefused && /exactly one table/.test(e.message));
+  assert.throws(() => c.classify('UPDATE other.t SET a = 1'), (e) => e instanceof SqlRefused && /without its database/.test(e.message));
+  assert.throws(() => c.classify('CREATE DATABASE x'), (e) => e instanceof SqlRefused && /not replicated/.test(e.message));
+  assert.throws(() => c.classify('INSERT INTO t VALUES ('), SqlRefused);
+});
+
+test('actions for the consensus rules', () => {
+  assert.deepEqual(c.action('INSERT INTO members SET a = 1'), { op: 'insert', table: 'members' });
+  assert.deepEqual(c.action('REPLACE INTO members VALUES (1)'), { op: 'insert', table: 'members' });
+  assert.deepEqual(c.action('TRUNCATE TABLE members'), { op: 'delete', table: 'members' });
+  assert.deepEqual(c.action('ALTER TABLE members ADD c INT'), { op: 'alter', table: 'members' });
+  assert.deepEqual(c.action('DROP TABLE members'), { op: 'drop', table: 'members' });
+  assert.deepEqual(c.action('CREATE TABLE members (a INT)'), { op: 'create', table: 'members' });
+});
