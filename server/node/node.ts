@@ -49,6 +49,9 @@ export function openMysqlPool(target: MysqlTarget, database: string): Pool {
 export class OursqlNode {
   private http?: Server;
   private stopping?: Promise<void>;
+  private markStopped!: () => void;
+  /** Resolves once stop() has finished, whoever called it (a signal handler, the RPC `stop`). */
+  readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
   readonly startedAt = Date.now();
 
   private constructor(
@@ -122,7 +125,8 @@ export class OursqlNode {
     this.http = server;
     await writeFile(paths.cookie, this.cookie, { mode: 0o600 });
     await chmod(paths.cookie, 0o600);
-    if (this.pidFile) await writeFile(paths.pid, `${process.pid}\n${this.rpcPort}\n`);
+    // Line 3 (the RPC host) lets the CLI reach a node started with --host.
+    if (this.pidFile) await writeFile(paths.pid, `${process.pid}\n${this.rpcPort}\n${this.config.host}\n`);
   }
 
   /** Stops the parts in reverse order; safe to call more than once. */
@@ -140,6 +144,7 @@ export class OursqlNode {
       if (this.http) await rm(paths.cookie, { force: true });
       if (this.pidFile) await rm(paths.pid, { force: true });
       this.log('node stopped');
+      this.markStopped();
     })();
     return this.stopping;
   }
