@@ -31,6 +31,13 @@ export class ChainError extends Error {
   override name = 'ChainError';
 }
 
+export class NotInPoolError extends ChainError {
+  override name = 'NotInPoolError';
+  constructor(readonly txid: string) {
+    super(`transaction ${txid} is not in the pool`);
+  }
+}
+
 /**
  * The chain engine: stores blocks, keeps the active branch, the confirmed state and the pool, and
  * moves the application database with them (SPEC 3, 4 and 9). Every change runs under one lock and
@@ -187,33 +194,43 @@ export class Chain extends EventEmitter {
    * statement and pools it in one MySQL transaction); otherwise its SQL runs here.
    */
   async submitTx(tx: Tx, opts: { conn?: PoolConnection; executed?: boolean } = {}): Promise<PoolEntry> {
-    return this.lock.run(async () => {
-      if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
-      const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
-      const own = !opts.conn;
-      const conn = opts.conn ?? (await this.mysql.getConnection());
-      try {
-        if (own) await conn.beginTransaction();
-        const sql = sqlOf(tx);
-        if (sql && !opts.executed) await this.runSql(conn, sql.stmts);
-        await this.store.poolAdd(tx, conn);
-        if (own) await conn.commit();
-      } catch (e) {
-        if (own) await conn.rollback();
-        throw e;
-      } finally {
-        if (own) conn.release();
-      }
-      this.pool.add(tx, check);
-      this.emit('pool', tx);
-      return this.pool.get(tx.id)!;
-    });
+    return this.lock.run(() => this.admit(tx, opts));
+  }
+
+  /**
+   * Builds and admits a tx in one critical section, so two sends from one address never pick the
+   * same coins (`make` sees the pool as it is when it runs).
+   */
+  async submitWith(make: () => Promise<Tx>): Promise<PoolEntry> {
+    return this.lock.run(async () => this.admit(await make(), {}));
+  }
+
+  private async admit(tx: Tx, opts: { conn?: PoolConnection; executed?: boolean }): Promise<PoolEntry> {
+    if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
+    const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
+    const own = !opts.conn;
+    const conn = opts.conn ?? (await this.mysql.getConnection());
+    try {
+      if (own) await conn.beginTransaction();
+      const sql = sqlOf(tx);
+      if (sql && !opts.executed) await this.runSql(conn, sql.stmts);
+      await this.store.poolAdd(tx, conn);
+      if (own) await conn.commit();
+    } catch (e) {
+      if (own) await conn.rollback();
+      throw e;
+    } finally {
+      if (own) conn.release();
+    }
+    this.pool.add(tx, check);
+    this.emit('pool', tx);
+    return this.pool.get(tx.id)!;
   }
 
   /** Drops a pending tx (and pending txs that depend on it): `oursql cancel TXID`. */
   async cancel(txid: string): Promise<string[]> {
     return this.lock.run(async () => {
-      if (!this.pool.has(txid)) throw new ChainError(`transaction ${txid} is not in the pool`);
+      if (!this.pool.has(txid)) throw new NotInPoolError(txid);
       const dropped = await this.rebuildPool(this.pool.txs(), new Set([txid]));
       this.emit('pool', null);
       return [txid, ...dropped];

@@ -17,6 +17,7 @@ export class Miner {
   private readonly pow = new PowWorker();
   private running = false;
   private busy = false;
+  private current?: Promise<MineOutcome>;
   private again = false;
   private timer?: NodeJS.Timeout;
   private readonly onPool = () => this.schedule();
@@ -51,7 +52,7 @@ export class Miner {
       return;
     }
     this.busy = true;
-    void this.mineOnce()
+    void this.attempt()
       .then((r) => {
         if ('wait' in r && r.retryAt !== undefined) {
           clearTimeout(this.timer);
@@ -68,6 +69,26 @@ export class Miner {
           this.schedule();
         }
       });
+  }
+
+  /**
+   * Makes a block now if the rules allow one (`oursql mine`): joins the background search when one
+   * runs, so the two never cancel each other.
+   */
+  async mineNow(): Promise<MineOutcome> {
+    for (let i = 0; i < 5; i++) {
+      const r = await (this.current ?? this.attempt());
+      if (!('cancelled' in r)) return r;
+    }
+    return { cancelled: true };
+  }
+
+  private attempt(): Promise<MineOutcome> {
+    const p = this.mineOnce().finally(() => {
+      if (this.current === p) this.current = undefined;
+    });
+    this.current = p;
+    return p;
   }
 
   /** One attempt: build a template, search its nonce, hand the block to the chain like any other. */

@@ -9,6 +9,7 @@ import { Miner } from '../chain/miner.ts';
 import { ChainStore } from '../chain/store.ts';
 import { makeNativeVerifier } from '../chain/verify.ts';
 import { resolveBackend } from '../mysql/backend.ts';
+import { consensusClassifier } from '../sql/classify.ts';
 import type { ManagedMariaDB } from '../mysql/managed.ts';
 import { chainDatabase, type MysqlTarget } from '../mysql/url.ts';
 import { createRpcApp } from '../rpc/server.ts';
@@ -90,7 +91,9 @@ export class OursqlNode {
     const pool = openMysqlPool(target, target.database);
     try {
       const store = new ChainStore(pool, chainDatabase(target), target.database);
-      const chain = await Chain.open({ store, config: consensus, verify: makeNativeVerifier(), log, beforeCommit: opts.beforeCommit });
+      const chain = await Chain.open({
+        store, config: consensus, verify: makeNativeVerifier(), classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
+      });
       const minter = config.minter;
       const serve = opts.serve ?? true;
       const miner = minter ? new Miner(chain, { minter, log }) : undefined;

@@ -3,7 +3,7 @@
  * turns any thrown error into a JSON-RPC error object.
  */
 import { ConsensusError, type ConsensusErrorCode } from '../../consensus/index.ts';
-import { ChainError } from '../chain/engine.ts';
+import { ChainError, NotInPoolError } from '../chain/engine.ts';
 import { DatadirError } from '../node/datadir.ts';
 import { WalletError } from '../wallet/wallet.ts';
 
@@ -72,6 +72,7 @@ export function toRpcError(e: unknown, log: (msg: string) => void = () => {}, ex
   if (e instanceof RpcError) return e;
   if (e instanceof ConsensusError) return new RpcError(CONSENSUS_CODES[e.code], e.message, { ...e.details, code: e.code });
   if (e instanceof WalletError) return new RpcError(RpcCode.WALLET_ERROR, e.message);
+  if (e instanceof NotInPoolError) return new RpcError(RpcCode.INVALID_ADDRESS_OR_KEY, e.message, { txid: e.txid });
   if (e instanceof ChainError || e instanceof DatadirError) return new RpcError(RpcCode.MISC_ERROR, e.message);
   log(`rpc: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   // In-process callers (the CLI on a stopped node) have no node log to look at: they get the message.

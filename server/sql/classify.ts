@@ -1,5 +1,5 @@
 import sqlParser from 'node-sql-parser';
-import type { SqlAction, SqlOp } from '../../consensus/index.ts';
+import { ConsensusError, type SqlAction, type SqlOp } from '../../consensus/index.ts';
 import { scanSql } from './lexer.ts';
 
 const { Parser } = sqlParser;
@@ -129,4 +129,17 @@ function tablesOf(ast: any, kind: WriteKind): { db: string | null; table: string
     case 'create-index': return [one(ast.table)];
     case 'drop-index': return [one(ast.table)];
   }
+}
+
+/** The classifier the chain's validity checks use: refusals become consensus errors. */
+export function consensusClassifier(): (stmt: string) => SqlAction {
+  const c = new SqlClassifier();
+  return (stmt) => {
+    try {
+      return c.action(stmt);
+    } catch (e) {
+      if (e instanceof SqlRefused) throw new ConsensusError('sql-refused', e.message, { stmt });
+      throw e;
+    }
+  };
 }

@@ -10,30 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { isAlive } from '../../server/cli/daemon.ts';
 import { corruptAddress, freePort, tempNodeDir } from '../helpers/node.ts';
-
-const BIN = join(import.meta.dirname, '../../bin/oursql.js');
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function oursql(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function pidOf(datadir: string): Promise<number | undefined> {
-  try {
-    return Number((await readFile(join(datadir, 'oursql.pid'), 'utf8')).split('\n')[0]);
-  } catch {
-    return undefined;
-  }
-}
+import { BIN, oursql, pidOf } from '../helpers/cli.ts';
 
 describe('oursql CLI', () => {
   let env: Awaited<ReturnType<typeof tempNodeDir>>;

@@ -5,7 +5,6 @@ import { RpcCode, RpcError } from '../errors.ts';
 import { method, type MethodTable } from '../method.ts';
 
 /** A background miner or a new tip may cancel a `mine` search; it then retries on the new tip. */
-const MINE_ATTEMPTS = 3;
 
 export const nodeMethods: MethodTable = {
   getnodeinfo: method({
@@ -41,15 +40,13 @@ export const nodeMethods: MethodTable = {
     auth: true,
     run: async (_p, { node }) => {
       if (!node.miner) throw new RpcError(RpcCode.MISC_ERROR, 'this node has no minter address: set one with `oursql config --set minter=ADDR`');
-      for (let attempt = 0; attempt < MINE_ATTEMPTS; attempt++) {
-        const r = await node.miner.mineOnce();
-        if ('block' in r) {
-          const { block } = r;
-          return { hash: block.hash, height: block.header.height, txs: block.txs.length - 1, active: node.chain.isActive(block.hash) };
-        }
-        if ('wait' in r) throw new RpcError(RpcCode.MISC_ERROR, `cannot mine yet: ${r.wait}`, { reason: r.wait, retryAt: r.retryAt });
+      const r = await node.miner.mineNow();
+      if ('block' in r) {
+        const { block } = r;
+        return { hash: block.hash, height: block.header.height, txs: block.txs.length - 1, active: node.chain.isActive(block.hash) };
       }
-      throw new RpcError(RpcCode.MISC_ERROR, 'mining was cancelled repeatedly by new blocks or the background miner; try again');
+      if ('wait' in r) throw new RpcError(RpcCode.MISC_ERROR, `cannot mine yet: ${r.wait}`, { reason: r.wait, retryAt: r.retryAt });
+      throw new RpcError(RpcCode.MISC_ERROR, 'mining was cancelled repeatedly by new blocks; try again');
     },
   }),
 

@@ -67,7 +67,6 @@ export const poolMethods: MethodTable = {
     schema: z.object({ txid: hex64 }),
     auth: true,
     run: async (p, { node }) => {
-      if (!node.chain.pool.has(p.txid)) throw new RpcError(RpcCode.INVALID_ADDRESS_OR_KEY, `transaction ${p.txid} is not in the pool`);
       const removed = await node.chain.cancel(p.txid);
       return { removed };
     },

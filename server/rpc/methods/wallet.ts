@@ -67,9 +67,7 @@ export const walletMethods: MethodTable = {
       if (units <= 0n) throw new RpcError(RpcCode.TYPE_ERROR, 'amount must be more than 0', { code: 'bad-amount' });
       const from = p.from === undefined ? await pickSender(chain, wallet, units) : checkAddress(p.from, 'sender');
       const key = wallet.key(from);
-      const body = await buildTransfer(chain, key.pubkey, to, units);
-      const tx = signTx(body, key.privateKey);
-      await chain.submitTx(tx);
+      const { tx } = await chain.submitWith(async () => signTx(await buildTransfer(chain, key.pubkey, to, units), key.privateKey));
       return { txid: tx.id, from, to, amount: unitsToCoins(units) };
     },
   }),
