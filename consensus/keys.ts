@@ -54,8 +54,15 @@ export function isCompressedPublicKey(hex: unknown): hex is string {
 
 /** bitcoin P2PKH: base58check(0x00 ‖ RIPEMD160(SHA256(compressed pubkey))). */
 export function addressOf(publicKeyHex: string): string {
-  const pub = hexToBytes(normalizePublicKey(publicKeyHex));
-  return bs58check.encode(concatBytes(new Uint8Array([ADDRESS_VERSION]), ripemd160(sha256(pub))));
+  return addressOfCheckedKey(normalizePublicKey(publicKeyHex));
+}
+
+/**
+ * addressOf for a compressed key that was already checked (a parsed tx body's `from`): skips the
+ * on-curve check, which costs a modular square root, on the validation hot path.
+ */
+export function addressOfCheckedKey(compressedHex: string): string {
+  return bs58check.encode(concatBytes(new Uint8Array([ADDRESS_VERSION]), ripemd160(sha256(hexToBytes(compressedHex)))));
 }
 
 export function isValidAddress(address: unknown): address is string {

@@ -306,7 +306,7 @@ export class Chain extends EventEmitter {
       checkBlockShape(this.config, block, parent.header.time, this.genesis);
 
       const work = parent.work + blockWork(block.header.bits);
-      const seq = await this.store.saveBlock(block, work);
+      const seq = await this.store.saveBlock(block, work, this.mysql, (id) => this.pool.has(id));
       const stored: StoredHeader = { hash: block.hash, header: block.header, txids: block.txs.map((t) => t.id), work, status: BlockStatus.Stored, seq };
       this.headers.set(block.hash, stored);
       if (work <= this.tip.work) return 'side';
@@ -361,7 +361,8 @@ export class Chain extends EventEmitter {
       for (const d of r.dropped) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
       await this.store.writeDelta(delta, conn);
       await this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn);
-      await this.store.poolReplace(newPool.txs(), conn);
+      if (fast) await this.store.poolRemove(body.map((t) => t.id), conn);
+      else await this.store.poolReplace(newPool.txs(), conn);
       await this.opts.beforeCommit?.();
       await conn.commit();
     } catch (e) {
@@ -397,9 +398,10 @@ export class Chain extends EventEmitter {
   private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean): Promise<void> {
     const { header } = block;
     delta.applyTx(block.txs[0], header.height, 0);
+    // txid binds the body, so a pool tx with the same sig was verified at admission already.
+    const ctx = { ...this.txContext(header.height, header.time), signatureKnownGood: (tx: Tx) => tx.sig !== undefined && this.pool.get(tx.id)?.tx.sig === tx.sig };
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
-      const ctx = this.txContext(header.height, header.time);
       checkTx(tx, delta, this.config, ctx);
       const sql = sqlOf(tx);
       if (runSql && sql) await this.runSql(conn, sql.stmts, `block ${header.height} tx ${tx.id}`);

@@ -1,5 +1,5 @@
 import {
-  addressOf, checkTx, ConsensusError, isCoinbase, outpoint, parseUnits, StateOverlay,
+  addressOfCheckedKey, checkTx, ConsensusError, isCoinbase, outpoint, parseUnits, StateOverlay,
   type ChainView, type ConsensusConfig, type Tx, type TxCheck, type TxContext,
 } from '../../consensus/index.ts';
 
@@ -72,7 +72,7 @@ export class TxPool {
       this.spentBy.set(outpoint(i.tx, i.n), tx.id);
     }
     this.overlay.apply(tx);
-    this.entries.set(tx.id, { tx, cost: check.cost, from: addressOf(tx.body.from), spends, added });
+    this.entries.set(tx.id, { tx, cost: check.cost, from: addressOfCheckedKey(tx.body.from), spends, added });
   }
 
   /** Net effect of pending txs on an address: received minus spent (may be negative). */

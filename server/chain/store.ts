@@ -123,9 +123,9 @@ export class ChainStore {
   }
 
   /** Stores a block (and its tx bodies) on whatever branch; returns its first-seen sequence number. */
-  async saveBlock(block: Block, work: bigint, conn: Conn = this.mysql): Promise<number> {
+  async saveBlock(block: Block, work: bigint, conn: Conn = this.mysql, stored: (txid: string) => boolean = () => false): Promise<number> {
     if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
-    await this.saveTxs(block.txs, conn);
+    await this.saveTxs(block.txs.filter((t) => !stored(t.id)), conn);
     const [res] = await conn.query<RowDataPacket[]>(
       `INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES (?, ?, ?, ?, ?, ?, 0)`,
       [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString()],
