@@ -50,6 +50,9 @@ export class Chain extends EventEmitter {
   readonly state: ConfirmedState;
   pool: TxPool;
   private readonly lock = new Mutex();
+  /** Sequence number the next pool entry gets (persisted order of admission). */
+  private nextSeq = 1;
+  private drainWaiters: (() => void)[] = [];
   private readonly log: (msg: string) => void;
   private readonly now: () => number;
 
@@ -129,7 +132,8 @@ export class Chain extends EventEmitter {
     await store.loadTxIndex((txid) => chain.state.txids.add(txid));
     // The pool's SQL is in the application database already. Re-check each tx; if one no longer
     // fits (it expired while the node was down), undo the pool's SQL and re-admit the rest.
-    const pooled = await store.loadPool();
+    const { txs: pooled, nextSeq } = await store.loadPool();
+    chain.nextSeq = nextSeq;
     const probe = new TxPool(chain.state);
     const stale = pooled.filter((tx) => {
       try {
@@ -214,8 +218,9 @@ export class Chain extends EventEmitter {
       if (own) await conn.beginTransaction();
       const sql = sqlOf(tx);
       if (sql && !opts.executed) await this.runSql(conn, sql.stmts);
-      await this.store.poolAdd(tx, conn);
+      await this.store.poolAdd(tx, this.nextSeq, conn);
       if (own) await conn.commit();
+      this.nextSeq++;
     } catch (e) {
       if (own) await conn.rollback();
       throw e;
@@ -225,6 +230,56 @@ export class Chain extends EventEmitter {
     this.pool.add(tx, check);
     this.emit('pool', tx);
     return this.pool.get(tx.id)!;
+  }
+
+  /**
+   * Admits a tx whose SQL already ran, uncommitted, on a connection the caller owns (the proxy's
+   * session with the client's backend). Returns the statements that persist the pool entry: the
+   * caller runs them in that same MySQL transaction, then COMMITs and calls commitInflight (or
+   * rolls back and calls abortInflight). Blocks include only committed entries.
+   */
+  async admitInflight(tx: Tx, opts: { signatureKnownGood?: boolean } = {}): Promise<{ seq: number; persist: string[] }> {
+    return this.lock.run(async () => {
+      if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
+      const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => !!opts.signatureKnownGood };
+      const check = this.pool.check(tx, this.config, ctx);
+      const seq = this.nextSeq++;
+      this.pool.add(tx, check, Date.now(), true);
+      return { seq, persist: this.store.poolInsertSql(tx, seq) };
+    });
+  }
+
+  commitInflight(txid: string): void {
+    const e = this.pool.get(txid);
+    if (e) e.inflight = false;
+    this.emit('pool', e?.tx ?? null);
+    this.wakeDrain();
+  }
+
+  /** The MySQL transaction of an admitted tx rolled back: take it (and what built on it) out. */
+  abortInflight(txid: string): void {
+    if (this.pool.has(txid)) {
+      const dropped = this.pool.remove(txid, (tx, pool) => pool.check(tx, this.config, this.txContext(this.height + 1, this.now())));
+      for (const d of dropped) this.log(`pool: ${d.tx.id} depended on failed ${txid} and is dropped`);
+      if (dropped.some((d) => !d.inflight)) {
+        // Committed SQL of a dropped entry is in MySQL: rebuild the pool so MySQL matches it again.
+        void this.lock.run(() => this.rebuildPool(this.pool.txs(), new Set())).catch((e) => this.log(`pool rebuild failed: ${(e as Error).message}`));
+      }
+    }
+    this.wakeDrain();
+  }
+
+  /** Resolves once no admitted tx waits for its MySQL commit (call under the lock). */
+  private drain(): Promise<void> {
+    if (this.pool.inflightCount() === 0) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  private wakeDrain(): void {
+    if (this.pool.inflightCount() > 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Drops a pending tx (and pending txs that depend on it): `oursql cancel TXID`. */
@@ -242,6 +297,7 @@ export class Chain extends EventEmitter {
    * transaction; txs that no longer validate are dropped too. Returns the ids dropped besides `remove`.
    */
   private async rebuildPool(pooled: Tx[], remove: Set<string>): Promise<string[]> {
+    await this.drain();
     const conn = await this.mysql.getConnection();
     try {
       await conn.beginTransaction();
@@ -251,6 +307,7 @@ export class Chain extends EventEmitter {
       await this.store.poolReplace(pool.txs(), conn);
       await conn.commit();
       this.pool = pool;
+      this.nextSeq = pool.size + 1;
       for (const d of dropped) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
       return dropped.map((d) => d.tx.id);
     } catch (e) {
@@ -267,7 +324,7 @@ export class Chain extends EventEmitter {
   blockTemplate(minter: string): { header: Omit<BlockHeader, 'nonce'>; txs: Tx[] } | { wait: string; retryAt?: number } {
     const tip = this.tip;
     const height = tip.header.height + 1;
-    const txs = this.pool.txs().slice(0, this.config.maxNumberTransactionInBlock);
+    const txs = this.pool.committedPrefix(this.config.maxNumberTransactionInBlock);
     const need = minTxForHeight(this.config, height);
     let time = Math.max(this.now(), this.medianTimePast(tip.hash) + 1);
     if (!hasEnoughTxs(this.config, height, txs.length, time, tip.header.time)) {
@@ -322,9 +379,16 @@ export class Chain extends EventEmitter {
     const forkHeight = branch[0].header.height - 1;
     const dropped = this.active.slice(forkHeight + 1).map((hash) => this.headers.get(hash)!);
 
+    const poolBefore = this.pool.txs();
+    const body = targetBlock.txs.slice(1);
+    // Fast path: the new block extends the tip and is exactly the pool's first txs, whose SQL
+    // already ran in this order. Otherwise undo the pool, then the dropped blocks, then replay;
+    // that needs every admitted proxy write committed first.
+    const fast = !forceSlow && dropped.length === 0 && branch.length === 1 && body.every((t, i) => poolBefore[i]?.id === t.id && !this.pool.get(t.id)!.inflight);
+    if (!fast) await this.drain();
+    const inflight = new Set(this.pool.list().filter((e) => e.inflight).map((e) => e.tx.id));
     const conn = await this.mysql.getConnection();
     const delta = new StateDelta(this.state);
-    const poolBefore = this.pool.txs();
     let newPool: TxPool;
     let failed: StoredHeader | undefined;
     try {
@@ -333,10 +397,6 @@ export class Chain extends EventEmitter {
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
 
-      // Fast path: the new block extends the tip and is exactly the pool's first txs, whose SQL
-      // already ran in this order. Otherwise undo the pool, then the dropped blocks, then replay.
-      const body = targetBlock.txs.slice(1);
-      const fast = !forceSlow && dropped.length === 0 && branch.length === 1 && body.every((t, i) => poolBefore[i]?.id === t.id);
       if (!fast) {
         await this.undoSql(conn, poolBefore);
         await this.undoBlocks(conn, delta, droppedBlocks);
@@ -352,7 +412,7 @@ export class Chain extends EventEmitter {
       }
       const newHeight = target.header.height;
       const again = [...droppedBlocks.flatMap((b) => b.txs.slice(1)), ...poolBefore].filter((t) => !delta.hasTx(t.id));
-      const r = await this.readmit(conn, delta, again, newHeight + 1, !fast);
+      const r = await this.readmit(conn, delta, again, newHeight + 1, !fast, inflight);
       if (fast && r.dropped.length) {
         // A pool tx no longer fits at the new height: take the slow path to undo its SQL exactly.
         throw new RetrySlow();
@@ -365,6 +425,7 @@ export class Chain extends EventEmitter {
       else await this.store.poolReplace(newPool.txs(), conn);
       await this.opts.beforeCommit?.();
       await conn.commit();
+      if (!fast) this.nextSeq = newPool.size + 1;
     } catch (e) {
       await conn.rollback().catch(() => {});
       conn.release();
@@ -377,7 +438,15 @@ export class Chain extends EventEmitter {
     this.active = [...this.active.slice(0, forkHeight + 1), ...branch.map((h) => h.hash)];
     for (const h of branch) h.status = BlockStatus.Connected;
     newPool.rebase(this.state);
+    // Proxy writes that committed or rolled back while this block was applied settled on the old pool.
+    for (const e of newPool.list()) {
+      if (!e.inflight) continue;
+      const before = this.pool.get(e.tx.id);
+      if (!before) newPool.remove(e.tx.id, (tx, p) => p.check(tx, this.config, this.txContext(this.height + 1, this.now())));
+      else if (!before.inflight) e.inflight = false;
+    }
     this.pool = newPool;
+    this.wakeDrain();
     if (dropped.length) this.log(`fork switch: dropped ${dropped.length} block(s) above height ${forkHeight}, applied ${branch.length}`);
     this.emit('tip', this.tip);
   }
@@ -433,7 +502,7 @@ export class Chain extends EventEmitter {
   }
 
   /** Re-checks `txs` in order on `base` for the pool at `height`; runs their SQL when `runSql`. */
-  private async readmit(conn: PoolConnection, base: StateDelta | ConfirmedState, txs: Tx[], height: number, runSql: boolean) {
+  private async readmit(conn: PoolConnection, base: StateDelta | ConfirmedState, txs: Tx[], height: number, runSql: boolean, inflight = new Set<string>()) {
     const pool = new TxPool(base);
     const dropped: { tx: Tx; reason: string }[] = [];
     for (const tx of txs) {
@@ -449,7 +518,7 @@ export class Chain extends EventEmitter {
             throw e;
           }
         }
-        pool.add(tx, check);
+        pool.add(tx, check, Date.now(), inflight.has(tx.id));
       } catch (e) {
         dropped.push({ tx, reason: (e as Error).message });
       }

@@ -10,6 +10,8 @@ export interface PoolEntry {
   /** Sum of the inputs it spends. */
   spends: bigint;
   added: number;
+  /** Admitted, but the MySQL transaction that persists it has not committed yet (proxy writes). */
+  inflight: boolean;
 }
 
 /**
@@ -64,7 +66,7 @@ export class TxPool {
   }
 
   /** Adds a tx already checked with `check` against the current pool. */
-  add(tx: Tx, check: TxCheck, added = Date.now()): void {
+  add(tx: Tx, check: TxCheck, added = Date.now(), inflight = false): void {
     if (isCoinbase(tx.body)) throw new Error('coinbase in pool');
     let spends = 0n;
     for (const i of tx.body.in) {
@@ -72,7 +74,44 @@ export class TxPool {
       this.spentBy.set(outpoint(i.tx, i.n), tx.id);
     }
     this.overlay.apply(tx);
-    this.entries.set(tx.id, { tx, cost: check.cost, from: addressOfCheckedKey(tx.body.from), spends, added });
+    this.entries.set(tx.id, { tx, cost: check.cost, from: addressOfCheckedKey(tx.body.from), spends, added, inflight });
+  }
+
+  /** Entries not yet committed to MySQL. */
+  inflightCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.inflight) n++;
+    return n;
+  }
+
+  /** The longest run of committed entries from the start: what a block may include. */
+  committedPrefix(max: number): Tx[] {
+    const out: Tx[] = [];
+    for (const e of this.entries.values()) {
+      if (e.inflight || out.length >= max) break;
+      out.push(e.tx);
+    }
+    return out;
+  }
+
+  /**
+   * Takes `txid` out and re-applies the rest in order; returns the entries that no longer fit
+   * (they depended on it). Used when a proxy write fails after admission.
+   */
+  remove(txid: string, recheck: (tx: Tx, pool: TxPool) => TxCheck): PoolEntry[] {
+    const rest = [...this.entries.values()].filter((e) => e.tx.id !== txid);
+    this.entries.clear();
+    this.spentBy.clear();
+    this.overlay = new StateOverlay(this.overlay.base);
+    const dropped: PoolEntry[] = [];
+    for (const e of rest) {
+      try {
+        this.add(e.tx, recheck(e.tx, this), e.added, e.inflight);
+      } catch {
+        dropped.push(e);
+      }
+    }
+    return dropped;
   }
 
   /** Net effect of pending txs on an address: received minus spent (may be negative). */

@@ -52,9 +52,10 @@ export const CHAIN_TABLES: readonly string[] = [
      ref VARBINARY(1024) NOT NULL PRIMARY KEY,
      txid CHAR(64) CHARACTER SET ascii NOT NULL
    ) ENGINE=InnoDB`,
-  // Pending transactions in admission order; their SQL is executed on the application database.
+  // Pending transactions in admission order (seq is given by the engine at admission, so rows the
+  // proxy commits concurrently still load in the order their SQL ran).
   `CREATE TABLE IF NOT EXISTS pool (
-     seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+     seq BIGINT UNSIGNED NOT NULL PRIMARY KEY,
      txid CHAR(64) CHARACTER SET ascii NOT NULL UNIQUE,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,

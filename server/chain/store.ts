@@ -1,3 +1,4 @@
+import { format } from 'mysql2';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { blockHash, txFromRaw, type Block, type BlockHeader, type Tx } from '../../consensus/index.ts';
 import { CHAIN_TABLES } from './schema.ts';
@@ -170,15 +171,27 @@ export class ChainStore {
     if (addChain.length) await conn.query(`REPLACE INTO ${this.t('chain')} (height, hash) VALUES ?`, [addChain]);
   }
 
-  async loadPool(): Promise<Tx[]> {
+  async loadPool(): Promise<{ txs: Tx[]; nextSeq: number }> {
     const [rows] = await this.mysql.query<RowDataPacket[]>(
-      `SELECT p.txid, t.body, t.sig FROM ${this.t('pool')} p JOIN ${this.t('txs')} t ON t.txid = p.txid ORDER BY p.seq`,
+      `SELECT p.seq, p.txid, t.body, t.sig FROM ${this.t('pool')} p JOIN ${this.t('txs')} t ON t.txid = p.txid ORDER BY p.seq`,
     );
-    return rows.map((r) => txFromRaw(r.body, r.sig ?? undefined));
+    const last = rows.length ? Number(rows[rows.length - 1].seq) : 0;
+    return { txs: rows.map((r) => txFromRaw(r.body, r.sig ?? undefined)), nextSeq: last + 1 };
   }
-  async poolAdd(tx: Tx, conn: Conn = this.mysql): Promise<void> {
-    await this.saveTxs([tx], conn);
-    await conn.query(`INSERT INTO ${this.t('pool')} (txid, added) VALUES (?, ?)`, [tx.id, Date.now()]);
+
+  /**
+   * The statements that persist a pool entry. The proxy runs them on the client's own connection,
+   * inside the transaction that ran the SQL, so the change and its pool entry commit together.
+   */
+  poolInsertSql(tx: Tx, seq: number): string[] {
+    return [
+      format(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES (?, ?, ?)`, [tx.id, tx.raw, tx.sig ?? null]),
+      format(`INSERT INTO ${this.t('pool')} (seq, txid, added) VALUES (?, ?, ?)`, [seq, tx.id, Date.now()]),
+    ];
+  }
+
+  async poolAdd(tx: Tx, seq: number, conn: Conn = this.mysql): Promise<void> {
+    for (const stmt of this.poolInsertSql(tx, seq)) await conn.query(stmt);
   }
   async poolRemove(txids: readonly string[], conn: Conn = this.mysql): Promise<void> {
     for (let i = 0; i < txids.length; i += 5000) {
@@ -186,14 +199,14 @@ export class ChainStore {
       if (chunk.length) await conn.query(`DELETE FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk]);
     }
   }
-  /** Rewrites the pool as exactly `txs`, in order (after a block or a fork switch re-admitted it). */
+  /** Rewrites the pool as exactly `txs`, in order, numbered from 1 (after a rebuild or fork switch). */
   async poolReplace(txs: readonly Tx[], conn: Conn = this.mysql): Promise<void> {
     await conn.query(`DELETE FROM ${this.t('pool')}`);
     await this.saveTxs(txs, conn);
     const now = Date.now();
     for (let i = 0; i < txs.length; i += 1000) {
-      const rows = txs.slice(i, i + 1000).map((t) => [t.id, now]);
-      await conn.query(`INSERT INTO ${this.t('pool')} (txid, added) VALUES ?`, [rows]);
+      const rows = txs.slice(i, i + 1000).map((t, k) => [i + k + 1, t.id, now]);
+      await conn.query(`INSERT INTO ${this.t('pool')} (seq, txid, added) VALUES ?`, [rows]);
     }
   }
 

@@ -261,3 +261,48 @@ describe('MaxBlockIntervalSeconds lets a quiet chain confirm', () => {
     }
   });
 });
+
+describe('in-flight admission (proxy writes commit the pool entry with their SQL)', () => {
+  const minter = newKey();
+  const dest = newKey();
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+  before(async () => {
+    t = await openTestChain(testConfig(), minter);
+  });
+  after(async () => t.close());
+
+  test('an admitted tx is not mined until its MySQL transaction commits; a rollback takes it out', async () => {
+    const chain = t.chain;
+    const miner = new Miner(chain, { minter: minter.address });
+    const conn = await t.pool.getConnection();
+    try {
+      const tx = signTx(await buildTransfer(chain, minter.pub, dest.address, coins('1')), minter.priv);
+      const { persist } = await chain.admitInflight(tx);
+      assert.equal(chain.pool.size, 1);
+      assert.equal((await chain.balance(dest.address)).pending, coins('1'), 'others see it at once');
+      const wait = await miner.mineOnce();
+      assert.ok('wait' in wait, 'not mined while in flight');
+      await conn.beginTransaction();
+      for (const stmt of persist) await conn.query(stmt);
+      await conn.commit();
+      chain.commitInflight(tx.id);
+      const r = await miner.mineOnce();
+      assert.ok('block' in r && r.block.txs[1].id === tx.id);
+      assert.equal(chain.pool.size, 0);
+
+      const second = signTx(await buildTransfer(chain, minter.pub, dest.address, coins('2')), minter.priv);
+      const h = await chain.admitInflight(second);
+      await conn.beginTransaction();
+      for (const stmt of h.persist) await conn.query(stmt);
+      await conn.rollback();
+      chain.abortInflight(second.id);
+      assert.equal(chain.pool.size, 0);
+      assert.equal((await chain.balance(dest.address)).pending, 0n);
+      const reopened = await t.reopen();
+      assert.equal(reopened.pool.size, 0, 'nothing was persisted for the rolled-back write');
+    } finally {
+      conn.release();
+      await miner.stop();
+    }
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * How the SQL layer runs statements: on the client's own backend connection (through the proxy's
+ * BackendSession) or, in tests and the node's `oursql sql`, on a mysql2 connection. Values come
+ * back as MySQL's text protocol gives them: strings, Buffers for binary columns, null.
+ */
+export interface ColumnInfo {
+  name: string;
+  /** Column type code (mysql2's Types). */
+  type: number;
+  /** charset 63: bytes, not text (BLOB, BINARY, VARBINARY, BIT). */
+  binary: boolean;
+}
+
+export interface SqlResult {
+  columns: ColumnInfo[];
+  rows: (string | Buffer | null)[][];
+  affectedRows: number;
+  /** LAST_INSERT_ID of this statement (0 when none). */
+  insertId: bigint;
+}
+
+export interface SqlExecutor {
+  /** Runs one statement; throws SqlExecError for a MySQL error. */
+  query(sql: string): Promise<SqlResult>;
+}
+
+/** A MySQL error from the backend, with its real errno and SQLSTATE (relayed to the client as is). */
+export class SqlExecError extends Error {
+  override name = 'SqlExecError';
+  constructor(readonly errno: number, readonly sqlState: string, message: string) {
+    super(message);
+  }
+}
