@@ -127,7 +127,7 @@ export class Chain extends EventEmitter {
     for (const h of await store.loadHeaders()) chain.headers.set(h.hash, h);
     chain.active = await store.loadActiveChain();
     if (chain.active[0] !== genesis) throw new ChainError('active chain does not start at the genesis block');
-    await store.loadUtxo((txid, n, coin) => chain.state.utxo.set(`${txid}:${n}`, coin));
+    await store.loadUtxo((txid, n, coin) => chain.state.addCoin(`${txid}:${n}`, coin));
     await store.loadRefs((ref, txid) => chain.state.refs.set(ref, txid));
     await store.loadTxIndex((txid) => chain.state.txids.add(txid));
     // The pool's SQL is in the application database already. Re-check each tx; if one no longer
@@ -188,7 +188,12 @@ export class Chain extends EventEmitter {
 
   /** Outputs `address` may spend now (confirmed and pooled, minus those the pool spends). */
   async spendable(address: string): Promise<{ txid: string; n: number; amount: bigint }[]> {
-    return this.pool.spendable(address, await this.store.unspentOf(address));
+    return this.spendableNow(address);
+  }
+
+  /** The same, synchronously from memory (for bodies built inside the chain's critical section). */
+  spendableNow(address: string): { txid: string; n: number; amount: bigint }[] {
+    return this.pool.spendable(address, this.state.coinsOf(address));
   }
 
   // ---- pool ----
@@ -238,14 +243,19 @@ export class Chain extends EventEmitter {
    * caller runs them in that same MySQL transaction, then COMMITs and calls commitInflight (or
    * rolls back and calls abortInflight). Blocks include only committed entries.
    */
-  async admitInflight(tx: Tx, opts: { signatureKnownGood?: boolean } = {}): Promise<{ seq: number; persist: string[] }> {
+  async admitInflight(
+    txOrMake: Tx | (() => Tx),
+    opts: { signatureKnownGood?: boolean } = {},
+  ): Promise<{ tx: Tx; seq: number; persist: string[] }> {
     return this.lock.run(async () => {
+      // A maker runs here, so bodies built from the pool (SQL bases, coin choice) see it as admitted.
+      const tx = typeof txOrMake === 'function' ? txOrMake() : txOrMake;
       if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
       const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => !!opts.signatureKnownGood };
       const check = this.pool.check(tx, this.config, ctx);
       const seq = this.nextSeq++;
       this.pool.add(tx, check, Date.now(), true);
-      return { seq, persist: this.store.poolInsertSql(tx, seq) };
+      return { tx, seq, persist: this.store.poolInsertSql(tx, seq) };
     });
   }
 

@@ -11,8 +11,37 @@ export class ConfirmedState implements ChainView {
   readonly utxo = new Map<string, ConfirmedCoin>();
   readonly refs = new Map<string, string>();
   readonly txids = new Set<string>();
+  /** address → its unspent outpoints, so coin selection needs no MySQL query. */
+  readonly byAddress = new Map<string | null, Set<string>>();
 
   constructor(public genesis: string) {}
+
+  addCoin(key: string, coin: ConfirmedCoin): void {
+    const old = this.utxo.get(key);
+    if (old) this.byAddress.get(old.to)?.delete(key);
+    this.utxo.set(key, coin);
+    let set = this.byAddress.get(coin.to);
+    if (!set) this.byAddress.set(coin.to, (set = new Set()));
+    set.add(key);
+  }
+
+  deleteCoin(key: string): void {
+    const old = this.utxo.get(key);
+    if (!old) return;
+    this.utxo.delete(key);
+    this.byAddress.get(old.to)?.delete(key);
+  }
+
+  /** Confirmed unspent outputs of `address`, oldest first. */
+  coinsOf(address: string): { txid: string; n: number; amount: bigint; height: number }[] {
+    const out = [];
+    for (const key of this.byAddress.get(address) ?? []) {
+      const c = this.utxo.get(key)!;
+      const i = key.lastIndexOf(':');
+      out.push({ txid: key.slice(0, i), n: Number(key.slice(i + 1)), amount: c.amount, height: c.height });
+    }
+    return out.sort((a, b) => a.height - b.height || (a.txid < b.txid ? -1 : a.txid > b.txid ? 1 : a.n - b.n));
+  }
 
   unspent(txid: string, n: number): ConfirmedCoin | undefined {
     return this.utxo.get(outpoint(txid, n));
@@ -26,7 +55,7 @@ export class ConfirmedState implements ChainView {
 
   /** Folds a committed delta into memory (after its MySQL transaction committed). */
   merge(delta: StateDelta): void {
-    for (const [k, c] of delta.utxo) c ? this.utxo.set(k, c) : this.utxo.delete(k);
+    for (const [k, c] of delta.utxo) c ? this.addCoin(k, c) : this.deleteCoin(k);
     for (const [r, t] of delta.refs) t ? this.refs.set(r, t) : this.refs.delete(r);
     for (const [t, present] of delta.txids) present ? this.txids.add(t) : this.txids.delete(t);
   }

@@ -1,0 +1,53 @@
+import {
+  addressOf, ConsensusError, sqlCost, unitsToCoins, type SqlAction, type SqlPart, type TransferBody, type TxOutput,
+} from '../../consensus/index.ts';
+import type { Chain } from './engine.ts';
+
+/** What the SQL layer produced for one blockchain transaction (one statement, or a whole BEGIN…COMMIT). */
+export interface SqlChange {
+  stmts: string[];
+  undo: string[];
+  refs: string[];
+}
+
+/** Joins the changes of several statements into one tx's SQL: undo of the last statement runs first. */
+export function joinChanges(changes: readonly SqlChange[]): SqlChange {
+  const refs = [...new Set(changes.flatMap((c) => c.refs))];
+  return { stmts: changes.flatMap((c) => c.stmts), undo: [...changes].reverse().flatMap((c) => c.undo), refs };
+}
+
+/**
+ * The unsigned body of an SQL transaction by `fromPubkey`: each ref's base is the latest tx on it
+ * (pool included), and a paid statement carries its exact payment, funded from the signer's coins
+ * with change back. Call it inside the chain's critical section so the bases cannot move.
+ */
+export function buildSqlBody(chain: Chain, fromPubkey: string, change: SqlChange, time = Date.now()): { body: TransferBody; cost: bigint; actions: SqlAction[] } {
+  const view = chain.pool.view;
+  const base: Record<string, string | null> = {};
+  for (const ref of change.refs) base[ref] = view.latestOnRef(ref);
+  const sql: SqlPart = { stmts: change.stmts, undo: change.undo, refs: change.refs, base };
+  const classify = chain.opts.classify;
+  if (!classify) throw new ConsensusError('sql-refused', 'this node cannot check SQL transactions');
+  const actions = change.stmts.map(classify);
+  const cost = sqlCost(chain.config, actions, chain.height + 1);
+  const body: TransferBody = { v: 1, chain: chain.genesis, time, from: fromPubkey, in: [], out: [], sql };
+  if (cost === 0n) return { body, cost, actions };
+
+  const from = addressOf(fromPubkey);
+  const coins = chain.spendableNow(from);
+  let sum = 0n;
+  for (const c of coins) {
+    if (sum >= cost) break;
+    body.in.push({ tx: c.txid, n: c.n });
+    sum += c.amount;
+  }
+  if (sum < cost) {
+    throw new ConsensusError('insufficient-funds', `this SQL costs ${unitsToCoins(cost)} coins and ${from} has ${unitsToCoins(coins.reduce((s, c) => s + c.amount, 0n))}`, {
+      address: from, cost: cost.toString(),
+    });
+  }
+  const out: TxOutput[] = [{ to: chain.config.paidTransactionsWallet, amount: cost.toString() }];
+  if (sum > cost) out.push({ to: from, amount: (sum - cost).toString() });
+  body.out = out;
+  return { body, cost, actions };
+}
