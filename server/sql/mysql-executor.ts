@@ -1,0 +1,49 @@
+import type { FieldPacket, PoolConnection, QueryError, ResultSetHeader } from 'mysql2/promise';
+import { SqlExecError, type SqlExecutor, type SqlResult } from './executor.ts';
+
+const BINARY_CHARSET = 63;
+// String-like types: with the binary charset their values are bytes (BLOB, BINARY, VARBINARY, BIT).
+// Numbers and dates also report charset 63, but their text is plain ASCII.
+const BYTE_TYPES = new Set([15, 16, 249, 250, 251, 252, 253, 254, 255]);
+
+export const isBinaryColumn = (type: number, charset: number): boolean => charset === BINARY_CHARSET && BYTE_TYPES.has(type);
+
+/**
+ * SqlExecutor over a mysql2 connection of the node's own (the `oursql sql` command and RPC use it;
+ * the proxy uses the client's backend session instead). Values stay as MySQL's text: strings,
+ * Buffers for binary columns, null; never JS numbers or Dates.
+ */
+export function mysql2Executor(conn: PoolConnection): SqlExecutor {
+  return {
+    async query(sql: string): Promise<SqlResult> {
+      try {
+        const [result, fields] = await conn.query({
+          sql,
+          rowsAsArray: true,
+          // Raw bytes for every value; the column metadata below decides text or bytes.
+          typeCast: (field) => field.buffer(),
+        });
+        if (!Array.isArray(result)) {
+          const h = result as ResultSetHeader;
+          return { columns: [], rows: [], affectedRows: h.affectedRows, insertId: BigInt(h.insertId ?? 0) };
+        }
+        const columns = ((fields as FieldPacket[] | undefined) ?? []).map((f) => ({
+          name: f.name, type: f.type ?? 0, binary: isBinaryColumn(f.type ?? 0, f.characterSet ?? 0),
+        }));
+        const rows = (result as unknown as (Buffer | null)[][]).map((row) =>
+          row.map((v, i) => (v === null || columns[i].binary ? v : v.toString('utf8'))),
+        );
+        return {
+          columns,
+          rows,
+          affectedRows: 0,
+          insertId: 0n,
+        };
+      } catch (e) {
+        const q = e as QueryError & { sqlState?: string; sqlMessage?: string };
+        if (typeof q.errno === 'number') throw new SqlExecError(q.errno, q.sqlState ?? 'HY000', q.sqlMessage ?? q.message);
+        throw e;
+      }
+    },
+  };
+}
