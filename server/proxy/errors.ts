@@ -1,35 +1,9 @@
 import { ConsensusError, type ConsensusErrorCode } from '../../consensus/index.ts';
 import { SqlRefused } from '../sql/classify.ts';
 import { SqlExecError } from '../sql/executor.ts';
+import { ER, ReplicationError } from '../sql/errors.ts';
 
-/**
- * OurSQL's own MySQL errors (docs/errors.md). Numbers are in the 4xxx user range so clients can
- * tell them from the server's; SQLSTATE HY000 (general error) as MySQL uses for most of its own.
- */
-export const ER = {
-  /** generic, as MySQL's ER_UNKNOWN_ERROR */
-  UNKNOWN: 1105,
-  NEEDS_SIGNATURE: 4100,
-  REFUSED_BY_RULES: 4101,
-  UNPAID: 4102,
-  NOT_REPLICATED: 4103,
-  BAD_SIGNATURE: 4104,
-  SQL_MISMATCH: 4105,
-  STALE: 4106,
-  BAD_TRANSACTION: 4107,
-  LIMIT: 4108,
-  NOT_POOLED: 4109,
-  CLIENT_SIGNED_IN_TXN: 4110,
-  NON_DETERMINISTIC: 4111,
-  CONFLICT: 4112,
-} as const;
-
-export class ProxyError extends Error {
-  override name = 'ProxyError';
-  constructor(readonly errno: number, message: string, readonly sqlState = 'HY000') {
-    super(message);
-  }
-}
+export { ER, ReplicationError };
 
 const CONSENSUS_ERRNO: Record<ConsensusErrorCode, number> = {
   'bad-encoding': ER.BAD_TRANSACTION,
@@ -55,7 +29,7 @@ const CONSENSUS_ERRNO: Record<ConsensusErrorCode, number> = {
 
 /** Every error the proxy can meet, mapped once to (errno, SQLSTATE, message). */
 export function toMysqlError(e: unknown): { errno: number; sqlState: string; message: string } {
-  if (e instanceof ProxyError) return { errno: e.errno, sqlState: e.sqlState, message: e.message };
+  if (e instanceof ReplicationError) return { errno: e.errno, sqlState: e.sqlState, message: e.message };
   if (e instanceof SqlExecError) return { errno: e.errno, sqlState: e.sqlState, message: e.message };
   if (e instanceof ConsensusError) return { errno: CONSENSUS_ERRNO[e.code], sqlState: 'HY000', message: `OurSQL: ${e.message}` };
   if (e instanceof SqlRefused) return { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: `OurSQL: ${e.message}` };

@@ -1,0 +1,472 @@
+import type { Socket } from 'node:net';
+import type { PreparedTx } from '../../consensus/index.ts';
+import type { SqlClassifier, WriteStatement } from '../sql/classify.ts';
+import { parseSigningComments, SigningCommentError, type SigningRequest } from '../sql/comments.ts';
+import type { WriteReply, WriteSession } from '../sql/replicate.ts';
+import { ER, ReplicationError, toMysqlError } from './errors.ts';
+import { SessionExecutor } from './session-executor.ts';
+import {
+  BackendSession, Capability, Command, decodeExecute, encodeErr, encodeOk, encodePacket, encodeResultSet, inlineParams,
+  negotiate, PacketReader, parseGreeting, parseHandshakeResponse, PROXY_CLEARED_CAPABILITIES, PROXY_CLEARED_MARIADB_CAPABILITIES,
+  ResponseTracker, ServerStatus, withoutCapabilities, withoutClientCapabilities, type NegotiatedCapabilities, type Packet, type ParamType,
+} from './wire/index.ts';
+
+
+/** The replication side of the proxy (server/sql/replicate.ts implements it). */
+export interface WriteHandler {
+  isUnmanaged(table: string): boolean;
+  /** The node signs plain updates (it has a proxy key). */
+  readonly nodeSigns: boolean;
+  /** A node-signed update with autocommit: one statement, one tx. */
+  autocommit(exec: SessionExecutor, s: WriteSession, write: WriteStatement): Promise<WriteReply>;
+  /** A node-signed update inside the client's transaction: executed now, a tx at COMMIT. */
+  inTransaction(exec: SessionExecutor, s: WriteSession, write: WriteStatement): Promise<WriteReply>;
+  /** COMMIT of a transaction with writes: one tx for all of them, then MySQL's COMMIT. */
+  commit(exec: SessionExecutor, s: WriteSession): Promise<WriteReply>;
+  /** Client-signed step 1: the body to sign; nothing stays executed. */
+  prepare(exec: SessionExecutor, s: WriteSession, write: WriteStatement, pubkey: string): Promise<PreparedTx>;
+  /** Client-signed step 2: checks and executes the signed body. */
+  executeSigned(exec: SessionExecutor, s: WriteSession, sql: string, data: string, sign: string): Promise<WriteReply>;
+}
+
+export interface ConnectionOptions {
+  classifier: SqlClassifier;
+  writes: WriteHandler;
+  log: (msg: string) => void;
+  /** Close a connection idle this long (no command in progress). */
+  idleTimeoutMs: number;
+}
+
+interface PreparedStatement {
+  sql: string;
+  paramCount: number;
+  types: ParamType[] | undefined;
+  /** set for statements that write: executes go through the write path */
+  write?: { request: SigningRequest; statement: WriteStatement };
+}
+
+const COM_QUERY_WRITE_HINT = /PUBKEY|DATA/;
+
+/**
+ * One client: relays the handshake to its own backend connection, then reads commands one at a
+ * time. Reads are relayed as bytes (ResponseTracker only finds where each response ends); updates
+ * are run by the proxy itself on the same backend connection and answered with its own packets.
+ */
+export class ProxyConnection {
+  private readonly clientReader = new PacketReader();
+  private caps: NegotiatedCapabilities = { capabilities: 0 };
+  private tracker?: ResponseTracker;
+  private session?: BackendSession;
+  private exec?: SessionExecutor;
+  private phase: 'greeting' | 'auth' | 'command' | 'closed' = 'greeting';
+  private queue: Packet[] = [];
+  private busy = false;
+  private relaying = false;
+  /** Client is in an explicit transaction (BEGIN, or autocommit=0 after a statement). */
+  private inTxn = false;
+  private autocommit = true;
+  private readonly writeSession: WriteSession = { pending: [], cache: new Map() };
+  private readonly statements = new Map<number, PreparedStatement>();
+  private pendingPrepare?: { sql: string; write?: PreparedStatement['write'] };
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(readonly client: Socket, readonly backend: Socket, private readonly opts: ConnectionOptions) {
+    client.setNoDelay(true);
+    backend.setNoDelay(true);
+    client.setKeepAlive(true, 60_000);
+    backend.setKeepAlive(true, 60_000);
+    client.on('data', (c) => this.onClientData(c));
+    backend.on('data', (c) => this.onBackendData(c));
+    client.on('drain', () => backend.resume());
+    backend.on('drain', () => client.resume());
+    for (const s of [client, backend]) {
+      s.on('error', () => this.close());
+      s.on('close', () => this.close());
+    }
+    this.touch();
+  }
+
+  close(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    clearTimeout(this.idleTimer);
+    this.client.destroy();
+    this.backend.destroy();
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (!this.busy) {
+        this.opts.log('proxy: closing an idle connection');
+        this.close();
+      } else this.touch();
+    }, this.opts.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  // ---- handshake (relayed) ----
+
+  private greeting?: ReturnType<typeof parseGreeting>;
+  private backendReader = new PacketReader();
+
+  private onBackendData(chunk: Buffer): void {
+    if (this.phase === 'command') return this.relayResponse(chunk);
+    try {
+      for (const p of this.backendReader.push(chunk)) {
+        if (this.phase === 'greeting') {
+          this.greeting = parseGreeting(p.payload);
+          // No TLS, no compression, no bulk execute: the proxy reads the stream (SPEC 5: cleanly not offered).
+          this.client.write(encodePacket(withoutCapabilities(p.payload, PROXY_CLEARED_CAPABILITIES, PROXY_CLEARED_MARIADB_CAPABILITIES), p.seq));
+          this.phase = 'auth';
+          continue;
+        }
+        this.client.write(p.raw);
+        if (p.payload[0] === 0x00 && this.phase === 'auth') {
+          this.phase = 'command';
+          this.tracker = new ResponseTracker(this.caps);
+          this.session = new BackendSession(this.caps);
+          const rest = this.backendReader.takePending();
+          if (rest.length) this.relayResponse(rest);
+          void this.pump();
+        } else if (p.payload[0] === 0xff) {
+          this.close();
+        }
+      }
+    } catch (e) {
+      this.opts.log(`proxy: handshake failed: ${(e as Error).message}`);
+      this.close();
+    }
+  }
+
+  private onClientData(chunk: Buffer): void {
+    this.touch();
+    let packets: Packet[];
+    try {
+      packets = this.clientReader.push(chunk);
+    } catch (e) {
+      this.opts.log(`proxy: malformed packet from client: ${(e as Error).message}`);
+      return this.close();
+    }
+    for (const p of packets) {
+      if (this.phase === 'auth') {
+        if (p.seq === 1 && this.greeting && !this.caps.capabilities) {
+          try {
+            const response = parseHandshakeResponse(p.payload);
+            this.caps = negotiate(this.greeting, response);
+            // LOAD DATA LOCAL would bypass replication: the server refuses it when the flag is off.
+            const cleared = withoutClientCapabilities(p.payload, Capability.LOCAL_FILES, PROXY_CLEARED_MARIADB_CAPABILITIES);
+            this.caps = { ...this.caps, capabilities: (this.caps.capabilities & ~Capability.LOCAL_FILES & ~PROXY_CLEARED_CAPABILITIES) >>> 0 };
+            this.backend.write(encodePacket(cleared, p.seq));
+          } catch (e) {
+            this.opts.log(`proxy: bad handshake response: ${(e as Error).message}`);
+            return this.close();
+          }
+          continue;
+        }
+        this.backend.write(p.raw);
+        continue;
+      }
+      if (this.phase === 'command') this.queue.push(p);
+    }
+    if (this.phase === 'command') void this.pump();
+  }
+
+  // ---- command phase ----
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length && this.phase === 'command' && !this.relaying) {
+        const p = this.queue.shift()!;
+        await this.command(p);
+      }
+    } catch (e) {
+      this.opts.log(`proxy: connection error: ${(e as Error).stack ?? (e as Error).message}`);
+      this.close();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Forwards a command's raw bytes; the response goes back as bytes until the tracker says done. */
+  private relay(p: Packet): void {
+    const cmd = p.payload[0];
+    let expectsResponse: boolean;
+    try {
+      expectsResponse = this.tracker!.start(cmd);
+    } catch {
+      return this.sendError(p, { errno: 1047, sqlState: '08S01', message: `OurSQL does not relay command 0x${cmd.toString(16)}` });
+    }
+    this.relaying = expectsResponse;
+    this.backend.write(p.raw);
+    if (cmd === Command.QUIT) this.close();
+  }
+
+  private relayResponse(chunk: Buffer): void {
+    if (!this.relaying) {
+      // Unexpected bytes from the server between commands (e.g. it is shutting down): forward.
+      this.client.write(chunk);
+      return;
+    }
+    // LOCAL INFILE cannot be asked for: CLIENT_LOCAL_FILES is cleared at login.
+    const r = this.tracker!.feed(chunk);
+    if (!this.client.write(r.consumed === chunk.length ? chunk : chunk.subarray(0, r.consumed))) this.backend.pause();
+    if (r.done) {
+      this.relaying = false;
+      if (this.pendingPrepare) this.notePrepared();
+      void this.pump();
+    }
+  }
+
+  private async command(p: Packet): Promise<void> {
+    const cmd = p.payload[0];
+    switch (cmd) {
+      case Command.QUERY:
+        return this.query(p);
+      case Command.STMT_PREPARE:
+        return this.prepare(p);
+      case Command.STMT_EXECUTE:
+        return this.execute(p);
+      case Command.STMT_CLOSE:
+        this.statements.delete(p.payload.readUInt32LE(1));
+        return this.relay(p);
+      case Command.RESET_CONNECTION:
+        this.statements.clear();
+        this.inTxn = false;
+        this.autocommit = true;
+        this.writeSession.pending = [];
+        return this.relay(p);
+      case Command.CHANGE_USER:
+        return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: 'OurSQL: COM_CHANGE_USER is not supported; open a new connection' });
+      case Command.STMT_BULK_EXECUTE:
+        return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: 'OurSQL: bulk execute is not supported; send the rows one by one or as one multi-row INSERT' });
+      default:
+        return this.relay(p);
+    }
+  }
+
+  private async query(p: Packet): Promise<void> {
+    const text = p.payload.toString('utf8', 1);
+    let request: SigningRequest = { mode: 'plain', sql: text };
+    if (COM_QUERY_WRITE_HINT.test(text)) {
+      try {
+        request = parseSigningComments(text);
+      } catch (e) {
+        if (e instanceof SigningCommentError) return this.sendError(p, { errno: ER.BAD_TRANSACTION, sqlState: 'HY000', message: `OurSQL: ${e.message}` });
+        throw e;
+      }
+    }
+    let c;
+    try {
+      c = this.opts.classifier.classify(request.sql);
+    } catch (e) {
+      return this.sendError(p, toMysqlError(e));
+    }
+    switch (c.kind) {
+      case 'read':
+      case 'empty':
+        this.noteSet(request.sql);
+        return this.relay(p);
+      case 'refused':
+        return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: `OurSQL: ${c.reason}` });
+      case 'txn':
+        return this.transactionControl(p, c.verb, request.sql);
+      case 'write':
+        return this.write(p, request, c.write);
+    }
+  }
+
+  /** Tracks `SET autocommit=…` (relayed as is) so writes know whether they are in a transaction. */
+  private noteSet(sql: string): void {
+    const m = /^\s*SET\s+(?:@@session\.|SESSION\s+|@@)?autocommit\s*=\s*(\w+)/i.exec(sql);
+    if (!m) return;
+    const on = ['1', 'on', 'true'].includes(m[1].toLowerCase());
+    this.autocommit = on;
+    if (on && this.writeSession.pending.length === 0) this.inTxn = false;
+  }
+
+  private async transactionControl(p: Packet, verb: 'begin' | 'commit' | 'rollback' | 'savepoint', sql: string): Promise<void> {
+    if (verb === 'begin') {
+      if (this.writeSession.pending.length) {
+        // BEGIN inside a transaction commits it implicitly in MySQL: do that through the write path.
+        return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: 'OurSQL: COMMIT or ROLLBACK the open transaction first' });
+      }
+      this.inTxn = true;
+      return this.relay(p);
+    }
+    if (verb === 'savepoint' || /^\s*ROLLBACK\s+(WORK\s+)?TO\b/i.test(sql)) {
+      if (this.writeSession.pending.length) {
+        return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: 'OurSQL: savepoints are not supported in a transaction with updates' });
+      }
+      return this.relay(p);
+    }
+    if (verb === 'rollback' || this.writeSession.pending.length === 0) {
+      this.writeSession.pending = [];
+      this.inTxn = !this.autocommit;
+      return this.relay(p);
+    }
+    // COMMIT of a transaction with updates: they become one blockchain transaction.
+    await this.intercept(p, async (exec) => {
+      const reply = await this.opts.writes.commit(exec, this.writeSession);
+      this.inTxn = !this.autocommit;
+      return reply;
+    }, () => {
+      this.writeSession.pending = [];
+      this.inTxn = !this.autocommit;
+    });
+  }
+
+  private async write(p: Packet, request: SigningRequest, w: WriteStatement): Promise<void> {
+    if (this.opts.writes.isUnmanaged(w.table)) return this.relay(p);
+    const inTxn = this.inTxn || !this.autocommit;
+    if (request.mode === 'prepare') {
+      if (inTxn) return this.sendError(p, { errno: ER.CLIENT_SIGNED_IN_TXN, sqlState: 'HY000', message: 'OurSQL: client-signed updates must run with autocommit, outside BEGIN…COMMIT' });
+      return this.intercept(p, async (exec) => this.opts.writes.prepare(exec, this.writeSession, w, request.pubkey));
+    }
+    if (request.mode === 'signed') {
+      if (inTxn) return this.sendError(p, { errno: ER.CLIENT_SIGNED_IN_TXN, sqlState: 'HY000', message: 'OurSQL: client-signed updates must run with autocommit, outside BEGIN…COMMIT' });
+      return this.intercept(p, (exec) => this.opts.writes.executeSigned(exec, this.writeSession, request.sql, request.data, request.sign));
+    }
+    if (!this.opts.writes.nodeSigns) {
+      return this.sendError(p, {
+        errno: ER.NEEDS_SIGNATURE, sqlState: 'HY000',
+        message: 'OurSQL: this node has no proxy key, so updates must be signed by you: send the query with /* PUBKEY:<your public key hex>; */, sign the StringToSign it returns, then send it again with /* DATA:<Transaction>; SIGN:<signature>; */',
+      });
+    }
+    if (inTxn) {
+      this.inTxn = true;
+      return this.intercept(p, (exec) => this.opts.writes.inTransaction(exec, this.writeSession, w));
+    }
+    return this.intercept(p, (exec) => this.opts.writes.autocommit(exec, this.writeSession, w));
+  }
+
+  // ---- prepared statements ----
+
+  private async prepare(p: Packet): Promise<void> {
+    const sql = p.payload.toString('utf8', 1);
+    let write: PreparedStatement['write'];
+    try {
+      const request = COM_QUERY_WRITE_HINT.test(sql) ? parseSigningComments(sql) : ({ mode: 'plain', sql } as SigningRequest);
+      const c = this.opts.classifier.classify(request.sql);
+      if (c.kind === 'refused') return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: `OurSQL: ${c.reason}` });
+      if (c.kind === 'txn') return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: 'OurSQL: send BEGIN/COMMIT/ROLLBACK as plain queries, not prepared statements' });
+      if (c.kind === 'write' && !this.opts.writes.isUnmanaged(c.write.table)) write = { request, statement: c.write };
+    } catch (e) {
+      return this.sendError(p, toMysqlError(e));
+    }
+    // MySQL prepares it (checks it, gives the client its metadata); we note the id from the reply.
+    this.pendingPrepare = { sql, write };
+    this.relay(p);
+  }
+
+  private notePrepared(): void {
+    const pending = this.pendingPrepare!;
+    this.pendingPrepare = undefined;
+    const info = this.tracker!.prepared;
+    if (!info) return;
+    this.statements.set(info.statementId, { sql: pending.sql, paramCount: info.paramCount, types: undefined, write: pending.write });
+  }
+
+  private async execute(p: Packet): Promise<void> {
+    const id = p.payload.readUInt32LE(1);
+    const stmt = this.statements.get(id);
+    if (!stmt?.write) {
+      if (stmt && stmt.paramCount > 0) {
+        // Remember bound types: a later execute may omit them.
+        try {
+          stmt.types = decodeExecute(p.payload, { paramCount: stmt.paramCount, previousTypes: stmt.types }).types;
+        } catch {
+          /* the server will answer the malformed execute itself */
+        }
+      }
+      return this.relay(p);
+    }
+    let sql: string;
+    try {
+      const req = decodeExecute(p.payload, { paramCount: stmt.paramCount, previousTypes: stmt.types });
+      stmt.types = req.types;
+      sql = inlineParams(stmt.write.request.sql, req.values);
+    } catch (e) {
+      return this.sendError(p, { errno: 1210, sqlState: 'HY000', message: `OurSQL: cannot read the parameters of this execute: ${(e as Error).message}` });
+    }
+    let w: WriteStatement;
+    try {
+      const c = this.opts.classifier.classify(sql);
+      if (c.kind !== 'write') throw new ReplicationError(ER.NOT_REPLICATED, 'OurSQL: the executed statement is not an update');
+      w = c.write;
+    } catch (e) {
+      return this.sendError(p, toMysqlError(e));
+    }
+    const request: SigningRequest =
+      stmt.write.request.mode === 'plain' ? { mode: 'plain', sql } : { ...stmt.write.request, sql };
+    return this.write(p, request, w);
+  }
+
+  // ---- the proxy's own answers ----
+
+  /**
+   * Runs `work` on the client's backend connection through a BackendSession, then answers the
+   * client: OK for a write (info "txid …"), a Key/Value result set for a prepared body, ERR on error.
+   */
+  private async intercept(
+    p: Packet,
+    work: (exec: SessionExecutor) => Promise<WriteReply | PreparedTx>,
+    onError?: () => void,
+  ): Promise<void> {
+    const session = this.session!;
+    session.attach(this.backend);
+    this.exec ??= new SessionExecutor(session);
+    const exec = this.exec;
+    let reply: WriteReply | PreparedTx | undefined;
+    let error: ReturnType<typeof toMysqlError> | undefined;
+    try {
+      reply = await work(exec);
+    } catch (e) {
+      error = toMysqlError(e);
+      if (error.errno === 1105) this.opts.log(`proxy: ${(e as Error).stack ?? e}`);
+      onError?.();
+    } finally {
+      await session.idle();
+      if (session.closed) {
+        this.close();
+        return;
+      }
+      const rest = session.detach();
+      this.backend.resume();
+      if (rest.length) this.client.write(rest);
+    }
+    if (error) return this.sendError(p, error);
+    const seq = (p.lastSeq + 1) & 0xff;
+    if (reply && 'stringToSign' in reply) {
+      const rs = encodeResultSet(
+        {
+          columns: [{ name: 'Key' }, { name: 'Value' }],
+          rows: [['Transaction', reply.transaction], ['StringToSign', reply.stringToSign], ['TxID', reply.txid], ['Text', reply.text]],
+        },
+        { capabilities: this.caps.capabilities, status: this.status(exec), seq },
+      );
+      this.client.write(rs.buffer);
+      return;
+    }
+    const w = reply as WriteReply;
+    const ok = encodeOk(
+      { affectedRows: w.affectedRows, insertId: w.insertId, status: this.status(exec), info: w.txid ? `txid ${w.txid}` : '' },
+      this.caps.capabilities,
+    );
+    this.client.write(encodePacket(ok, seq));
+  }
+
+  /** Server status for our own packets: what MySQL said last, with our view of the transaction. */
+  private status(exec: SessionExecutor): number {
+    let s = exec.lastStatus & ~(ServerStatus.IN_TRANS | ServerStatus.AUTOCOMMIT | ServerStatus.MORE_RESULTS_EXISTS);
+    if (this.autocommit) s |= ServerStatus.AUTOCOMMIT;
+    if (this.inTxn) s |= ServerStatus.IN_TRANS;
+    return s;
+  }
+
+  private sendError(p: Packet, e: { errno: number; sqlState: string; message: string }): void {
+    this.client.write(encodePacket(encodeErr({ errno: e.errno, sqlState: e.sqlState, message: e.message }), (p.lastSeq + 1) & 0xff));
+  }
+}

@@ -1,0 +1,73 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { MysqlTarget } from '../mysql/url.ts';
+import { SqlClassifier } from '../sql/classify.ts';
+import { ProxyConnection, type WriteHandler } from './connection.ts';
+import { encodeErr, encodePacket } from './wire/index.ts';
+
+export interface ProxyOptions {
+  backend: MysqlTarget;
+  writes: WriteHandler;
+  log?: (msg: string) => void;
+  maxConnections?: number;
+  idleTimeoutMs?: number;
+}
+
+/**
+ * The MySQL proxy: one backend connection per client, handshake relayed (so login uses the
+ * backend's users), reads relayed as bytes, updates replicated (SPEC 5).
+ */
+export class ProxyServer {
+  private server?: Server;
+  private readonly connections = new Set<ProxyConnection>();
+  private readonly classifier = new SqlClassifier();
+  private readonly log: (msg: string) => void;
+
+  constructor(private readonly opts: ProxyOptions) {
+    this.log = opts.log ?? (() => {});
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async listen(port: number, host: string): Promise<void> {
+    const server = createServer((client) => this.accept(client));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    this.server = server;
+  }
+
+  private accept(client: Socket): void {
+    if (this.connections.size >= (this.opts.maxConnections ?? 500)) {
+      // ER_CON_COUNT_ERROR, as MySQL says it, before any handshake.
+      client.end(encodePacket(encodeErr({ errno: 1040, sqlState: '08004', message: 'Too many connections to the OurSQL proxy' }), 0));
+      return;
+    }
+    const b = this.opts.backend;
+    const backend = b.socketPath ? connect(b.socketPath) : connect(b.port ?? 3306, b.host ?? '127.0.0.1');
+    const conn = new ProxyConnection(client, backend, {
+      classifier: this.classifier,
+      writes: this.opts.writes,
+      log: this.log,
+      idleTimeoutMs: this.opts.idleTimeoutMs ?? 8 * 3600_000,
+    });
+    this.connections.add(conn);
+    const forget = () => this.connections.delete(conn);
+    client.once('close', forget);
+    backend.once('error', (e) => this.log(`proxy: backend connection failed: ${e.message}`));
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.connections) c.close();
+    this.connections.clear();
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
