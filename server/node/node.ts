@@ -12,7 +12,10 @@ import { resolveBackend } from '../mysql/backend.ts';
 import { consensusClassifier } from '../sql/classify.ts';
 import type { ManagedMariaDB } from '../mysql/managed.ts';
 import { chainDatabase, type MysqlTarget } from '../mysql/url.ts';
+import { ProxyServer } from '../proxy/server.ts';
 import { createRpcApp } from '../rpc/server.ts';
+import { SqlClassifier } from '../sql/classify.ts';
+import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import { datadirPaths, readConsensusText, readNodeConfig, DatadirError, type NodeConfig } from './datadir.ts';
 
@@ -67,7 +70,15 @@ export class OursqlNode {
     readonly cookie: string,
     readonly log: (msg: string) => void,
     private readonly pidFile: boolean,
+    readonly backend: MysqlTarget,
+    readonly writes: ReplicatedWrites,
   ) {}
+
+  private proxy?: ProxyServer;
+
+  get proxyPort(): number {
+    return this.proxy?.port ?? this.config.proxyPort;
+  }
 
   static async start(opts: NodeStartOptions): Promise<OursqlNode> {
     const log = opts.log ?? ((m: string) => console.log(`[oursql] ${m}`));
@@ -98,11 +109,17 @@ export class OursqlNode {
       const serve = opts.serve ?? true;
       const miner = minter ? new Miner(chain, { minter, log }) : undefined;
       const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
-      const node = new OursqlNode(opts.datadir, config, consensus, wallet, pool, chain, miner, managed, cookie, log, serve && !!opts.pidFile);
+      const writes = new ReplicatedWrites(chain, new SqlClassifier(), {
+        appDb: target.database, chainDb: chainDatabase(target), signer: proxySigner(config, wallet), log,
+        asNode: async (sql) => void (await pool.query(sql)),
+      });
+      const node = new OursqlNode(
+        opts.datadir, config, consensus, wallet, pool, chain, miner, managed, cookie, log, serve && !!opts.pidFile, target, writes,
+      );
       if (!serve) return node;
       await node.listen();
       if (config.mining) miner?.start();
-      log(`node started: ${chain.describe()}; RPC on http://${config.host}:${node.rpcPort}/rpc`);
+      log(`node started: ${chain.describe()}; RPC on http://${config.host}:${node.rpcPort}/rpc, MySQL proxy on ${config.host}:${node.proxyPort}`);
       return node;
     } catch (e) {
       await pool.end().catch(() => {});
@@ -126,6 +143,14 @@ export class OursqlNode {
       server.listen(this.config.rpcPort, this.config.host, () => resolve());
     });
     this.http = server;
+    const proxy = new ProxyServer({ backend: this.backend, writes: this.writes, log: this.log });
+    try {
+      await proxy.listen(this.config.proxyPort, this.config.host);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw code === 'EADDRINUSE' ? new DatadirError(`port ${this.config.proxyPort} on ${this.config.host} is in use (another node? use --proxy-port)`) : e;
+    }
+    this.proxy = proxy;
     await writeFile(paths.cookie, this.cookie, { mode: 0o600 });
     await chmod(paths.cookie, 0o600);
     // Line 3 (the RPC host) lets the CLI reach a node started with --host.
@@ -137,6 +162,7 @@ export class OursqlNode {
     this.stopping ??= (async () => {
       this.log('node stopping');
       await this.miner?.stop();
+      await this.proxy?.close();
       if (this.http) {
         this.http.closeAllConnections();
         await new Promise<void>((r) => this.http!.close(() => r()));
@@ -151,4 +177,12 @@ export class OursqlNode {
     })();
     return this.stopping;
   }
+}
+
+/** The node-held key that signs plain updates from the proxy, if the config names one. */
+function proxySigner(config: NodeConfig, wallet: Wallet): NodeSigner | null {
+  if (!config.proxyKey) return null;
+  if (!wallet.has(config.proxyKey)) throw new DatadirError(`proxy key ${config.proxyKey} is not in this node's wallet (oursql wallet list; or start with --no-proxy-key)`);
+  const k = wallet.key(config.proxyKey);
+  return { pubkey: k.pubkey, privateKey: k.privateKey };
 }

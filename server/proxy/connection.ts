@@ -62,6 +62,7 @@ export class ProxyConnection {
   private queue: Packet[] = [];
   private busy = false;
   private relaying = false;
+  private intercepting = false;
   /** Client is in an explicit transaction (BEGIN, or autocommit=0 after a statement). */
   private inTxn = false;
   private autocommit = true;
@@ -111,6 +112,8 @@ export class ProxyConnection {
   private backendReader = new PacketReader();
 
   private onBackendData(chunk: Buffer): void {
+    // While the proxy runs its own statements the BackendSession reads the stream.
+    if (this.intercepting) return;
     if (this.phase === 'command') return this.relayResponse(chunk);
     try {
       for (const p of this.backendReader.push(chunk)) {
@@ -416,6 +419,7 @@ export class ProxyConnection {
     onError?: () => void,
   ): Promise<void> {
     const session = this.session!;
+    this.intercepting = true;
     session.attach(this.backend);
     this.exec ??= new SessionExecutor(session);
     const exec = this.exec;
@@ -430,12 +434,14 @@ export class ProxyConnection {
     } finally {
       await session.idle();
       if (session.closed) {
+        this.intercepting = false;
         this.close();
         return;
       }
       const rest = session.detach();
+      this.intercepting = false;
       this.backend.resume();
-      if (rest.length) this.client.write(rest);
+      if (rest.length) this.opts.log(`proxy: dropping ${rest.length} unexpected bytes from the server: ${rest.toString("hex").slice(0, 80)}`);
     }
     if (error) return this.sendError(p, error);
     const seq = (p.lastSeq + 1) & 0xff;
@@ -445,7 +451,7 @@ export class ProxyConnection {
           columns: [{ name: 'Key' }, { name: 'Value' }],
           rows: [['Transaction', reply.transaction], ['StringToSign', reply.stringToSign], ['TxID', reply.txid], ['Text', reply.text]],
         },
-        { capabilities: this.caps.capabilities, status: this.status(exec), seq },
+        { capabilities: this.caps.capabilities, mariadbCapabilities: this.caps.mariadbCapabilities, status: this.status(exec), seq },
       );
       this.client.write(rs.buffer);
       return;

@@ -31,3 +31,10 @@ export class SqlExecError extends Error {
     super(message);
   }
 }
+
+const BINARY_CHARSET = 63;
+// String-like types: with the binary charset their values are bytes (BLOB, BINARY, VARBINARY, BIT).
+// Numbers and dates also report charset 63, but their text is plain ASCII.
+const BYTE_TYPES = new Set([15, 16, 249, 250, 251, 252, 253, 254, 255]);
+
+export const isBinaryColumn = (type: number, charset: number): boolean => charset === BINARY_CHARSET && BYTE_TYPES.has(type);

@@ -1,12 +1,6 @@
 import type { FieldPacket, PoolConnection, QueryError, ResultSetHeader } from 'mysql2/promise';
-import { SqlExecError, type SqlExecutor, type SqlResult } from './executor.ts';
+import { isBinaryColumn, SqlExecError, type SqlExecutor, type SqlResult } from './executor.ts';
 
-const BINARY_CHARSET = 63;
-// String-like types: with the binary charset their values are bytes (BLOB, BINARY, VARBINARY, BIT).
-// Numbers and dates also report charset 63, but their text is plain ASCII.
-const BYTE_TYPES = new Set([15, 16, 249, 250, 251, 252, 253, 254, 255]);
-
-export const isBinaryColumn = (type: number, charset: number): boolean => charset === BINARY_CHARSET && BYTE_TYPES.has(type);
 
 /**
  * SqlExecutor over a mysql2 connection of the node's own (the `oursql sql` command and RPC use it;

@@ -11,7 +11,7 @@ const datadir = process.argv[2];
 const hangFile = process.env.OURSQL_TEST_HANG_FILE;
 const node = await OursqlNode.start({
   datadir,
-  overrides: { rpcPort: 0 },
+  overrides: { rpcPort: 0, proxyPort: 0 },
   log: (m) => process.stderr.write(`${m}\n`),
   beforeCommit: hangFile
     ? async () => {

@@ -23,6 +23,7 @@ describe('managed MariaDB through the CLI', () => {
     env = await tempNodeDir('managed');
     const deadPort = await freePort();
     const rpcPort = await freePort();
+    const proxyPort = await freePort();
     const url = `mysql://root@127.0.0.1:${deadPort}/oursql_test_managed`;
     const common = ['--datadir', env.datadir, '--json'];
     const ok = async (...args: string[]) => {
@@ -36,7 +37,7 @@ describe('managed MariaDB through the CLI', () => {
     assert.ok(existsSync(join(env.datadir, 'mysql', 'data')), 'the private server keeps its data under the datadir');
     assert.equal(await managed.isRunning(), false, 'init stops the server it started');
 
-    await ok('start', '--rpc-port', String(rpcPort));
+    await ok('start', '--rpc-port', String(rpcPort), '--proxy-port', String(proxyPort));
     assert.equal(await managed.isRunning(), true, 'start brought up the private server');
     const to = (await ok('wallet', 'new')).address;
     await ok('send', '--from', init.minter, '--to', to, '--amount', '2.5');
@@ -52,7 +53,7 @@ describe('managed MariaDB through the CLI', () => {
     assert.equal(isAlive(pid), false, 'the node process is gone');
     assert.equal(await managed.isRunning(), false, 'oursql stop stopped the private server');
 
-    await ok('start', '--rpc-port', String(rpcPort));
+    await ok('start', '--rpc-port', String(rpcPort), '--proxy-port', String(proxyPort));
     const status = await ok('status');
     assert.equal(status.height, 1, 'the chain survived the restart');
     const bal = await ok('balance', to);

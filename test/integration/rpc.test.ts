@@ -54,7 +54,7 @@ describe('JSON-RPC server', () => {
     // Configured credentials work next to the cookie.
     const cfg = (await readNodeConfig(env.datadir))!;
     await writeNodeConfig(env.datadir, { ...cfg, rpcUser: 'alice', rpcPassword: 'wonderland' });
-    node = await OursqlNode.start({ datadir: env.datadir, overrides: { rpcPort: 0, mining: false }, log: () => {} });
+    node = await OursqlNode.start({ datadir: env.datadir, overrides: { rpcPort: 0, proxyPort: 0, mining: false }, log: () => {} });
     app = createRpcApp(node);
     const i = node.cookie.indexOf(':');
     cookie = [node.cookie.slice(0, i), node.cookie.slice(i + 1)];

@@ -250,7 +250,7 @@ const BINARY_TYPES: ReadonlySet<number> = new Set([
   ColumnType.TINY_BLOB, ColumnType.MEDIUM_BLOB, ColumnType.LONG_BLOB, ColumnType.BLOB, ColumnType.GEOMETRY, ColumnType.BIT,
 ]);
 
-export function encodeColumnDefinition(col: ResultColumn, maxValueLength = 0): Buffer {
+export function encodeColumnDefinition(col: ResultColumn, maxValueLength = 0, extendedTypeInfo = false): Buffer {
   const type = col.type ?? ColumnType.VAR_STRING;
   const numeric = NUMERIC_TYPES.has(type);
   const charset = col.charset ?? (numeric || BINARY_TYPES.has(type) ? Charset.BINARY : Charset.UTF8MB4_GENERAL_CI);
@@ -259,13 +259,16 @@ export function encodeColumnDefinition(col: ResultColumn, maxValueLength = 0): B
     if (numeric) flags |= ColumnFlag.NUM;
     if (charset === Charset.BINARY) flags |= ColumnFlag.BINARY;
   }
-  return new PayloadWriter(32 + col.name.length * 6)
+  const w = new PayloadWriter(32 + col.name.length * 6)
     .lenencString('def')
     .lenencString(col.schema ?? '')
     .lenencString(col.table ?? '')
     .lenencString(col.table ?? '')
     .lenencString(col.name)
-    .lenencString(col.name)
+    .lenencString(col.name);
+  // MariaDB's extended type info: an (empty) block of {id, value} pairs when negotiated.
+  if (extendedTypeInfo) w.lenenc(0);
+  return w
     .lenenc(0x0c)
     .u16(charset)
     .u32(col.length ?? Math.max(1, maxValueLength))
@@ -311,6 +314,8 @@ export interface TextResultSet {
 export interface ResultSetOptions {
   /** The client's capabilities: CLIENT_DEPRECATE_EOF decides EOF vs OK-as-EOF. */
   capabilities: number;
+  /** Negotiated MariaDB capabilities: EXTENDED_TYPE_INFO adds a block to each column definition. */
+  mariadbCapabilities?: number;
   /** Status in the final packet (default AUTOCOMMIT). Set MORE_RESULTS_EXISTS to chain another. */
   status?: number;
   warnings?: number;
@@ -332,7 +337,8 @@ export function resultSetPayloads(rs: TextResultSet, opts: ResultSetOptions): Bu
   }
   const status = opts.status ?? ServerStatus.AUTOCOMMIT;
   const out: Buffer[] = [new PayloadWriter(9).lenenc(n).finish()];
-  for (let i = 0; i < n; i++) out.push(encodeColumnDefinition(rs.columns[i], maxLen[i]));
+  const extended = ((opts.mariadbCapabilities ?? 0) & MariaDbCapability.EXTENDED_TYPE_INFO) !== 0;
+  for (let i = 0; i < n; i++) out.push(encodeColumnDefinition(rs.columns[i], maxLen[i], extended));
   if (!(opts.capabilities & Capability.DEPRECATE_EOF)) out.push(encodeEof({ status }));
   out.push(...rows);
   out.push(encodeEndOfRows({ status, warnings: opts.warnings }, opts.capabilities));

@@ -1,0 +1,266 @@
+import {
+  ConsensusError, isUnmanagedTable, normalizePublicKey, prepareTx, signTx, sqlOf, txFromPrepared,
+  type PreparedTx, type Tx,
+} from '../../consensus/index.ts';
+import type { Chain } from '../chain/engine.ts';
+import { buildSqlBody, joinChanges } from '../chain/sqltx.ts';
+import { ER, ReplicationError } from './errors.ts';
+import type { SqlClassifier, WriteStatement } from './classify.ts';
+import { SqlExecError, type SqlExecutor } from './executor.ts';
+import { bodyMatchesSql } from './match.ts';
+import { executeWrite, planDryRun, type WriteOutcome } from './plan.ts';
+import { SchemaCache } from './schema.ts';
+
+/** A node-held key that signs plain updates (the proxy key). */
+export interface NodeSigner { pubkey: string; privateKey: string }
+
+/** Per-connection state the write path keeps between statements. */
+export interface WriteSession {
+  /** Writes of an open BEGIN…COMMIT (node-signed), executed but not yet a blockchain tx. */
+  pending: unknown[];
+  /** What the write path caches per connection (table metadata). */
+  cache: Map<string, unknown>;
+}
+
+/** What a replicated write answers the client. */
+export interface WriteReply { affectedRows: number; insertId: bigint; txid?: string }
+
+/** Step 2 must come within this long of step 1 (SPEC 5). */
+export const SIGNED_BODY_MAX_AGE_MS = 10 * 60_000;
+
+const DDL = new Set(['create-table', 'drop-table', 'alter-table', 'create-index', 'drop-index', 'truncate']);
+const isDdl = (w: WriteStatement) => DDL.has(w.kind);
+
+/**
+ * Turns updates into blockchain transactions (SPEC 4, 5): runs them on the client's own backend
+ * connection inside a MySQL transaction, builds and signs the tx, admits it to the pool, and
+ * commits the change together with its pool entry, so no change is ever applied without its tx.
+ */
+export class ReplicatedWrites {
+  /** Bumped when another connection may have changed a table definition (blocks, DDL). */
+  private schemaEpoch = 0;
+  private readonly granted = new Set<string>();
+
+  constructor(
+    private readonly chain: Chain,
+    private readonly classifier: SqlClassifier,
+    private readonly opts: {
+      appDb: string;
+      chainDb: string;
+      signer: NodeSigner | null;
+      /** Runs SQL as the node's own MySQL user (to GRANT the pool tables to proxy logins). */
+      asNode: (sql: string) => Promise<void>;
+      log: (msg: string) => void;
+    },
+  ) {
+    chain.on('tip', () => this.schemaEpoch++);
+    chain.on('pool', (tx: Tx | null) => {
+      if (!tx || sqlOf(tx)?.refs.some((r) => r.endsWith(':*'))) this.schemaEpoch++;
+    });
+  }
+
+  get nodeSigns(): boolean {
+    return this.opts.signer !== null;
+  }
+
+  isUnmanaged(table: string): boolean {
+    return isUnmanagedTable(this.chain.config, table);
+  }
+
+  // ---- node-signed ----
+
+  async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement): Promise<WriteReply> {
+    await this.prepareSession(exec, s);
+    const schema = this.schema(s);
+    if (isDdl(w)) {
+      const out = await planDryRun(exec, w, schema);
+      schema.invalidate(w.table);
+      return this.runDdl(exec, out, () => this.signedByNode(out));
+    }
+    await exec.query('START TRANSACTION');
+    try {
+      const out = await executeWrite(exec, w, schema);
+      return await this.commitWith(exec, [out], () => this.signedByNode(joinChanges([out])));
+    } catch (e) {
+      await exec.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  }
+
+  async inTransaction(exec: SqlExecutor, s: WriteSession, w: WriteStatement): Promise<WriteReply> {
+    if (isDdl(w)) {
+      throw new ReplicationError(ER.NOT_REPLICATED, 'OurSQL: a schema change inside a transaction would commit it implicitly: COMMIT first, then run it on its own');
+    }
+    await this.prepareSession(exec, s);
+    const out = await executeWrite(exec, w, this.schema(s));
+    s.pending.push(out);
+    return { affectedRows: out.affectedRows, insertId: out.insertId };
+  }
+
+  async commit(exec: SqlExecutor, s: WriteSession): Promise<WriteReply> {
+    const outs = s.pending as WriteOutcome[];
+    s.pending = [];
+    try {
+      return await this.commitWith(exec, outs, () => this.signedByNode(joinChanges(outs)));
+    } catch (e) {
+      await exec.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  }
+
+  private signedByNode(change: { stmts: string[]; undo: string[]; refs: string[] }): Tx {
+    const signer = this.opts.signer!;
+    return signTx(buildSqlBody(this.chain, signer.pubkey, change).body, signer.privateKey);
+  }
+
+  // ---- client-signed (two steps, stateless on the node) ----
+
+  async prepare(exec: SqlExecutor, s: WriteSession, w: WriteStatement, pubkey: string): Promise<PreparedTx> {
+    const from = normalizePublicKey(pubkey);
+    await this.prepareSession(exec, s);
+    const out = await this.dryRun(exec, s, w);
+    return prepareTx(buildSqlBody(this.chain, from, out).body);
+  }
+
+  async executeSigned(exec: SqlExecutor, s: WriteSession, sql: string, data: string, sign: string): Promise<WriteReply> {
+    const tx = txFromPrepared(data, sign);
+    const part = sqlOf(tx);
+    if (!part || part.stmts.length !== 1) throw new ReplicationError(ER.BAD_TRANSACTION, 'OurSQL: DATA is not a transaction made for one SQL statement by step 1');
+    if (!bodyMatchesSql(part.stmts[0], sql)) {
+      throw new ReplicationError(ER.SQL_MISMATCH, 'OurSQL: the SQL differs from the SQL in DATA: send the same statement as in step 1');
+    }
+    if (Date.now() - (tx.body as { time: number }).time > SIGNED_BODY_MAX_AGE_MS) {
+      throw new ReplicationError(ER.STALE, 'OurSQL: the signed transaction is older than 10 minutes: run step 1 again');
+    }
+    await this.prepareSession(exec, s);
+    const w = this.classifier.parseWrite(part.stmts[0]);
+    const schema = this.schema(s);
+    const same = (out: WriteOutcome) =>
+      JSON.stringify([out.stmts, out.undo, out.refs]) === JSON.stringify([part.stmts, part.undo, part.refs]);
+    const stale = () => new ReplicationError(ER.STALE, 'OurSQL: the rows this statement touches changed since step 1: run step 1 again');
+    if (isDdl(w)) {
+      const out = await planDryRun(exec, w, schema);
+      schema.invalidate(w.table);
+      if (!same(out)) throw stale();
+      return this.runDdl(exec, out, () => tx, false);
+    }
+    await exec.query('START TRANSACTION');
+    try {
+      const out = await executeWrite(exec, w, schema);
+      if (!same(out)) throw stale();
+      return await this.commitWith(exec, [out], () => tx, false);
+    } catch (e) {
+      await exec.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  }
+
+  // ---- shared steps ----
+
+  /**
+   * Admits the tx (built inside the chain's critical section, so its bases are current), writes
+   * its pool entry in the open MySQL transaction, and commits change and entry together.
+   */
+  private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], make: () => Tx, ownSignature = true): Promise<WriteReply> {
+    const { tx, persist } = await this.admit(make, ownSignature);
+    try {
+      for (const stmt of persist) await exec.query(stmt);
+      await exec.query('COMMIT');
+    } catch (e) {
+      this.chain.abortInflight(tx.id);
+      throw notPooled(e);
+    }
+    this.chain.commitInflight(tx.id);
+    return summarize(outs, tx.id);
+  }
+
+  /** DDL commits implicitly: admit first (a refusal executes nothing), run it, then persist the entry. */
+  private async runDdl(exec: SqlExecutor, out: WriteOutcome, make: () => Tx, ownSignature = true): Promise<WriteReply> {
+    const { tx, persist } = await this.admit(make, ownSignature);
+    try {
+      for (const stmt of out.stmts) await exec.query(stmt);
+    } catch (e) {
+      this.chain.abortInflight(tx.id);
+      throw e;
+    }
+    try {
+      await exec.query('START TRANSACTION');
+      for (const stmt of persist) await exec.query(stmt);
+      await exec.query('COMMIT');
+    } catch (e) {
+      // The schema change happened but cannot be pooled: put the schema back.
+      this.chain.abortInflight(tx.id);
+      await exec.query('ROLLBACK').catch(() => {});
+      for (const stmt of out.undo) await exec.query(stmt).catch((u: Error) => this.opts.log(`proxy: undo of DDL failed: ${u.message}`));
+      throw notPooled(e);
+    }
+    this.chain.commitInflight(tx.id);
+    return summarize([out], tx.id);
+  }
+
+  private async admit(make: () => Tx, ownSignature: boolean) {
+    try {
+      return await this.chain.admitInflight(make, { signatureKnownGood: ownSignature });
+    } catch (e) {
+      if (e instanceof ConsensusError) throw e;
+      throw notPooled(e);
+    }
+  }
+
+  /** Runs the statement in a transaction that is rolled back (DDL is only planned, never run). */
+  private async dryRun(exec: SqlExecutor, s: WriteSession, w: WriteStatement): Promise<WriteOutcome> {
+    const schema = this.schema(s);
+    if (isDdl(w)) return planDryRun(exec, w, schema);
+    await exec.query('START TRANSACTION');
+    try {
+      return await planDryRun(exec, w, schema);
+    } finally {
+      await exec.query('ROLLBACK').catch(() => {});
+    }
+  }
+
+  /** Updates go to the node's database only, and the login needs INSERT on the pool tables. */
+  private async prepareSession(exec: SqlExecutor, s: WriteSession): Promise<void> {
+    const r = await exec.query('SELECT DATABASE(), CURRENT_USER()');
+    const [db, account] = r.rows[0] as (string | null)[];
+    if (db !== this.opts.appDb) {
+      throw new ReplicationError(ER.NOT_REPLICATED, `OurSQL: updates go to the node's database \`${this.opts.appDb}\`: USE ${this.opts.appDb} first`);
+    }
+    if (account && !this.granted.has(account)) {
+      const [user, host] = splitAccount(account);
+      const to = `'${user.replace(/'/g, "''")}'@'${host.replace(/'/g, "''")}'`;
+      for (const table of ['txs', 'pool']) {
+        await this.opts.asNode(`GRANT INSERT ON \`${this.opts.chainDb}\`.\`${table}\` TO ${to}`).catch((e: Error) =>
+          this.opts.log(`proxy: could not GRANT INSERT on ${this.opts.chainDb}.${table} to ${account}: ${e.message}`),
+        );
+      }
+      this.granted.add(account);
+    }
+    void s;
+  }
+
+  private schema(s: WriteSession): SchemaCache {
+    let entry = s.cache.get('schema') as { epoch: number; cache: SchemaCache } | undefined;
+    if (!entry || entry.epoch !== this.schemaEpoch) {
+      entry = { epoch: this.schemaEpoch, cache: new SchemaCache() };
+      s.cache.set('schema', entry);
+    }
+    return entry.cache;
+  }
+}
+
+function splitAccount(account: string): [string, string] {
+  const at = account.lastIndexOf('@');
+  return at < 0 ? [account, '%'] : [account.slice(0, at), account.slice(at + 1)];
+}
+
+function summarize(outs: WriteOutcome[], txid: string): WriteReply {
+  const affectedRows = outs.reduce((n, o) => n + o.affectedRows, 0);
+  const insertId = [...outs].reverse().find((o) => o.insertId > 0n)?.insertId ?? 0n;
+  return { affectedRows, insertId, txid };
+}
+
+function notPooled(e: unknown): ReplicationError {
+  const why = e instanceof SqlExecError ? `${e.message} (MySQL error ${e.errno})` : (e as Error).message;
+  return new ReplicationError(ER.NOT_POOLED, `OurSQL: the change could not be added to the pool and was rolled back: ${why}`);
+}

@@ -1,0 +1,189 @@
+// Real MySQL clients through a real node's proxy on the real MariaDB: every update becomes a
+// signed transaction in the pool (then a block); reads and client start-up queries just work.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createSign, generateKeyPairSync } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import mysql, { type Connection } from 'mysql2/promise';
+import {
+  addressOf, bytesToHex, hexToBytes, newPrivateKey, publicKeyOf, signStringToSign, sqlOf, txFromPrepared,
+} from '../../consensus/index.ts';
+import { OursqlNode } from '../../server/node/node.ts';
+import { initNode } from '../../server/node/init.ts';
+import { tempNodeDir } from '../helpers/node.ts';
+
+const run = promisify(execFile);
+
+describe('MySQL proxy', () => {
+  let env: Awaited<ReturnType<typeof tempNodeDir>>;
+  let node: OursqlNode;
+  let db: string;
+  const conns: Connection[] = [];
+
+  const connect = async (extra: mysql.ConnectionOptions = {}) => {
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: node.proxyPort, user: 'root', database: db, ...extra });
+    conns.push(c);
+    return c;
+  };
+  const poolTxs = () => node.chain.pool.txs().filter((t) => sqlOf(t));
+
+  before(async () => {
+    env = await tempNodeDir('proxy');
+    await initNode({ datadir: env.datadir, mysql: env.db.url, consensusFile: env.consensusFile });
+    node = await OursqlNode.start({ datadir: env.datadir, overrides: { rpcPort: 0, proxyPort: 0, mining: false }, log: () => {} });
+    db = env.db.name;
+  });
+  after(async () => {
+    for (const c of conns) await c.end().catch(() => {});
+    await node?.stop();
+    await env?.cleanup();
+  });
+
+  test('client start-up queries and reads pass through', async () => {
+    const c = await connect();
+    const [[v]] = (await c.query('SELECT @@version_comment AS v')) as any;
+    assert.ok(typeof v.v === 'string');
+    await c.query('SET NAMES utf8mb4');
+    const [dbs] = (await c.query('SHOW DATABASES')) as any;
+    assert.ok(dbs.some((r: any) => r.Database === db));
+    await c.query(`USE \`${db}\``);
+    const [[one]] = (await c.query('SELECT 1 + 1 AS two')) as any;
+    assert.equal(one.two, 2);
+    assert.equal(poolTxs().length, 0, 'reads make no transaction');
+  });
+
+  test('CREATE, INSERT (SET, VALUES, multi-row, no PK), UPDATE and DELETE each become a tx', async () => {
+    const c = await connect();
+    const before = poolTxs().length;
+    await c.query('CREATE TABLE people (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), age INT NULL)');
+    const [ins] = (await c.query("INSERT INTO people SET name = 'ann', age = 30")) as any;
+    assert.equal(ins.affectedRows, 1);
+    assert.ok(ins.insertId > 0);
+    assert.match(ins.info ?? '', /txid [0-9a-f]{64}/);
+    await c.query("INSERT INTO people (name, age) VALUES ('bob', 40), ('cy', NULL)");
+    await c.query("UPDATE people SET age = age + 1 WHERE name = 'ann'");
+    await c.query('UPDATE people SET age = 99 WHERE age IS NULL');
+    await c.query("DELETE FROM people WHERE name = 'bob'");
+    const txs = poolTxs().slice(before);
+    assert.equal(txs.length, 6);
+    const [rows] = (await c.query('SELECT name, age FROM people ORDER BY id')) as any;
+    assert.deepEqual(rows, [{ name: 'ann', age: 31 }, { name: 'cy', age: 99 }]);
+    const ids = rows.length;
+    assert.equal(ids, 2);
+    // The insert's stmt names the id MySQL assigned: peers replay the same row.
+    assert.match(sqlOf(txs[1])!.stmts[0], new RegExp(`${ins.insertId}`));
+    assert.deepEqual(sqlOf(txs[5])!.refs.length, 1);
+  });
+
+  test('a write sent as a prepared statement is replicated, not leaked', async () => {
+    const c = await connect();
+    const before = poolTxs().length;
+    await c.execute('INSERT INTO people (name, age) VALUES (?, ?)', ['dee', 22]);
+    await c.execute('UPDATE people SET age = ? WHERE name = ?', [23, 'dee']);
+    const [rows] = (await c.execute('SELECT age FROM people WHERE name = ?', ['dee'])) as any;
+    assert.equal(rows[0].age, 23);
+    assert.equal(poolTxs().length, before + 2);
+    assert.match(sqlOf(poolTxs().at(-1)!)!.stmts[0], /23/);
+  });
+
+  test('BEGIN; two INSERTs and an UPDATE; COMMIT is one tx; ROLLBACK leaves nothing', async () => {
+    const c = await connect();
+    const before = poolTxs().length;
+    await c.query('BEGIN');
+    await c.query("INSERT INTO people (name) VALUES ('t1')");
+    await c.query("INSERT INTO people (name) VALUES ('t2')");
+    const [seen] = (await c.query("SELECT COUNT(*) AS n FROM people WHERE name IN ('t1','t2')")) as any;
+    assert.equal(Number(seen[0].n), 2, 'the client sees its own uncommitted writes');
+    await c.query("UPDATE people SET age = 5 WHERE name = 't1'");
+    await c.query('COMMIT');
+    assert.equal(poolTxs().length, before + 1);
+    assert.equal(sqlOf(poolTxs().at(-1)!)!.stmts.length, 3);
+
+    await c.query('BEGIN');
+    await c.query("INSERT INTO people (name) VALUES ('gone')");
+    await c.query('ROLLBACK');
+    assert.equal(poolTxs().length, before + 1);
+    const [g] = (await c.query("SELECT COUNT(*) AS n FROM people WHERE name = 'gone'")) as any;
+    assert.equal(Number(g[0].n), 0);
+  });
+
+  test('ORM-style session: mysql2 beginTransaction/commit', async () => {
+    const c = await connect();
+    const before = poolTxs().length;
+    await c.beginTransaction();
+    await c.execute('INSERT INTO people (name, age) VALUES (?, ?)', ['orm', 1]);
+    await c.execute('UPDATE people SET age = ? WHERE name = ?', [2, 'orm']);
+    await c.commit();
+    assert.equal(poolTxs().length, before + 1);
+  });
+
+  test('errors keep the connection usable; multi-statement packets mixing writes are refused', async () => {
+    const c = await connect({ multipleStatements: true });
+    await assert.rejects(c.query("INSERT INTO people (id, name) VALUES (1, 'dup')"), (e: any) => e.errno === 1062);
+    await assert.rejects(c.query("SELECT 1; DELETE FROM people"), (e: any) => e.errno === 4103 && /several statements/.test(e.message));
+    await assert.rejects(c.query("LOAD DATA LOCAL INFILE '/etc/hostname' INTO TABLE people"), (e: any) => e.errno === 4103);
+    const [r] = (await c.query('SELECT COUNT(*) AS n FROM people')) as any;
+    assert.ok(Number(r[0].n) > 0);
+    const [two] = (await c.query('SELECT 1 AS a; SELECT 2 AS b')) as any;
+    assert.equal(two.length, 2);
+  });
+
+  test('client-signed two steps, signed with noble and with OpenSSL; bad step 2s refused', async () => {
+    const c = await connect();
+    const priv = newPrivateKey();
+    const pub = publicKeyOf(priv);
+    const sql = "INSERT INTO people (name, age) VALUES ('signed', 7)";
+    const step1 = async (q: string, key = pub) => {
+      const [rows] = (await c.query(`${q} /* PUBKEY:${key}; */`)) as any;
+      return Object.fromEntries(rows.map((r: any) => [r.Key, r.Value])) as Record<string, string>;
+    };
+    const before = poolTxs().length;
+    const p = await step1(sql);
+    assert.ok(p.Text.startsWith('OurSQL signed transaction v1\n'));
+    assert.equal(poolTxs().length, before, 'step 1 executes nothing');
+    const [none] = (await c.query("SELECT COUNT(*) AS n FROM people WHERE name = 'signed'")) as any;
+    assert.equal(Number(none[0].n), 0);
+
+    // Wrong signature, wrong key, changed SQL: refused, nothing executed.
+    const sig = signStringToSign(p.StringToSign, priv);
+    const bad = sig.slice(0, -2) + (sig.endsWith('00') ? '01' : '00');
+    await assert.rejects(c.query(`${sql} /* DATA:${p.Transaction}; SIGN:${bad}; */`), (e: any) => e.errno === 4104);
+    await assert.rejects(c.query(`${sql} /* DATA:${p.Transaction}; SIGN:${signStringToSign(p.StringToSign, newPrivateKey())}; */`), (e: any) => e.errno === 4104);
+    await assert.rejects(c.query(`INSERT INTO people (name, age) VALUES ('other', 7) /* DATA:${p.Transaction}; SIGN:${sig}; */`), (e: any) => e.errno === 4105);
+    assert.equal(poolTxs().length, before);
+
+    const [ok] = (await c.query(`${sql} /* DATA:${p.Transaction}; SIGN:${sig}; */`)) as any;
+    assert.equal(ok.affectedRows, 1);
+    assert.match(ok.info, new RegExp(`txid ${p.TxID}`));
+    const tx = poolTxs().at(-1)!;
+    assert.equal(tx.id, p.TxID);
+    assert.equal((tx.body as { from: string }).from, pub, 'signed by the client key');
+
+    // OpenSSL (node:crypto) signs the same way any PHP/Python client would.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+    const jwk = privateKey.export({ format: 'jwk' });
+    const opensslPub = publicKeyOf(bytesToHex(Buffer.from(jwk.d!, 'base64url')));
+    const sql2 = "UPDATE people SET age = 8 WHERE name = 'signed'";
+    const p2 = await step1(sql2, opensslPub);
+    const der = createSign('sha256').update(hexToBytes(p2.StringToSign)).sign(privateKey).toString('hex');
+    await c.query(`${sql2} /* DATA:${p2.Transaction}; SIGN:${der}; */`);
+    assert.equal(poolTxs().at(-1)!.id, p2.TxID);
+    assert.equal(addressOf(opensslPub).startsWith('1'), true);
+    // Stale: the body no longer matches the rows (another update moved the row's base).
+    const p3 = await step1("UPDATE people SET age = 9 WHERE name = 'signed'");
+    await c.query("UPDATE people SET age = 10 WHERE name = 'signed'");
+    await assert.rejects(
+      c.query(`UPDATE people SET age = 9 WHERE name = 'signed' /* DATA:${p3.Transaction}; SIGN:${signStringToSign(p3.StringToSign, priv)}; */`),
+      (e: any) => e.errno === 4106,
+    );
+    assert.ok(txFromPrepared(p3.Transaction, signStringToSign(p3.StringToSign, priv)));
+  });
+
+  test('the mariadb command-line client works through the proxy', async () => {
+    const args = ['-h127.0.0.1', `-P${node.proxyPort}`, '-uroot', db, '-e'];
+    const r = await run('mariadb', [...args, "SELECT @@version_comment; INSERT INTO people (name) VALUES ('cli'); SELECT name FROM people WHERE name = 'cli'"]);
+    assert.match(r.stdout, /cli/);
+    assert.ok(poolTxs().some((t) => sqlOf(t)!.stmts[0].includes("'cli'")));
+  });
+});
