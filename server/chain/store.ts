@@ -37,6 +37,8 @@ export class ChainStore {
     try {
       await conn.query(`USE ${this.db}`);
       for (const ddl of CHAIN_TABLES) await conn.query(ddl);
+      // Pooled connections must stay on the application database.
+      await conn.query(`USE ${quoteId(this.appDb)}`);
     } finally {
       conn.release();
     }

@@ -2,6 +2,7 @@
  * The `oursql` command line (SPEC 0). Command names and flags are fixed: scripts depend on them.
  * Exit code 0 on success, 1 on any error with one line on stderr.
  */
+import { sqlCommand } from './commands/sql.ts';
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.ts';
 import { cancelCommand, mineCommand, poolCommand, printchainCommand } from './commands/chain.ts';
@@ -65,6 +66,11 @@ function buildProgram(argv: string[]): Command {
     .requiredOption('--to <addr>', 'recipient address')
     .requiredOption('--amount <coins>', 'amount in coins, up to 8 decimals (1.5)')
     .action((opts) => sendCommand(opts));
+  common(program.command('sql'))
+    .description('run one statement on the node\'s database; an update becomes a transaction signed by a node-held key')
+    .argument('<statement>')
+    .option('--from <addr>', 'wallet address that signs (default: the proxy key)')
+    .action((statement: string, opts) => sqlCommand(statement, opts));
   return program;
 }
 

@@ -11,10 +11,11 @@ import { parseParams, type CallContext, type MethodTable } from './method.ts';
 import { chainMethods } from './methods/chain.ts';
 import { nodeMethods } from './methods/node.ts';
 import { poolMethods } from './methods/pool.ts';
+import { sqlMethods } from './methods/sql.ts';
 import { walletMethods } from './methods/wallet.ts';
 
 /** Every method the node serves; a new group of methods is one more spread here. */
-export const METHODS: MethodTable = { ...chainMethods, ...poolMethods, ...walletMethods, ...nodeMethods };
+export const METHODS: MethodTable = { ...chainMethods, ...poolMethods, ...walletMethods, ...nodeMethods, ...sqlMethods };
 
 export function needsAuth(method: unknown): boolean {
   return typeof method === 'string' && Object.hasOwn(METHODS, method) && METHODS[method].auth;

@@ -4,6 +4,13 @@
  */
 import { ConsensusError, type ConsensusErrorCode } from '../../consensus/index.ts';
 import { ChainError, NotInPoolError } from '../chain/engine.ts';
+import { SqlRefused } from '../sql/classify.ts';
+import { ER, ReplicationError, toMysqlError } from '../sql/errors.ts';
+import { SqlExecError } from '../sql/executor.ts';
+import { WriteRefused } from '../sql/write-refused.ts';
+
+const isSqlError = (e: unknown): boolean =>
+  e instanceof ReplicationError || e instanceof SqlExecError || e instanceof SqlRefused || e instanceof WriteRefused;
 import { DatadirError } from '../node/datadir.ts';
 import { WalletError } from '../wallet/wallet.ts';
 
@@ -74,6 +81,12 @@ export function toRpcError(e: unknown, log: (msg: string) => void = () => {}, ex
   if (e instanceof WalletError) return new RpcError(RpcCode.WALLET_ERROR, e.message);
   if (e instanceof NotInPoolError) return new RpcError(RpcCode.INVALID_ADDRESS_OR_KEY, e.message, { txid: e.txid });
   if (e instanceof ChainError || e instanceof DatadirError) return new RpcError(RpcCode.MISC_ERROR, e.message);
+  if (isSqlError(e)) {
+    // SQL errors (MySQL's own or OurSQL's refusals) keep their MySQL errno for the caller.
+    const m = toMysqlError(e);
+    const code = m.errno === ER.REFUSED_BY_RULES || m.errno === ER.UNPAID ? RpcCode.VERIFY_REJECTED : RpcCode.MISC_ERROR;
+    return new RpcError(code, m.message, { errno: m.errno, sqlState: m.sqlState });
+  }
   log(`rpc: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   // In-process callers (the CLI on a stopped node) have no node log to look at: they get the message.
   if (exposeInternal) return new RpcError(RpcCode.INTERNAL_ERROR, `internal error: ${e instanceof Error ? e.message : String(e)}`);

@@ -69,18 +69,19 @@ export class ReplicatedWrites {
 
   // ---- node-signed ----
 
-  async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement): Promise<WriteReply> {
+  async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer = this.opts.signer): Promise<WriteReply> {
+    if (!signer) throw new ReplicationError(ER.NEEDS_SIGNATURE, 'OurSQL: no node-held key to sign this update');
     await this.prepareSession(exec, s);
     const schema = this.schema(s);
     if (isDdl(w)) {
       const out = await planDryRun(exec, w, schema);
       schema.invalidate(w.table);
-      return this.runDdl(exec, out, () => this.signedByNode(out));
+      return this.runDdl(exec, out, () => this.signedBy(signer, out));
     }
     await exec.query('START TRANSACTION');
     try {
       const out = await executeWrite(exec, w, schema);
-      return await this.commitWith(exec, [out], () => this.signedByNode(joinChanges([out])));
+      return await this.commitWith(exec, [out], () => this.signedBy(signer, joinChanges([out])));
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
       throw e;
@@ -101,15 +102,36 @@ export class ReplicatedWrites {
     const outs = s.pending as WriteOutcome[];
     s.pending = [];
     try {
-      return await this.commitWith(exec, outs, () => this.signedByNode(joinChanges(outs)));
+      return await this.commitWith(exec, outs, () => this.signedBy(this.opts.signer!, joinChanges(outs)));
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
       throw e;
     }
   }
 
-  private signedByNode(change: { stmts: string[]; undo: string[]; refs: string[] }): Tx {
-    const signer = this.opts.signer!;
+  /**
+   * `oursql sql` / RPC `sql`: one statement on a connection of the node's own, signed by a
+   * node-held key; a read returns its rows.
+   */
+  async runStatement(exec: SqlExecutor, sql: string, signer: NodeSigner): Promise<{ reply: WriteReply } | { columns: string[]; rows: (string | null)[][] }> {
+    const c = this.classifier.classify(sql);
+    switch (c.kind) {
+      case 'read':
+      case 'empty': {
+        const r = await exec.query(sql);
+        return { columns: r.columns.map((x) => x.name), rows: r.rows.map((row) => row.map((v) => (v === null ? null : Buffer.isBuffer(v) ? v.toString('hex') : v))) };
+      }
+      case 'txn':
+        throw new ReplicationError(ER.NOT_REPLICATED, 'OurSQL: run one statement at a time here; transactions need a MySQL connection to the proxy');
+      case 'refused':
+        throw new ReplicationError(ER.NOT_REPLICATED, `OurSQL: ${c.reason}`);
+      case 'write':
+        if (this.isUnmanaged(c.write.table)) return { reply: { affectedRows: (await exec.query(sql)).affectedRows, insertId: 0n } };
+        return { reply: await this.autocommit(exec, { pending: [], cache: new Map() }, c.write, signer) };
+    }
+  }
+
+  private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }): Tx {
     return signTx(buildSqlBody(this.chain, signer.pubkey, change).body, signer.privateKey);
   }
 

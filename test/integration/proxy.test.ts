@@ -186,4 +186,22 @@ describe('MySQL proxy', () => {
     assert.match(r.stdout, /cli/);
     assert.ok(poolTxs().some((t) => sqlOf(t)!.stmts[0].includes("'cli'")));
   });
+
+  test('mining puts the SQL transactions in a block; the rows stay as they are', async () => {
+    const c = await connect();
+    const [before] = (await c.query('CHECKSUM TABLE people')) as any;
+    const pooled = poolTxs().length;
+    assert.ok(pooled > 5);
+    const r = await node.miner!.mineNow();
+    assert.ok('block' in r, JSON.stringify(r));
+    assert.equal(r.block.txs.length - 1, pooled);
+    assert.equal(poolTxs().length, 0);
+    const [after] = (await c.query('CHECKSUM TABLE people')) as any;
+    assert.deepEqual(after, before);
+    // The next write bases on the mined tx that last touched its row.
+    await c.query("UPDATE people SET age = 50 WHERE name = 'ann'");
+    const base = Object.values(sqlOf(poolTxs().at(-1)!)!.base);
+    assert.equal(base.length, 1);
+    assert.ok(base[0] && node.chain.state.hasTx(base[0]), 'base is a confirmed tx');
+  });
 });

@@ -1,0 +1,492 @@
+/**
+ * Runs one replicated update on the client's backend connection, inside the caller's MySQL
+ * transaction, and produces the `sql` part of its blockchain transaction (SPEC 2 and 4):
+ * `stmts` (what every peer replays), `undo` (restores every touched row exactly, run in list
+ * order) and `refs` (`table:<pk>` per row, `table:*` for DDL).
+ *
+ * Contract with the caller:
+ *  - call inside BEGIN … COMMIT/ROLLBACK on the same connection; if executeWrite throws anything
+ *    but WriteRefused, ROLLBACK (the statement may have run). WriteRefused: nothing was executed.
+ *  - DDL commits implicitly (MySQL); the outcome says `ddl: true`.
+ *  - planDryRun runs DML the same way (the caller rolls back after) and runs no DDL at all.
+ */
+import type { WriteStatement } from './classify.ts';
+import { SqlExecError, type SqlExecutor } from './executor.ts';
+import { checkLiterals, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
+import { checkDmlShape, determinize, toExprSql, withAutoIds, type Determinized } from './determinism.ts';
+import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
+import { checkRowWritable, dataColumns, findColumn, type ColumnDef, type SchemaCache, type TableInfo } from './schema.ts';
+import { WriteRefused } from './write-refused.ts';
+
+export interface WriteOutcome {
+  /** Canonical SQL every peer replays, in order. */
+  stmts: string[];
+  /** SQL that restores every touched row (or the table, for DDL) exactly, run in list order. */
+  undo: string[];
+  /** `table:<pk>` per touched row (composite keys joined with `,`), `table:*` for DDL. */
+  refs: string[];
+  /** As MySQL reported it for the executed statement (0 for a dry run of DDL). */
+  affectedRows: number;
+  /** LAST_INSERT_ID of the executed statement (0n when none). */
+  insertId: bigint;
+  /** The statement was DDL: MySQL committed the transaction around it. */
+  ddl: boolean;
+}
+
+export interface WriteOptions {
+  /** Rows one statement may touch (default 10,000). */
+  maxRows?: number;
+  /** Bytes of undo SQL one statement may need (default 900 KiB: a transaction body is at most 1 MiB). */
+  maxUndoBytes?: number;
+}
+
+export const DEFAULT_MAX_ROWS = 10_000;
+export const DEFAULT_MAX_UNDO_BYTES = 900 * 1024;
+
+/** Rows per INSERT in the undo of DDL, and the bytes one such INSERT may grow to. */
+const RESTORE_BATCH_BYTES = 64 * 1024;
+const READ_BATCH_ROWS = 1000;
+const CASCADING = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT']);
+
+/** Executes a replicated update and returns what to replicate. */
+export function executeWrite(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, opts: WriteOptions = {}): Promise<WriteOutcome> {
+  return run(exec, write, schema, opts, false);
+}
+
+/**
+ * Client-signed step 1: the same outcome, for a body to sign. DML runs (the caller ROLLBACKs
+ * after); DDL is only planned: its before-image is read, nothing is executed.
+ */
+export function planDryRun(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, opts: WriteOptions = {}): Promise<WriteOutcome> {
+  return run(exec, write, schema, opts, true);
+}
+
+interface Limits { maxRows: number; maxUndoBytes: number }
+
+async function run(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, opts: WriteOptions, dryRun: boolean): Promise<WriteOutcome> {
+  const limits: Limits = { maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxUndoBytes: opts.maxUndoBytes ?? DEFAULT_MAX_UNDO_BYTES };
+  switch (write.kind) {
+    case 'insert':
+    case 'replace':
+    case 'update':
+    case 'delete':
+      checkDmlShape(write.ast, write.kind);
+      // a definition cached before someone else's ALTER: read it again once
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return write.kind === 'insert' || write.kind === 'replace'
+            ? await writeInsert(exec, write, schema, limits)
+            : await writeUpdateDelete(exec, write, schema, limits);
+        } catch (e) {
+          if (attempt === 0 && e instanceof SqlExecError && e.errno === 1054 && (e as any).beforeExecution) {
+            schema.invalidate(write.table);
+            continue;
+          }
+          throw e;
+        }
+      }
+    case 'create-table':
+      return createTable(exec, write, schema, dryRun);
+    default:
+      return otherDdl(exec, write, schema, limits, dryRun);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// UPDATE / DELETE
+
+async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, limits: Limits): Promise<WriteOutcome> {
+  const info = await schema.require(exec, write.table);
+  checkRowWritable(info);
+  checkForeignKeys(info, write);
+  const det = await determinize(exec, write, info, schema);
+  const ast = det.ast;
+  const entry = (write.kind === 'delete' ? ast.from : ast.table)[0];
+  const cols = dataColumns(info);
+
+  // the before-image: exactly the rows the statement touches, locked
+  const sel = parseOne('SELECT * FROM t WHERE 1 FOR UPDATE');
+  sel.from = [{ db: null, table: entry.table, as: entry.as ?? null }];
+  sel.where = ast.where ?? null;
+  sel.orderby = ast.orderby ?? null;
+  const userLimit = ast.limit?.value?.length ? BigInt(String(ast.limit.value[0].value)) : null;
+  const cap = BigInt(limits.maxRows + 1);
+  sel.limit = { seperator: '', value: [{ type: 'number', value: Number(userLimit !== null && userLimit < cap ? userLimit : cap) }] };
+  const selectSql = toSql(sel).replace(/^SELECT \* /, `SELECT ${selectList(cols)} `);
+  const before = await beforeExecution(() => exec.query(selectSql));
+  const rows = before.rows;
+  if (rows.length > limits.maxRows) {
+    throw new WriteRefused(`this ${write.kind.toUpperCase()} would touch more than ${limits.maxRows} rows, OurSQL's limit for one statement; split it into smaller ones`, 'limit');
+  }
+  if (det.perRowInSet && rows.length > 1) {
+    throw new WriteRefused(
+      `${det.perRowInSet} gives a new value for every row, which cannot be made deterministic in an UPDATE that touches ${rows.length} rows; compute the value in the application, or update one row per statement`,
+      'nonDeterministic',
+    );
+  }
+
+  const pkIdx = info.primaryKey.map((k) => cols.findIndex((c) => c.name === k));
+  const keyOf = (row: SqlValue[]) => pkIdx.map((i) => row[i]);
+  const undo: string[] = [];
+  if (write.kind === 'delete') {
+    for (const row of [...rows].reverse()) undo.push(insertSql(info.name, cols, [row]));
+  } else if (rows.length > 1 && touchesUniqueKey(info, ast) && info.referencedBy.length === 0) {
+    // per-row restores could collide on a UNIQUE key midway (u = u + 1): remove, then put back
+    undo.push(`DELETE FROM ${quoteIdent(info.name)} WHERE ${rows.map((r) => `(${keyWhere(info, keyOf(r))})`).join(' OR ')}`);
+    for (const chunk of chunkRows(info.name, cols, rows)) undo.push(chunk);
+  } else {
+    const setCols = cols.map((c, i) => ({ c, i })).filter(({ c }) => !info.primaryKey.includes(c.name));
+    for (const row of [...rows].reverse()) {
+      if (setCols.length === 0) continue;
+      undo.push(`UPDATE ${quoteIdent(info.name)} SET ${setCols.map(({ c, i }) => `${quoteIdent(c.name)} = ${sqlLiteral(row[i])}`).join(', ')} WHERE ${keyWhere(info, keyOf(row))}`);
+    }
+  }
+  checkUndoSize(undo, limits, write.kind);
+
+  const sql = toCheckedSql(ast);
+  const res = await exec.query(sql);
+  if (write.kind === 'delete' ? res.affectedRows !== rows.length : res.affectedRows > rows.length) {
+    throw new Error(`OurSQL: the ${write.kind.toUpperCase()} changed ${res.affectedRows} rows but ${rows.length} were read before it; something changed underneath, roll back and retry`);
+  }
+  return {
+    stmts: [sql],
+    undo,
+    refs: unique(rows.map((r) => rowRef(info.name, keyOf(r)))),
+    affectedRows: res.affectedRows,
+    insertId: res.insertId,
+    ddl: false,
+  };
+}
+
+function checkForeignKeys(info: TableInfo, write: WriteStatement): void {
+  const rule = (fk: TableInfo['referencedBy'][number]) => (write.kind === 'update' ? fk.onUpdate : fk.onDelete);
+  const cascading = info.referencedBy.filter((fk) => CASCADING.has(rule(fk).toUpperCase()));
+  if (cascading.length === 0) return;
+  if (write.kind === 'update' && !touchesUniqueKey(info, write.ast)) return; // referenced columns are keys: unchanged
+  const fk = cascading[0];
+  throw new WriteRefused(
+    `foreign key ${fk.constraint} of table \`${fk.table}\` would ${rule(fk)} rows of \`${fk.table}\` when this ${write.kind.toUpperCase()} runs; ` +
+    'OurSQL cannot replicate or undo those changes: change the child rows explicitly first (or use ON DELETE/UPDATE RESTRICT)',
+  );
+}
+
+/** The UPDATE sets a column of a UNIQUE key (other than the primary key, whose change is refused). */
+function touchesUniqueKey(info: TableInfo, ast: any): boolean {
+  const set = new Set<string>((ast.set ?? []).map((s: any) => String(s.column).toLowerCase()));
+  return info.uniqueKeys.some((k) => k.columns.some((c) => set.has(c.toLowerCase())));
+}
+
+// ---------------------------------------------------------------------------------------------
+// INSERT / REPLACE
+
+async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, limits: Limits): Promise<WriteOutcome> {
+  const info = await schema.require(exec, write.table);
+  checkRowWritable(info);
+  if (write.kind === 'replace') {
+    if (info.uniqueKeys.length > 0) {
+      throw new WriteRefused(
+        `REPLACE on \`${info.name}\`, which has UNIQUE keys besides its primary key (${info.uniqueKeys.map((k) => k.name).join(', ')}), may delete other rows than the one with the same key; ` +
+        'OurSQL v1 refuses it: DELETE the old row and INSERT the new one in one transaction',
+      );
+    }
+    checkForeignKeys(info, { ...write, kind: 'delete' });
+  }
+  const det = await beforeExecution(() => determinize(exec, write, info, schema));
+  const rows = det.rows!;
+  if (rows.count > limits.maxRows) {
+    throw new WriteRefused(`this ${write.kind.toUpperCase()} writes ${rows.count} rows, more than ${limits.maxRows}, OurSQL's limit for one statement; split it into smaller ones`, 'limit');
+  }
+  const cols = dataColumns(info);
+  const pkCols = info.primaryKey.map((k) => findColumn(info, k)!);
+  const pkExprs = pkExpressions(info, det, pkCols);
+
+  // REPLACE: the rows it will replace, locked
+  let old: SqlValue[][] = [];
+  if (write.kind === 'replace') {
+    const conds = pkExprs
+      .filter((_, r) => !det.auto?.assigned[r])
+      .map((e) => `(${pkCols.map((c, i) => `${quoteIdent(c.name)} = (${e[i]})`).join(' AND ')})`);
+    if (conds.length > 0) {
+      const res = await beforeExecution(() => exec.query(`SELECT ${selectList(cols)} FROM ${quoteIdent(info.name)} WHERE ${unique(conds).join(' OR ')} FOR UPDATE`));
+      old = res.rows;
+    }
+  }
+
+  const executed = toCheckedSql(det.ast);
+  const res = await exec.query(executed);
+  let stmt = executed;
+  if (det.auto) {
+    if (res.insertId === 0n) throw new Error('OurSQL: MySQL assigned no AUTO_INCREMENT id to the inserted rows; roll back');
+    const filled = withAutoIds(det, res.insertId);
+    stmt = toCheckedSql(filled.ast);
+    filled.ids.forEach((id, r) => {
+      if (id !== null) pkCols.forEach((c, i) => c.name === det.auto!.column.name && (pkExprs[r][i] = id.toString()));
+    });
+  }
+
+  // the keys of the new rows, in the server's text form
+  const keys = await readKeys(exec, info, pkCols, pkExprs, det);
+  const pkIdx = info.primaryKey.map((k) => cols.findIndex((c) => c.name === k));
+  const newRefs = unique(keys.map((k) => rowRef(info.name, k)));
+  const oldRefs = old.map((r) => rowRef(info.name, pkIdx.map((i) => r[i])));
+
+  const undo: string[] = [];
+  const seen = new Set<string>();
+  for (const k of [...keys].reverse()) {
+    const ref = rowRef(info.name, k);
+    if (seen.has(ref)) continue;
+    seen.add(ref);
+    undo.push(`DELETE FROM ${quoteIdent(info.name)} WHERE ${keyWhere(info, k)}`);
+  }
+  for (const row of old) undo.push(insertSql(info.name, cols, [row]));
+
+  return {
+    stmts: [stmt],
+    undo,
+    refs: unique([...newRefs, ...oldRefs]),
+    affectedRows: res.affectedRows,
+    insertId: res.insertId,
+    ddl: false,
+  };
+}
+
+/** Per row, per primary key column: SQL giving its value (`DEFAULT(col)` when not given). */
+function pkExpressions(info: TableInfo, det: Determinized, pkCols: ColumnDef[]): string[][] {
+  const rows = det.rows!;
+  const out: string[][] = [];
+  for (let r = 0; r < rows.count; r++) {
+    out.push(pkCols.map((c) => {
+      if (det.auto && det.auto.assigned[r] && c.name === det.auto.column.name) return '?';
+      const i = rows.columns.findIndex((n) => n.toLowerCase() === c.name.toLowerCase());
+      if (i < 0) return `DEFAULT(${quoteIdent(c.name)})`;
+      const e = rows.get(r, i);
+      walk(e, (n) => {
+        if (n.type === 'column_ref' || (n.type === 'function' && funcName(n) === 'VALUES')) {
+          throw new WriteRefused(`the primary key value of \`${c.name}\` must not refer to other columns; give it as a value`);
+        }
+        if (n.type === 'select') throw new WriteRefused(`the primary key value of \`${c.name}\` must not be a subquery; give it as a value`);
+      });
+      return toExprSql(e);
+    }));
+  }
+  return out;
+}
+
+/** Reads back each new row's key as the server stores it (one query per 200 rows). */
+async function readKeys(exec: SqlExecutor, info: TableInfo, pkCols: ColumnDef[], pkExprs: string[][], det: Determinized): Promise<SqlValue[][]> {
+  // a key that is just the AUTO_INCREMENT id needs no read: the id is its text form
+  if (det.auto && pkCols.length === 1 && pkCols[0].name === det.auto.column.name && det.auto.assigned.every(Boolean)) {
+    return pkExprs.map((e) => [e[0]]);
+  }
+  const keys: SqlValue[][] = [];
+  const list = pkCols.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name))).join(', ');
+  for (let start = 0; start < pkExprs.length; start += 200) {
+    const part = pkExprs.slice(start, start + 200);
+    const sql = part
+      .map((e, j) => `SELECT ${start + j}, ${list} FROM ${quoteIdent(info.name)} WHERE ${pkCols.map((c, i) => `${quoteIdent(c.name)} = (${e[i]})`).join(' AND ')}`)
+      .join(' UNION ALL ');
+    const res = await exec.query(sql);
+    const byRow = new Map<number, SqlValue[][]>();
+    for (const r of res.rows) {
+      const n = Number(r[0]);
+      byRow.set(n, [...(byRow.get(n) ?? []), r.slice(1)]);
+    }
+    for (let j = 0; j < part.length; j++) {
+      const found = byRow.get(start + j) ?? [];
+      if (found.length !== 1) {
+        throw new Error(`OurSQL: could not read back row ${start + j + 1} of the INSERT by its primary key (found ${found.length}); roll back`);
+      }
+      keys.push(found[0]);
+    }
+  }
+  return keys;
+}
+
+// ---------------------------------------------------------------------------------------------
+// DDL
+
+async function createTable(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, dryRun: boolean): Promise<WriteOutcome> {
+  const ast = write.ast;
+  if (ast.query_expr || ast.as) {
+    throw new WriteRefused('CREATE TABLE … SELECT is not supported by OurSQL v1; create the table, then insert the rows with VALUES');
+  }
+  if (ast.like?.table?.some((t: any) => t.db)) throw new WriteRefused('CREATE TABLE … LIKE may copy tables of the node\'s own database only');
+  checkLiterals(ast);
+  const sql = toCheckedSql(ast);
+  const existing = await schema.get(exec, write.table);
+  if (existing) {
+    if (!ast.if_not_exists) throw new SqlExecError(1050, '42S01', `Table '${write.table}' already exists`);
+    // a no-op (MySQL warns): nothing to undo
+    let affectedRows = 0;
+    if (!dryRun) affectedRows = (await exec.query(sql)).affectedRows;
+    return { stmts: [sql], undo: [], refs: [tableRef(existing.name)], affectedRows, insertId: 0n, ddl: true };
+  }
+  let name = write.table;
+  let affectedRows = 0;
+  if (!dryRun) {
+    try {
+      affectedRows = (await exec.query(sql)).affectedRows;
+    } finally {
+      schema.invalidate(write.table);
+    }
+    name = (await schema.get(exec, write.table))?.name ?? name;
+  } else {
+    const lctn = await exec.query('SELECT @@lower_case_table_names');
+    if (String(lctn.rows[0][0]) !== '0') name = name.toLowerCase();
+  }
+  return { stmts: [sql], undo: [`DROP TABLE ${quoteIdent(name)}`], refs: [tableRef(name)], affectedRows, insertId: 0n, ddl: true };
+}
+
+async function otherDdl(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, limits: Limits, dryRun: boolean): Promise<WriteOutcome> {
+  const ast = write.ast;
+  checkLiterals(ast);
+  const sql = toCheckedSql(ast);
+  const info = await schema.get(exec, write.table);
+  if (!info) {
+    if (write.kind === 'drop-table' && /if exists/i.test(String(ast.prefix ?? ''))) {
+      let affectedRows = 0;
+      if (!dryRun) affectedRows = (await exec.query(sql)).affectedRows;
+      return { stmts: [sql], undo: [], refs: [tableRef(write.table)], affectedRows, insertId: 0n, ddl: true };
+    }
+    if (write.kind === 'drop-table') throw new SqlExecError(1051, '42S02', `Unknown table '${write.table}'`);
+    throw new SqlExecError(1146, '42S02', `Table '${write.table}' doesn't exist`);
+  }
+  if (info.tableType !== 'BASE TABLE') throw new WriteRefused(`\`${info.name}\` is a ${info.tableType.toLowerCase()}: OurSQL replicates DDL of ordinary tables only`);
+  if (info.triggers > 0) throw new WriteRefused(`table \`${info.name}\` has triggers, which OurSQL could not restore if this ${write.kind.replace('-', ' ').toUpperCase()} is undone`);
+  if (info.referencedBy.length > 0) {
+    throw new WriteRefused(
+      `table \`${info.name}\` is referenced by foreign key ${info.referencedBy[0].constraint} of \`${info.referencedBy[0].table}\`; ` +
+      `OurSQL undoes ${write.kind.replace('-', ' ').toUpperCase()} by re-creating the table, which that foreign key forbids`,
+    );
+  }
+  if (write.kind === 'alter-table') {
+    for (const e of ast.expr ?? []) {
+      if (e.action === 'rename' || e.resource === 'table') {
+        throw new WriteRefused('ALTER TABLE … RENAME is not supported by OurSQL v1 (the refs of the rows would change name); create a new table and copy the rows');
+      }
+    }
+  }
+
+  // the before-image: the definition and every row
+  const show = await exec.query(`SHOW CREATE TABLE ${quoteIdent(info.name)}`);
+  const create = withoutAutoIncrementOption(String(show.rows[0][1]));
+  const cols = dataColumns(info);
+  const undo = [`DROP TABLE IF EXISTS ${quoteIdent(info.name)}`, create];
+  let bytes = undo.reduce((n, s) => n + Buffer.byteLength(s), 0);
+  const tooBig = () =>
+    new WriteRefused(
+      `${write.kind.replace('-', ' ').toUpperCase()} on \`${info.name}\` needs its definition and rows saved to be undoable, more than ${limits.maxUndoBytes} bytes ` +
+      '(a transaction body is at most 1 MiB); empty the table with DELETEs in smaller steps first, or do this change outside OurSQL on every node',
+      'limit',
+    );
+  if (bytes > limits.maxUndoBytes) throw tooBig();
+  const order = info.primaryKey.length ? ` ORDER BY ${info.primaryKey.map(quoteIdent).join(', ')}` : '';
+  let count = 0;
+  for (let offset = 0; ; offset += READ_BATCH_ROWS) {
+    const res = await exec.query(`SELECT ${selectList(cols)} FROM ${quoteIdent(info.name)}${order} LIMIT ${READ_BATCH_ROWS} OFFSET ${offset} FOR UPDATE`);
+    count += res.rows.length;
+    for (const stmt of chunkRows(info.name, cols, res.rows)) {
+      bytes += Buffer.byteLength(stmt);
+      if (bytes > limits.maxUndoBytes) throw tooBig();
+      undo.push(stmt);
+    }
+    if (res.rows.length < READ_BATCH_ROWS) break;
+  }
+  if (write.kind === 'alter-table' && count > 0) checkAlterDeterministic(ast, info);
+
+  let affectedRows = 0;
+  if (!dryRun) {
+    try {
+      affectedRows = (await exec.query(sql)).affectedRows;
+    } finally {
+      schema.invalidate(info.name);
+    }
+  }
+  return { stmts: [sql], undo, refs: [tableRef(info.name)], affectedRows, insertId: 0n, ddl: true };
+}
+
+/** An ALTER that fills existing rows with NOW()/UUID()/… would give every peer other values. */
+function checkAlterDeterministic(ast: any, info: TableInfo): void {
+  walk(ast, (n) => {
+    const name = n.type === 'function' ? funcName(n) : n.type === 'column_ref' && n.table == null && typeof n.column === 'string' ? n.column.toUpperCase() : '';
+    if (/^(NOW|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP|SYSDATE|UTC_TIMESTAMP|UTC_DATE|UTC_TIME|CURDATE|CURRENT_DATE|CURTIME|CURRENT_TIME|UNIX_TIMESTAMP|RAND|UUID|UUID_SHORT|SYS_GUID|RANDOM_BYTES|USER|CURRENT_USER|CONNECTION_ID)$/.test(name)) {
+      throw new WriteRefused(
+        `this ALTER TABLE gives the existing rows of \`${info.name}\` a value from ${name}, which would differ on every node; ` +
+        'add the column with a constant default (or NULL), set the values with UPDATE, then change the default',
+        'nonDeterministic',
+      );
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/**
+ * SHOW CREATE TABLE without its `AUTO_INCREMENT=N` table option: the counter is not replicated
+ * state (stmts carry explicit ids, nodes' counters differ anyway), and leaving it out makes the
+ * undo the same on every node and between a client-signed step 1 and step 2.
+ */
+export function withoutAutoIncrementOption(create: string): string {
+  const end = create.lastIndexOf('\n)');
+  if (end < 0) return create.replace(/ AUTO_INCREMENT=\d+/, '');
+  return create.slice(0, end) + create.slice(end).replace(/ AUTO_INCREMENT=\d+/, '');
+}
+
+/** Marks MySQL errors of reads done before the statement runs (a stale schema may explain them). */
+async function beforeExecution<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof SqlExecError) (e as any).beforeExecution = true;
+    throw e;
+  }
+}
+
+/** The select list of a before-image: FLOAT through DOUBLE (its text form keeps 6 digits only). */
+function selectList(cols: ColumnDef[]): string {
+  return cols.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name))).join(', ');
+}
+
+function keyWhere(info: TableInfo, key: SqlValue[]): string {
+  return info.primaryKey.map((k, i) => `${quoteIdent(k)} = ${sqlLiteral(key[i])}`).join(' AND ');
+}
+
+function insertSql(table: string, cols: ColumnDef[], rows: SqlValue[][]): string {
+  return `INSERT INTO ${quoteIdent(table)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) VALUES ${rows.map((r) => `(${r.map(sqlLiteral).join(', ')})`).join(', ')}`;
+}
+
+/** Multi-row INSERTs of at most RESTORE_BATCH_BYTES each (one row may exceed it alone). */
+function chunkRows(table: string, cols: ColumnDef[], rows: SqlValue[][]): string[] {
+  const out: string[] = [];
+  const head = `INSERT INTO ${quoteIdent(table)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) VALUES `;
+  let parts: string[] = [];
+  let size = head.length;
+  for (const r of rows) {
+    const t = `(${r.map(sqlLiteral).join(', ')})`;
+    if (parts.length > 0 && size + t.length + 2 > RESTORE_BATCH_BYTES) {
+      out.push(head + parts.join(', '));
+      parts = [];
+      size = head.length;
+    }
+    parts.push(t);
+    size += t.length + 2;
+  }
+  if (parts.length) out.push(head + parts.join(', '));
+  return out;
+}
+
+function checkUndoSize(undo: string[], limits: Limits, kind: string): void {
+  const bytes = undo.reduce((n, s) => n + Buffer.byteLength(s), 0);
+  if (bytes > limits.maxUndoBytes) {
+    throw new WriteRefused(
+      `undoing this ${kind.toUpperCase()} needs ${bytes} bytes of saved rows, more than ${limits.maxUndoBytes} (a transaction body is at most 1 MiB); touch fewer rows per statement`,
+      'limit',
+    );
+  }
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
