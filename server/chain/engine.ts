@@ -245,29 +245,44 @@ export class Chain extends EventEmitter {
    */
   async admitInflight(
     txOrMake: Tx | (() => Tx),
-    opts: { signatureKnownGood?: boolean } = {},
+    opts: { signatureKnownGood?: boolean; refs?: readonly string[] } = {},
   ): Promise<{ tx: Tx; seq: number; persist: string[] }> {
-    return this.lock.run(async () => {
-      // A maker runs here, so bodies built from the pool (SQL bases, coin choice) see it as admitted.
-      const tx = typeof txOrMake === 'function' ? txOrMake() : txOrMake;
-      if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
-      const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => !!opts.signatureKnownGood };
-      const check = this.pool.check(tx, this.config, ctx);
-      const seq = this.nextSeq++;
-      this.pool.add(tx, check, Date.now(), true);
-      return { tx, seq, persist: this.store.poolInsertSql(tx, seq) };
-    });
+    for (;;) {
+      // A tx must not base on another write to the same rows whose MySQL commit is still open: if
+      // that one rolled back, this one's base would name a tx that never happened. Wait for it.
+      const waits = this.pool.inflightTouching(opts.refs ?? []);
+      if (waits.length) {
+        await Promise.all(waits);
+        continue;
+      }
+      const r = await this.lock.run(async () => {
+        if (this.pool.inflightTouching(opts.refs ?? []).length) return undefined;
+        // A maker runs here, so bodies built from the pool (SQL bases, coin choice) see it as admitted.
+        const tx = typeof txOrMake === 'function' ? txOrMake() : txOrMake;
+        if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
+        const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => !!opts.signatureKnownGood };
+        const check = this.pool.check(tx, this.config, ctx);
+        const seq = this.nextSeq++;
+        this.pool.add(tx, check, Date.now(), true);
+        const entry = this.pool.get(tx.id)!;
+        entry.settled = new Promise<void>((resolve) => (entry.settle = resolve));
+        return { tx, seq, persist: this.store.poolInsertSql(tx, seq) };
+      });
+      if (r) return r;
+    }
   }
 
   commitInflight(txid: string): void {
     const e = this.pool.get(txid);
     if (e) e.inflight = false;
+    e?.settle?.();
     this.emit('pool', e?.tx ?? null);
     this.wakeDrain();
   }
 
   /** The MySQL transaction of an admitted tx rolled back: take it (and what built on it) out. */
   abortInflight(txid: string): void {
+    this.pool.get(txid)?.settle?.();
     if (this.pool.has(txid)) {
       const dropped = this.pool.remove(txid, (tx, pool) => pool.check(tx, this.config, this.txContext(this.height + 1, this.now())));
       for (const d of dropped) this.log(`pool: ${d.tx.id} depended on failed ${txid} and is dropped`);
@@ -318,6 +333,7 @@ export class Chain extends EventEmitter {
       await conn.commit();
       this.pool = pool;
       this.nextSeq = pool.size + 1;
+      this.emit('sql');
       for (const d of dropped) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
       return dropped.map((d) => d.tx.id);
     } catch (e) {
@@ -457,6 +473,7 @@ export class Chain extends EventEmitter {
     }
     this.pool = newPool;
     this.wakeDrain();
+    if (!fast) this.emit('sql');
     if (dropped.length) this.log(`fork switch: dropped ${dropped.length} block(s) above height ${forkHeight}, applied ${branch.length}`);
     this.emit('tip', this.tip);
   }

@@ -6,6 +6,8 @@
  *    error); we quote it.
  *  - the DEFAULT keyword parses as a column named DEFAULT and prints as `DEFAULT` (a column); we
  *    print the keyword.
+ *  - index names in KEY/INDEX definitions and ALTER … ADD/DROP INDEX are printed unquoted; we
+ *    quote them.
  *  - sqlify mutates the AST it prints (subquery wrappers); we print a copy.
  * Literals the parser cannot keep exactly (numbers beyond a double's precision, `1e3` read as a
  * column) are refused by `checkLiterals` instead of being silently changed.
@@ -88,6 +90,9 @@ function fixForPrint(ast: any): any {
       n.columns = n.columns.map((c: any) => (typeof c === 'string' ? { type: 'backticks_quote_string', value: c } : c));
     }
     if (parent && key !== null && n.type === 'column_ref' && isDefaultKeyword(n)) parent[key] = { type: 'origin', value: 'DEFAULT' };
+    // index names of KEY/INDEX definitions and ALTER … ADD/DROP INDEX are printed unquoted
+    // (`ADD INDEX order (a)` is a syntax error); names keep the parser's doubled backticks
+    if (n.resource === 'index' && typeof n.index === 'string' && !n.index.startsWith('`')) n.index = '`' + n.index + '`';
   });
   return copy;
 }
@@ -105,6 +110,8 @@ export function normalized(ast: any): any {
       n.columns = n.columns.map((c: any) => (typeof c === 'string' ? c : c.value));
     }
     if (parent && key !== null && isDefaultKeyword(n)) parent[key] = { type: 'keyword', value: 'DEFAULT' };
+    // `t`.`c` keeps the quoted table as an object, t.c as a string
+    if (n.type === 'column_ref' && n.table && typeof n.table === 'object' && n.table.type === 'backticks_quote_string') n.table = n.table.value;
   });
   return copy;
 }

@@ -222,39 +222,56 @@ export async function determinize(exec: SqlExecutor, write: WriteStatement, tabl
     }
   }
 
-  // one SELECT for every value (and the auto-increment settings)
-  const exprs = pending.map((p) => p.expr);
-  if (needAutoVars) exprs.push('@@auto_increment_increment', '@@auto_increment_offset', '@@innodb_autoinc_lock_mode', '@@sql_mode');
-  if (exprs.length > 0) {
-    const res = await exec.query(`SELECT ${exprs.join(', ')}`);
-    const values = res.rows[0];
-    pending.forEach((p, i) => p.put(literalNode(p.literal(values[i]))));
-    if (needAutoVars && auto) {
-      const n = pending.length;
-      auto.increment = BigInt(String(values[n]));
-      auto.offset = BigInt(String(values[n + 1]));
-      const lockMode = String(values[n + 2]);
-      const sqlMode = String(values[n + 3]).toUpperCase();
-      if (sqlMode.split(',').includes('NO_AUTO_VALUE_ON_ZERO')) {
-        // 0 is a value then, not "assign one"
-        for (let r = 0; r < rows!.count; r++) {
-          const i = rows!.columns.findIndex((c) => c.toLowerCase() === auto!.column.name.toLowerCase());
-          if (i >= 0 && isZeroLiteral(rows!.get(r, i))) auto.assigned[r] = false;
-        }
-        if (!auto.assigned.some(Boolean)) auto = null;
-        else if (rows!.count > 1 && !auto.assigned.every(Boolean)) {
-          throw new WriteRefused(`some rows of this INSERT give \`${auto.column.name}\` a value and some let MySQL assign it; give every row an id or none`, 'nonDeterministic');
-        }
+  // one SELECT for every value, the session's sql_mode and the auto-increment settings
+  const exprs = [...pending.map((p) => p.expr), '@@sql_mode'];
+  if (needAutoVars) exprs.push('@@auto_increment_increment', '@@auto_increment_offset', '@@innodb_autoinc_lock_mode');
+  const values = (await exec.query(`SELECT ${exprs.join(', ')}`)).rows[0];
+  const n = pending.length;
+  const sqlMode = checkSqlMode(values[n]);
+  pending.forEach((p, i) => p.put(literalNode(p.literal(values[i]))));
+  if (needAutoVars && auto) {
+    auto.increment = BigInt(String(values[n + 1]));
+    auto.offset = BigInt(String(values[n + 2]));
+    const lockMode = String(values[n + 3]);
+    if (sqlMode.includes('NO_AUTO_VALUE_ON_ZERO')) {
+      // 0 is a value then, not "assign one"
+      const i = rows!.columns.findIndex((c) => c.toLowerCase() === auto!.column.name.toLowerCase());
+      for (let r = 0; r < rows!.count; r++) if (i >= 0 && isZeroLiteral(rows!.get(r, i))) auto.assigned[r] = false;
+      if (!auto.assigned.some(Boolean)) auto = null;
+      else if (rows!.count > 1 && !auto.assigned.every(Boolean)) {
+        throw new WriteRefused(`some rows of this INSERT give \`${auto.column.name}\` a value and some let MySQL assign it; give every row an id or none`, 'nonDeterministic');
       }
-      if (auto && lockMode === '2' && auto.assigned.filter(Boolean).length > 1) {
-        throw new WriteRefused(
-          'the server runs with innodb_autoinc_lock_mode=2, where the ids of a multi-row INSERT need not be consecutive; insert one row per statement, or give the ids',
-          'nonDeterministic',
-        );
-      }
+    }
+    if (auto && lockMode === '2' && auto.assigned.filter(Boolean).length > 1) {
+      throw new WriteRefused(
+        'the server runs with innodb_autoinc_lock_mode=2, where the ids of a multi-row INSERT need not be consecutive; insert one row per statement, or give the ids',
+        'nonDeterministic',
+      );
     }
   }
   return { ast, rows, auto, perRowInSet };
+}
+
+/**
+ * sql_mode flags that change how SQL text is read: the canonical text would mean something else
+ * on peers (which replay with the default mode). Returns the mode's flags.
+ */
+const LEXICAL_MODES = ['ANSI_QUOTES', 'NO_BACKSLASH_ESCAPES', 'PIPES_AS_CONCAT', 'ORACLE', 'MSSQL', 'DB2', 'POSTGRESQL', 'MAXDB'];
+export function checkSqlMode(mode: string | Buffer | null): string[] {
+  const flags = String(mode ?? '').toUpperCase().split(',').filter(Boolean);
+  const bad = flags.filter((f) => LEXICAL_MODES.includes(f));
+  if (bad.length) {
+    throw new WriteRefused(
+      `this session's sql_mode has ${bad.join(', ')}, which changes how SQL text is read; peers replay with the default mode: SET sql_mode without ${bad.join(', ')} for updates`,
+      'nonDeterministic',
+    );
+  }
+  return flags;
+}
+
+/** Refuses DDL in a session whose sql_mode reads SQL differently (see checkSqlMode). */
+export async function checkSessionSqlMode(exec: SqlExecutor): Promise<void> {
+  checkSqlMode((await exec.query('SELECT @@sql_mode')).rows[0][0]);
 }
 
 /** The statement to replicate: the executed one with the ids MySQL assigned written in. */
@@ -444,7 +461,15 @@ function timeKind(n: any, table: TableInfo): TimeKind | null {
 }
 
 function rowKind(n: any): RowKind | null {
-  return n.type === 'function' ? ROW_FUNCS[funcName(n)] ?? null : null;
+  if (n.type !== 'function') return null;
+  const name = funcName(n);
+  if (name === 'RAND' && n.args?.value?.length) {
+    // RAND(column): seeded with the row's value at each call, so the same on every node
+    let seededByRow = false;
+    walk(n.args, (x) => void (x.type === 'column_ref' && (seededByRow = true)));
+    if (seededByRow) return null;
+  }
+  return ROW_FUNCS[name] ?? null;
 }
 
 /** SQL that evaluates a time call (bare names get their parentheses). */

@@ -63,6 +63,7 @@ function prepare(ast: any): any {
         return 'skip';
       }
       n.column = n.column.toLowerCase();
+      if (n.table && typeof n.table === 'object' && n.table.type === 'backticks_quote_string') n.table = n.table.value;
     }
     if ((n.type === 'insert' || n.type === 'replace') && Array.isArray(n.columns)) {
       n.columns = n.columns.map((c: any) => String(typeof c === 'string' ? c : c.value).toLowerCase());

@@ -13,7 +13,7 @@
 import type { WriteStatement } from './classify.ts';
 import { SqlExecError, type SqlExecutor } from './executor.ts';
 import { checkLiterals, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
-import { checkDmlShape, determinize, toExprSql, withAutoIds, type Determinized } from './determinism.ts';
+import { checkDmlShape, checkSessionSqlMode, determinize, toExprSql, withAutoIds, type Determinized } from './determinism.ts';
 import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
 import { checkRowWritable, dataColumns, findColumn, type ColumnDef, type SchemaCache, type TableInfo } from './schema.ts';
 import { WriteRefused } from './write-refused.ts';
@@ -78,7 +78,7 @@ async function run(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache
             ? await writeInsert(exec, write, schema, limits)
             : await writeUpdateDelete(exec, write, schema, limits);
         } catch (e) {
-          if (attempt === 0 && e instanceof SqlExecError && e.errno === 1054 && (e as any).beforeExecution) {
+          if (attempt === 0 && (e instanceof StaleSchema || (e instanceof SqlExecError && e.errno === 1054 && (e as any).beforeExecution))) {
             schema.invalidate(write.table);
             continue;
           }
@@ -103,6 +103,7 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   const ast = det.ast;
   const entry = (write.kind === 'delete' ? ast.from : ast.table)[0];
   const cols = dataColumns(info);
+  const sql = toCheckedSql(ast);
 
   // the before-image: exactly the rows the statement touches, locked
   const sel = parseOne('SELECT * FROM t WHERE 1 FOR UPDATE');
@@ -112,9 +113,7 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   const userLimit = ast.limit?.value?.length ? BigInt(String(ast.limit.value[0].value)) : null;
   const cap = BigInt(limits.maxRows + 1);
   sel.limit = { seperator: '', value: [{ type: 'number', value: Number(userLimit !== null && userLimit < cap ? userLimit : cap) }] };
-  const selectSql = toSql(sel).replace(/^SELECT \* /, `SELECT ${selectList(cols)} `);
-  const before = await beforeExecution(() => exec.query(selectSql));
-  const rows = before.rows;
+  const rows = await readRows(exec, info, (list) => toSql(sel).replace(/^SELECT \* /, `SELECT ${list} `));
   if (rows.length > limits.maxRows) {
     throw new WriteRefused(`this ${write.kind.toUpperCase()} would touch more than ${limits.maxRows} rows, OurSQL's limit for one statement; split it into smaller ones`, 'limit');
   }
@@ -143,7 +142,6 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   }
   checkUndoSize(undo, limits, write.kind);
 
-  const sql = toCheckedSql(ast);
   const res = await exec.query(sql);
   if (write.kind === 'delete' ? res.affectedRows !== rows.length : res.affectedRows > rows.length) {
     throw new Error(`OurSQL: the ${write.kind.toUpperCase()} changed ${res.affectedRows} rows but ${rows.length} were read before it; something changed underneath, roll back and retry`);
@@ -207,8 +205,7 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
       .filter((_, r) => !det.auto?.assigned[r])
       .map((e) => `(${pkCols.map((c, i) => `${quoteIdent(c.name)} = (${e[i]})`).join(' AND ')})`);
     if (conds.length > 0) {
-      const res = await beforeExecution(() => exec.query(`SELECT ${selectList(cols)} FROM ${quoteIdent(info.name)} WHERE ${unique(conds).join(' OR ')} FOR UPDATE`));
-      old = res.rows;
+      old = await readRows(exec, info, (list) => `SELECT ${list} FROM ${quoteIdent(info.name)} WHERE ${unique(conds).join(' OR ')} FOR UPDATE`);
     }
   }
 
@@ -313,6 +310,7 @@ async function createTable(exec: SqlExecutor, write: WriteStatement, schema: Sch
   if (ast.like?.table?.some((t: any) => t.db)) throw new WriteRefused('CREATE TABLE … LIKE may copy tables of the node\'s own database only');
   checkLiterals(ast);
   const sql = toCheckedSql(ast);
+  await checkSessionSqlMode(exec);
   const existing = await schema.get(exec, write.table);
   if (existing) {
     if (!ast.if_not_exists) throw new SqlExecError(1050, '42S01', `Table '${write.table}' already exists`);
@@ -341,6 +339,8 @@ async function otherDdl(exec: SqlExecutor, write: WriteStatement, schema: Schema
   const ast = write.ast;
   checkLiterals(ast);
   const sql = toCheckedSql(ast);
+  await checkSessionSqlMode(exec);
+  schema.invalidate(write.table); // DDL is rare: read the definition fresh
   const info = await schema.get(exec, write.table);
   if (!info) {
     if (write.kind === 'drop-table' && /if exists/i.test(String(ast.prefix ?? ''))) {
@@ -383,14 +383,14 @@ async function otherDdl(exec: SqlExecutor, write: WriteStatement, schema: Schema
   const order = info.primaryKey.length ? ` ORDER BY ${info.primaryKey.map(quoteIdent).join(', ')}` : '';
   let count = 0;
   for (let offset = 0; ; offset += READ_BATCH_ROWS) {
-    const res = await exec.query(`SELECT ${selectList(cols)} FROM ${quoteIdent(info.name)}${order} LIMIT ${READ_BATCH_ROWS} OFFSET ${offset} FOR UPDATE`);
-    count += res.rows.length;
-    for (const stmt of chunkRows(info.name, cols, res.rows)) {
+    const batch = await readRows(exec, info, (list) => `SELECT ${list} FROM ${quoteIdent(info.name)}${order} LIMIT ${READ_BATCH_ROWS} OFFSET ${offset} FOR UPDATE`);
+    count += batch.length;
+    for (const stmt of chunkRows(info.name, cols, batch)) {
       bytes += Buffer.byteLength(stmt);
       if (bytes > limits.maxUndoBytes) throw tooBig();
       undo.push(stmt);
     }
-    if (res.rows.length < READ_BATCH_ROWS) break;
+    if (batch.length < READ_BATCH_ROWS) break;
   }
   if (write.kind === 'alter-table' && count > 0) checkAlterDeterministic(ast, info);
 
@@ -443,9 +443,31 @@ async function beforeExecution<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The select list of a before-image: FLOAT through DOUBLE (its text form keeps 6 digits only). */
-function selectList(cols: ColumnDef[]): string {
-  return cols.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name))).join(', ');
+/** The table definition changed since it was cached (another connection's DDL). */
+class StaleSchema extends Error {
+  readonly beforeExecution = true;
+}
+
+/**
+ * Reads rows for a before-image, as values of dataColumns(info) in order. The select list is
+ * `*` (so a column added since the definition was cached shows: StaleSchema, read again), then
+ * FLOAT columns through DOUBLE (their text form keeps 6 digits only) and INVISIBLE columns
+ * (which `*` leaves out).
+ */
+async function readRows(exec: SqlExecutor, info: TableInfo, sql: (selectList: string) => string): Promise<SqlValue[][]> {
+  const visible = info.columns.filter((c) => !c.invisible);
+  const extra = dataColumns(info).filter((c) => c.invisible || c.dataType === 'float');
+  const list = ['*', ...extra.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name)))].join(', ');
+  const res = await beforeExecution(() => exec.query(sql(list)));
+  const names = res.columns.slice(0, res.columns.length - extra.length).map((c) => c.name);
+  if (names.length !== visible.length || names.some((n, i) => n !== visible[i].name)) {
+    throw new StaleSchema(`the definition of \`${info.name}\` changed while it was in use; run the statement again`);
+  }
+  const index = dataColumns(info).map((c) => {
+    const e = extra.indexOf(c);
+    return e >= 0 ? visible.length + e : visible.indexOf(c);
+  });
+  return res.rows.map((r) => index.map((i) => r[i]));
 }
 
 function keyWhere(info: TableInfo, key: SqlValue[]): string {

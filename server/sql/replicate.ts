@@ -53,7 +53,9 @@ export class ReplicatedWrites {
       log: (msg: string) => void;
     },
   ) {
-    chain.on('tip', () => this.schemaEpoch++);
+    // Table definitions change under other connections when the engine replays or undoes SQL,
+    // or when another connection's DDL is pooled.
+    chain.on('sql', () => this.schemaEpoch++);
     chain.on('pool', (tx: Tx | null) => {
       if (!tx || sqlOf(tx)?.refs.some((r) => r.endsWith(':*'))) this.schemaEpoch++;
     });
@@ -184,7 +186,7 @@ export class ReplicatedWrites {
    * its pool entry in the open MySQL transaction, and commits change and entry together.
    */
   private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], make: () => Tx, ownSignature = true): Promise<WriteReply> {
-    const { tx, persist } = await this.admit(make, ownSignature);
+    const { tx, persist } = await this.admit(make, ownSignature, outs.flatMap((o) => o.refs));
     try {
       for (const stmt of persist) await exec.query(stmt);
       await exec.query('COMMIT');
@@ -198,7 +200,7 @@ export class ReplicatedWrites {
 
   /** DDL commits implicitly: admit first (a refusal executes nothing), run it, then persist the entry. */
   private async runDdl(exec: SqlExecutor, out: WriteOutcome, make: () => Tx, ownSignature = true): Promise<WriteReply> {
-    const { tx, persist } = await this.admit(make, ownSignature);
+    const { tx, persist } = await this.admit(make, ownSignature, out.refs);
     try {
       for (const stmt of out.stmts) await exec.query(stmt);
     } catch (e) {
@@ -220,9 +222,9 @@ export class ReplicatedWrites {
     return summarize([out], tx.id);
   }
 
-  private async admit(make: () => Tx, ownSignature: boolean) {
+  private async admit(make: () => Tx, ownSignature: boolean, refs: string[]) {
     try {
-      return await this.chain.admitInflight(make, { signatureKnownGood: ownSignature });
+      return await this.chain.admitInflight(make, { signatureKnownGood: ownSignature, refs });
     } catch (e) {
       if (e instanceof ConsensusError) throw e;
       throw notPooled(e);

@@ -1,10 +1,11 @@
 // `npm run bench`: runs each bench file in order and prints a table plus one `BENCH_JSON {...}` line.
 // Figures are for this machine; each ratio compares with a baseline measured in the same run.
-// Env: BENCH_TXS (block size for the chain benches, default 2000), BENCH_ONLY=pow,crypto,apply.
+// Env: BENCH_TXS (block size for the chain benches, default 2000), BENCH_ONLY=pow,crypto,apply,proxy.
 import { cpus } from 'node:os';
 import * as apply from './apply.ts';
 import * as crypto from './crypto.ts';
 import * as pow from './pow.ts';
+import * as proxy from './proxy.ts';
 import { interrupt, now, progress } from './measure.ts';
 import { jsonLine, printTable, withRatios, type Row } from './table.ts';
 
@@ -12,7 +13,10 @@ const benches: [string, () => Promise<Row[]>][] = [
   ['pow', pow.run],
   ['crypto', crypto.run],
   ['apply', apply.run],
+  ['proxy', proxy.run],
 ];
+
+const cleanupAll = () => Promise.all([apply.cleanup(), proxy.cleanup()]);
 
 // Ctrl-C: stop at the bench's next check so its `finally` drops its databases; a second one exits now.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -22,7 +26,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       progress(`${sig}: stopping after the current step and dropping test databases (again to quit at once)`);
       return;
     }
-    void apply.cleanup().finally(() => process.exit(130));
+    void cleanupAll().finally(() => process.exit(130));
   });
 }
 
@@ -69,7 +73,7 @@ main().then(
   },
   async (e) => {
     progress(`FAILED ${(e as Error).stack ?? String(e)}`);
-    await apply.cleanup();
+    await cleanupAll();
     process.exitCode = 1;
   },
 );
