@@ -53,6 +53,11 @@ export class Chain extends EventEmitter {
   /** Sequence number the next pool entry gets (persisted order of admission). */
   private nextSeq = 1;
   private drainWaiters: (() => void)[] = [];
+  /**
+   * Admitted proxy writes whose MySQL commit is open: their refs and a promise that settles at
+   * commit or abort. Kept here, not on pool entries, because blocks rebuild the pool's entries.
+   */
+  private readonly inflightWrites = new Map<string, { refs: Set<string>; settled: Promise<void>; settle: () => void }>();
   private readonly log: (msg: string) => void;
   private readonly now: () => number;
 
@@ -250,13 +255,13 @@ export class Chain extends EventEmitter {
     for (;;) {
       // A tx must not base on another write to the same rows whose MySQL commit is still open: if
       // that one rolled back, this one's base would name a tx that never happened. Wait for it.
-      const waits = this.pool.inflightTouching(opts.refs ?? []);
+      const waits = this.inflightTouching(opts.refs ?? []);
       if (waits.length) {
         await Promise.all(waits);
         continue;
       }
       const r = await this.lock.run(async () => {
-        if (this.pool.inflightTouching(opts.refs ?? []).length) return undefined;
+        if (this.inflightTouching(opts.refs ?? []).length) return undefined;
         // A maker runs here, so bodies built from the pool (SQL bases, coin choice) see it as admitted.
         const tx = typeof txOrMake === 'function' ? txOrMake() : txOrMake;
         if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
@@ -264,8 +269,9 @@ export class Chain extends EventEmitter {
         const check = this.pool.check(tx, this.config, ctx);
         const seq = this.nextSeq++;
         this.pool.add(tx, check, Date.now(), true);
-        const entry = this.pool.get(tx.id)!;
-        entry.settled = new Promise<void>((resolve) => (entry.settle = resolve));
+        let settle = () => {};
+        const settled = new Promise<void>((resolve) => (settle = resolve));
+        this.inflightWrites.set(tx.id, { refs: new Set(sqlOf(tx)?.refs ?? []), settled, settle });
         return { tx, seq, persist: this.store.poolInsertSql(tx, seq) };
       });
       if (r) return r;
@@ -275,14 +281,14 @@ export class Chain extends EventEmitter {
   commitInflight(txid: string): void {
     const e = this.pool.get(txid);
     if (e) e.inflight = false;
-    e?.settle?.();
+    this.settleInflight(txid);
     this.emit('pool', e?.tx ?? null);
     this.wakeDrain();
   }
 
   /** The MySQL transaction of an admitted tx rolled back: take it (and what built on it) out. */
   abortInflight(txid: string): void {
-    this.pool.get(txid)?.settle?.();
+    this.settleInflight(txid);
     if (this.pool.has(txid)) {
       const dropped = this.pool.remove(txid, (tx, pool) => pool.check(tx, this.config, this.txContext(this.height + 1, this.now())));
       for (const d of dropped) this.log(`pool: ${d.tx.id} depended on failed ${txid} and is dropped`);
@@ -294,14 +300,26 @@ export class Chain extends EventEmitter {
     this.wakeDrain();
   }
 
+  private inflightTouching(refs: readonly string[]): Promise<void>[] {
+    const out: Promise<void>[] = [];
+    if (refs.length === 0) return out;
+    for (const w of this.inflightWrites.values()) if (refs.some((r) => w.refs.has(r))) out.push(w.settled);
+    return out;
+  }
+
+  private settleInflight(txid: string): void {
+    this.inflightWrites.get(txid)?.settle();
+    this.inflightWrites.delete(txid);
+  }
+
   /** Resolves once no admitted tx waits for its MySQL commit (call under the lock). */
   private drain(): Promise<void> {
-    if (this.pool.inflightCount() === 0) return Promise.resolve();
+    if (this.inflightWrites.size === 0) return Promise.resolve();
     return new Promise((r) => this.drainWaiters.push(r));
   }
 
   private wakeDrain(): void {
-    if (this.pool.inflightCount() > 0) return;
+    if (this.inflightWrites.size > 0) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();

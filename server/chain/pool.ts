@@ -1,5 +1,5 @@
 import {
-  addressOfCheckedKey, checkTx, sqlOf, ConsensusError, isCoinbase, outpoint, parseUnits, StateOverlay,
+  addressOfCheckedKey, checkTx, ConsensusError, isCoinbase, outpoint, parseUnits, StateOverlay,
   type ChainView, type ConsensusConfig, type Tx, type TxCheck, type TxContext,
 } from '../../consensus/index.ts';
 
@@ -12,9 +12,6 @@ export interface PoolEntry {
   added: number;
   /** Admitted, but the MySQL transaction that persists it has not committed yet (proxy writes). */
   inflight: boolean;
-  /** For in-flight entries: resolves when it commits or aborts. */
-  settled?: Promise<void>;
-  settle?: () => void;
 }
 
 /**
@@ -85,17 +82,6 @@ export class TxPool {
     let n = 0;
     for (const e of this.entries.values()) if (e.inflight) n++;
     return n;
-  }
-
-  /** Settle promises of in-flight entries that touch any of `refs`. */
-  inflightTouching(refs: readonly string[]): Promise<void>[] {
-    if (refs.length === 0) return [];
-    const want = new Set(refs);
-    const out: Promise<void>[] = [];
-    for (const e of this.entries.values()) {
-      if (e.inflight && e.settled && sqlOf(e.tx)?.refs.some((r) => want.has(r))) out.push(e.settled);
-    }
-    return out;
   }
 
   /** The longest run of committed entries from the start: what a block may include. */

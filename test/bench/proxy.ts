@@ -1,13 +1,14 @@
 // The node's MySQL proxy on a real node and the real MariaDB: read throughput and added latency
 // against a plain C relay (socat) and against MariaDB itself, and node-signed INSERTs with the
-// miner running. The MySQL clients (mysql2) run in a worker thread of their own, so they do not
-// share the node's event loop: every path is measured with the same client in the same place.
-import { spawn, type ChildProcess } from 'node:child_process';
+// miner running. The MySQL clients (mysql2) run in a child process of their own (this file, forked),
+// so they do not share the node's event loop: every path is measured with the same client.
+// (Not a worker thread: registering tsx in a worker breaks the bench's SIGINT/SIGTERM handling.)
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import mysql, { type Connection } from 'mysql2/promise';
 import { sqlOf, type Tx } from '../../consensus/index.ts';
 import { initNode } from '../../server/node/init.ts';
@@ -18,8 +19,8 @@ import { checkInterrupt, now, progress } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
 const READ_ROWS = 10_000;
-const READ_ROUNDS = 3; // interleaved rounds per path and concurrency
-const READ_ROUND_S = 1; // → ~3 s per path and concurrency
+const READ_ROUNDS = 6; // interleaved rounds per path and concurrency
+const READ_ROUND_S = 0.5; // → ~3 s per path and concurrency
 const LAT_ROUNDS = 5;
 const LAT_PER_ROUND = 1000; // → 5,000 sequential round trips per path
 const INS_S = { direct1: 2, proxy1: 3, direct8: 2, proxy8: 5 };
@@ -32,7 +33,7 @@ const INS_TABLE = 'CREATE TABLE bench_ins (id BIGINT AUTO_INCREMENT PRIMARY KEY,
 const CONSENSUS = { Settings: { Complexity: 8, ComplexityStep2: 8, MaxMinNumberTransactionInBlock: 1, MaxNumberTransactionInBlock: 10000 } };
 
 // ---------------------------------------------------------------------------------------------
-// The load worker: sets of mysql2 connections, closed loops on them, answers by message.
+// The load process: sets of mysql2 connections, closed loops on them, answers by IPC message.
 
 type LoadReq =
   | { op: 'open'; set: string; port: number; database: string; n: number }
@@ -41,9 +42,10 @@ type LoadReq =
   | { op: 'select'; set: string; n: number; seconds: number; maxId: number }
   | { op: 'latency'; set: string; count: number; maxId: number }
   | { op: 'insert'; set: string; n: number; seconds: number };
-interface LoopResult { ops: number; seconds: number; errors: number; firstError?: string }
+interface LoopResult { ops: number; seconds: number; errors: number; firstError?: string; /** event-loop utilization of the client */ clientBusy: number }
+const LOAD_ENV = 'OURSQL_PROXY_BENCH_LOAD';
 
-function loadWorker(): void {
+function loadProcess(): void {
   const sets = new Map<string, Connection[]>();
   const conns = (set: string, n?: number) => {
     const s = sets.get(set);
@@ -55,9 +57,10 @@ function loadWorker(): void {
 
   /** Each connection in its own closed loop until `seconds` have passed. */
   async function loop(cs: Connection[], seconds: number, fn: (c: Connection) => Promise<unknown>): Promise<LoopResult> {
+    const elu0 = performance.eventLoopUtilization();
     const start = now();
     const end = start + seconds * 1000;
-    const r: LoopResult = { ops: 0, seconds: 0, errors: 0 };
+    const r: LoopResult = { ops: 0, seconds: 0, errors: 0, clientBusy: 0 };
     await Promise.all(cs.map(async (c) => {
       while (now() < end) {
         try {
@@ -71,6 +74,7 @@ function loadWorker(): void {
       }
     }));
     r.seconds = (now() - start) / 1000;
+    r.clientBusy = performance.eventLoopUtilization(elu0).utilization;
     return r;
   }
 
@@ -110,51 +114,61 @@ function loadWorker(): void {
     }
   }
 
-  parentPort!.on('message', (msg: { id: number; req: LoadReq }) => {
+  // The bench stops this process itself (after Ctrl-C too); it exits when the bench goes away.
+  process.on('SIGINT', () => {});
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (msg: { id: number; req: LoadReq }) => {
     handle(msg.req).then(
-      (result) => parentPort!.postMessage({ id: msg.id, result }),
-      (e: Error) => parentPort!.postMessage({ id: msg.id, error: e.message }),
+      (result) => process.send!({ id: msg.id, result }),
+      (e: Error) => process.send!({ id: msg.id, error: e.message }),
     );
   });
+  process.send!({ ready: true });
 }
 
-/** The main thread's handle on the load worker. */
+/** The bench's handle on the load process (this file, forked with the same tsx loader). */
 class Load {
-  // A worker does not get tsx from `node --import tsx`: it registers tsx itself, then loads this file.
-  readonly worker = new Worker(
-    `const { workerData } = require('node:worker_threads');
-     import(workerData.tsx).then((api) => { api.register(); return import(workerData.entry); });`,
-    { eval: true, workerData: { oursqlProxyBenchLoad: true, tsx: import.meta.resolve('tsx/esm/api'), entry: import.meta.url } },
-  );
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
   private next = 0;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   constructor() {
-    this.worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+    this.child = fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, [LOAD_ENV]: '1' }, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let started!: () => void;
+    let failed!: (e: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => ((started = resolve), (failed = reject)));
+    this.child.on('message', (m: { id: number; result?: unknown; error?: string; ready?: true }) => {
+      if (m.ready) return started();
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
-      if (m.error !== undefined) w?.reject(new Error(`load worker: ${m.error}`));
+      if (m.error !== undefined) w?.reject(new Error(`load process: ${m.error}`));
       else w?.resolve(m.result);
     });
     const fail = (e: Error) => {
+      failed(e);
       for (const w of this.waiting.values()) w.reject(e);
       this.waiting.clear();
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`load worker exited (${code})`)));
+    this.child.on('error', fail);
+    this.child.on('exit', (code, signal) => fail(new Error(`load process exited (${signal ?? code})`)));
   }
 
   call<T>(req: LoadReq): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, req });
+      this.child.send({ id, req });
     });
   }
 
-  /** Event-loop utilization of the worker (client) over the interval since `since`. */
-  elu(since?: EventLoopUtilization): EventLoopUtilization {
-    return this.worker.performance.eventLoopUtilization(since);
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill('SIGTERM');
+    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 2000))]);
   }
 }
 
@@ -163,7 +177,8 @@ class Load {
 
 async function startSocat(): Promise<{ port: number; child: ChildProcess } | { missing: string }> {
   const port = await freePort();
-  const child = spawn('socat', [`TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1`, `TCP:${TEST_MYSQL_HOST}:${TEST_MYSQL_PORT}`], {
+  // BENCH_SOCAT: another socat binary (or a missing one, to try the fallback to MariaDB direct).
+  const child = spawn(process.env.BENCH_SOCAT ?? 'socat', [`TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1`, `TCP:${TEST_MYSQL_HOST}:${TEST_MYSQL_PORT}`], {
     stdio: 'ignore',
     detached: true, // its own process group: stopping it also stops its per-connection children
   });
@@ -203,7 +218,7 @@ function stopSocat(child: ChildProcess): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// cleanup: the node, its databases, the scratch database, socat and the worker, even on error or Ctrl-C
+// cleanup: the node, its databases, the scratch database, socat and the load process, even on error or Ctrl-C
 
 const cleanups: (() => Promise<void>)[] = [];
 export async function cleanup(): Promise<void> {
@@ -219,6 +234,7 @@ export async function cleanup(): Promise<void> {
 
 const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const pct = (x: number) => `${Math.round(x * 100)}%`;
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const READS = (n: number) => `Proxy reads: prepared point SELECT, ${n} connection${n > 1 ? 's' : ''} (${fmt(READ_ROWS)} rows)`;
 const LATENCY = 'Proxy added latency: sequential point SELECTs, 1 connection';
@@ -253,19 +269,20 @@ export async function run(): Promise<Row[]> {
     }
     const txsBefore = node.chain.pool.size;
 
-    // ---- socat and the load worker ----
+    // ---- socat and the load process ----
     const socat = await startSocat();
     if ('child' in socat) cleanups.push(() => stopSocat(socat.child));
     else progress(`proxy: ${socat.missing}: reads are compared with MariaDB direct instead`);
     const load = new Load();
-    cleanups.push(async () => void (await load.worker.terminate()));
+    cleanups.push(() => load.stop());
+    await load.ready;
 
     type Path = 'direct' | 'socat' | 'proxy';
     const ports: Partial<Record<Path, number>> = { direct: TEST_MYSQL_PORT, proxy: node.proxyPort };
     if ('port' in socat) ports.socat = socat.port;
     const paths = (['direct', 'socat', 'proxy'] as Path[]).filter((p) => ports[p] !== undefined);
     const base: Path = 'port' in socat ? 'socat' : 'direct';
-    progress(`proxy: opening 8 connections per path (${paths.join(', ')}) in the load worker`);
+    progress(`proxy: opening 8 connections per path (${paths.join(', ')}) in the load process`);
     for (const p of paths) {
       await load.call({ op: 'open', set: `read-${p}`, port: ports[p]!, database: appDb, n: 8 });
       await load.call({ op: 'warm', set: `read-${p}`, maxId: READ_ROWS });
@@ -281,10 +298,9 @@ export async function run(): Promise<Row[]> {
         for (const p of paths) {
           checkInterrupt();
           const e0 = performance.eventLoopUtilization();
-          const c0 = load.elu();
           const res = await load.call<LoopResult>({ op: 'select', set: `read-${p}`, n, seconds: READ_ROUND_S, maxId: READ_ROWS });
           const nodeElu = performance.eventLoopUtilization(e0).utilization;
-          const clientElu = load.elu(c0).utilization;
+          const clientElu = res.clientBusy;
           if (res.errors) throw new Error(`reads via ${p}: ${res.errors} errors, first: ${res.firstError}`);
           const perSec = res.ops / res.seconds;
           if (!best.has(p) || perSec > best.get(p)!.perSec) best.set(p, { ...res, perSec });
@@ -344,7 +360,7 @@ export async function run(): Promise<Row[]> {
         rows.push({
           key: `proxy.lat_${q}.${p}`, group: LATENCY, name: `${q}, ${latName(p)}`, value: l[q], unit: 'µs',
           base: p === base ? undefined : `proxy.lat_${q}.${base}`,
-          note: q === 'p50' ? `mean ${fmt(l.mean)} µs; ${LAT_ROUNDS * LAT_PER_ROUND} round trips` : undefined,
+          note: q === 'p50' ? `mean ${fmt(l.mean)} µs; ${int(LAT_ROUNDS * LAT_PER_ROUND)} round trips` : undefined,
         });
       }
     }
@@ -380,11 +396,10 @@ export async function run(): Promise<Row[]> {
       progress(`proxy: INSERTs, ${set === 'ins-proxy' ? 'node-signed through the proxy' : 'straight to MariaDB'}, ${n} connection(s), ${seconds} s`);
       const h0 = node.chain.height;
       const e0 = performance.eventLoopUtilization();
-      const c0 = load.elu();
       const r = await load.call<LoopResult>({ op: 'insert', set, n, seconds });
       return {
         ...r, perSec: r.ops / r.seconds, blocks: node.chain.height - h0,
-        nodeElu: performance.eventLoopUtilization(e0).utilization, clientElu: load.elu(c0).utilization,
+        nodeElu: performance.eventLoopUtilization(e0).utilization, clientElu: r.clientBusy,
       };
     };
     const d1 = await insert('ins-direct', 1, INS_S.direct1);
@@ -413,14 +428,11 @@ export async function run(): Promise<Row[]> {
     const okReplies = p1.ops + p8.ops;
     const consistent = rowsIn === inChain + inPool && rowsIn === okReplies;
     const blocks = node.chain.height - heightBefore;
-    const blockTxs = (() => {
-      // txs per block over the run's blocks (coinbase excluded)
-      return blocks > 0 ? (inChain / blocks) : 0;
-    })();
+    const blockTxs = blocks > 0 ? inChain / blocks : 0; // INSERT txs per block (coinbase excluded)
     if (!consistent) progress(`proxy: MISMATCH rows ${rowsIn}, INSERT txs ${inChain + inPool} (chain ${inChain}, pool ${inPool}), OK replies ${okReplies}`);
 
     const insNote = (r: typeof p1, proxied: boolean) =>
-      `${fmt(r.ops)} in ${fmt(r.seconds)} s${r.errors ? `, ${r.errors} errors (first: ${r.firstError})` : ''}` +
+      `${int(r.ops)} in ${fmt(r.seconds)} s${r.errors ? `, ${r.errors} errors (first: ${r.firstError})` : ''}` +
       (proxied ? `; ${r.blocks} blocks mined meanwhile; node main thread busy ${pct(r.nodeElu)}, client ${pct(r.clientElu)}` : `; client ${pct(r.clientElu)}`);
     const insExtra = (r: typeof p1) => ({
       ops: r.ops, seconds: Number(r.seconds.toFixed(2)), errors: r.errors, blocks: r.blocks,
@@ -436,7 +448,7 @@ export async function run(): Promise<Row[]> {
       },
       {
         key: 'proxy.ins_check', group: WRITES, name: 'check: rows in table = INSERT txs in chain + pool', value: rowsIn, unit: 'rows',
-        note: `${consistent ? 'OK' : 'MISMATCH'}: ${fmt(rowsIn)} rows, ${fmt(inChain + inPool)} txs (${fmt(inChain)} in blocks, ${fmt(inPool)} in pool), ${fmt(okReplies)} OK replies`,
+        note: `${consistent ? 'OK' : 'MISMATCH'}: ${int(rowsIn)} rows, ${int(inChain + inPool)} INSERT txs (${int(inChain)} in blocks, ${int(inPool)} in pool), ${int(okReplies)} OK replies`,
         extra: { consistent: consistent ? 1 : 0, txsInChain: inChain, txsInPool: inPool, okReplies, txsBefore },
       },
       {
@@ -451,4 +463,4 @@ export async function run(): Promise<Row[]> {
   return rows;
 }
 
-if (!isMainThread && (workerData as { oursqlProxyBenchLoad?: boolean } | null)?.oursqlProxyBenchLoad) loadWorker();
+if (process.env[LOAD_ENV] === '1' && process.send) loadProcess();

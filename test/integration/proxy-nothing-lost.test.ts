@@ -66,7 +66,6 @@ describe('nothing lost under concurrency', () => {
             if (!e.errno) throw e;
             failed++;
             failures.set(e.errno, (failures.get(e.errno) ?? 0) + 1);
-            if (process.env.DEBUG_LOST && (failures.get(e.errno) ?? 0) <= 2) console.log(e.errno, e.message, sql);
           }
         }
       } finally {
