@@ -42,11 +42,14 @@ export interface NodeStartOptions {
 }
 
 export function openMysqlPool(target: MysqlTarget, database: string): Pool {
-  return mysql.createPool({
+  const pool = mysql.createPool({
     host: target.host, port: target.port, socketPath: target.socketPath, user: target.user, password: target.password,
     database, connectionLimit: 20, supportBigNumbers: true, bigNumberStrings: true, multipleStatements: false,
     charset: 'utf8mb4',
   });
+  // Replayed SQL carries TIMESTAMP literals written at UTC (server/sql/replicate.ts): read them so.
+  pool.pool.on('connection', (conn) => conn.query("SET time_zone = '+00:00'"));
+  return pool;
 }
 
 /** One OurSQL node: owns its MySQL, chain, miner and HTTP server, and starts/stops them together. */

@@ -10,6 +10,7 @@ import { SqlExecError, type SqlExecutor } from './executor.ts';
 import { bodyMatchesSql } from './match.ts';
 import { executeWrite, planDryRun, type WriteOutcome } from './plan.ts';
 import { SchemaCache } from './schema.ts';
+import { sqlLiteral } from './literal.ts';
 
 /** A node-held key that signs plain updates (the proxy key). */
 export interface NodeSigner { pubkey: string; privateKey: string }
@@ -28,6 +29,7 @@ export interface WriteReply { affectedRows: number; insertId: bigint; txid?: str
 /** Step 2 must come within this long of step 1 (SPEC 5). */
 export const SIGNED_BODY_MAX_AGE_MS = 10 * 60_000;
 
+const UTC_NAMES = new Set(['UTC', 'GMT', 'Etc/UTC', 'Universal', 'Zulu']);
 const DDL = new Set(['create-table', 'drop-table', 'alter-table', 'create-index', 'drop-index', 'truncate']);
 const isDdl = (w: WriteStatement) => DDL.has(w.kind);
 
@@ -73,7 +75,10 @@ export class ReplicatedWrites {
 
   async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer = this.opts.signer): Promise<WriteReply> {
     if (!signer) throw new ReplicationError(ER.NEEDS_SIGNATURE, 'OurSQL: no node-held key to sign this update');
-    await this.prepareSession(exec, s);
+    return this.inSession(exec, s, () => this.autocommitIn(exec, s, w, signer));
+  }
+
+  private async autocommitIn(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer: NodeSigner): Promise<WriteReply> {
     const schema = this.schema(s);
     if (isDdl(w)) {
       const out = await planDryRun(exec, w, schema);
@@ -94,10 +99,11 @@ export class ReplicatedWrites {
     if (isDdl(w)) {
       throw new ReplicationError(ER.NOT_REPLICATED, 'OurSQL: a schema change inside a transaction would commit it implicitly: COMMIT first, then run it on its own');
     }
-    await this.prepareSession(exec, s);
-    const out = await executeWrite(exec, w, this.schema(s));
-    s.pending.push(out);
-    return { affectedRows: out.affectedRows, insertId: out.insertId };
+    return this.inSession(exec, s, async () => {
+      const out = await executeWrite(exec, w, this.schema(s));
+      s.pending.push(out);
+      return { affectedRows: out.affectedRows, insertId: out.insertId };
+    });
   }
 
   async commit(exec: SqlExecutor, s: WriteSession): Promise<WriteReply> {
@@ -141,9 +147,10 @@ export class ReplicatedWrites {
 
   async prepare(exec: SqlExecutor, s: WriteSession, w: WriteStatement, pubkey: string): Promise<PreparedTx> {
     const from = normalizePublicKey(pubkey);
-    await this.prepareSession(exec, s);
-    const out = await this.dryRun(exec, s, w);
-    return prepareTx(buildSqlBody(this.chain, from, out).body);
+    return this.inSession(exec, s, async () => {
+      const out = await this.dryRun(exec, s, w);
+      return prepareTx(buildSqlBody(this.chain, from, out).body);
+    });
   }
 
   async executeSigned(exec: SqlExecutor, s: WriteSession, sql: string, data: string, sign: string): Promise<WriteReply> {
@@ -156,27 +163,28 @@ export class ReplicatedWrites {
     if (Date.now() - (tx.body as { time: number }).time > SIGNED_BODY_MAX_AGE_MS) {
       throw new ReplicationError(ER.STALE, 'OurSQL: the signed transaction is older than 10 minutes: run step 1 again');
     }
-    await this.prepareSession(exec, s);
-    const w = this.classifier.parseWrite(part.stmts[0]);
-    const schema = this.schema(s);
-    const same = (out: WriteOutcome) =>
-      JSON.stringify([out.stmts, out.undo, out.refs]) === JSON.stringify([part.stmts, part.undo, part.refs]);
-    const stale = () => new ReplicationError(ER.STALE, 'OurSQL: the rows this statement touches changed since step 1: run step 1 again');
-    if (isDdl(w)) {
-      const out = await planDryRun(exec, w, schema);
-      schema.invalidate(w.table);
-      if (!same(out)) throw stale();
-      return this.runDdl(exec, out, () => tx, false);
-    }
-    await exec.query('START TRANSACTION');
-    try {
-      const out = await executeWrite(exec, w, schema);
-      if (!same(out)) throw stale();
-      return await this.commitWith(exec, [out], () => tx, false);
-    } catch (e) {
-      await exec.query('ROLLBACK').catch(() => {});
-      throw e;
-    }
+    return this.inSession(exec, s, async () => {
+      const w = this.classifier.parseWrite(part.stmts[0]);
+      const schema = this.schema(s);
+      const same = (out: WriteOutcome) =>
+        JSON.stringify([out.stmts, out.undo, out.refs]) === JSON.stringify([part.stmts, part.undo, part.refs]);
+      const stale = () => new ReplicationError(ER.STALE, 'OurSQL: the rows this statement touches changed since step 1: run step 1 again');
+      if (isDdl(w)) {
+        const out = await planDryRun(exec, w, schema);
+        schema.invalidate(w.table);
+        if (!same(out)) throw stale();
+        return this.runDdl(exec, out, () => tx, false);
+      }
+      await exec.query('START TRANSACTION');
+      try {
+        const out = await executeWrite(exec, w, schema);
+        if (!same(out)) throw stale();
+        return await this.commitWith(exec, [out], () => tx, false);
+      } catch (e) {
+        await exec.query('ROLLBACK').catch(() => {});
+        throw e;
+      }
+    });
   }
 
   // ---- shared steps ----
@@ -244,9 +252,14 @@ export class ReplicatedWrites {
   }
 
   /** Updates go to the node's database only, and the login needs INSERT on the pool tables. */
-  private async prepareSession(exec: SqlExecutor, s: WriteSession): Promise<void> {
-    const r = await exec.query('SELECT DATABASE(), CURRENT_USER()');
-    const [db, account] = r.rows[0] as (string | null)[];
+  /**
+   * Checks the session can write (the node's database; INSERT on the pool tables, granted once per
+   * login) and runs `work` with the session's time zone at UTC: TIMESTAMP literals the determinizer
+   * writes must mean the same instant on every peer. The client's time zone is restored after.
+   */
+  private async inSession<T>(exec: SqlExecutor, s: WriteSession, work: () => Promise<T>): Promise<T> {
+    const r = await exec.query('SELECT DATABASE(), CURRENT_USER(), @@session.time_zone, @@system_time_zone');
+    const [db, account, tz, systemTz] = r.rows[0] as (string | null)[];
     if (db !== this.opts.appDb) {
       throw new ReplicationError(ER.NOT_REPLICATED, `OurSQL: updates go to the node's database \`${this.opts.appDb}\`: USE ${this.opts.appDb} first`);
     }
@@ -261,7 +274,16 @@ export class ReplicatedWrites {
       this.granted.add(account);
     }
     void s;
+    const utc = tz === '+00:00' || (tz === 'SYSTEM' && UTC_NAMES.has(systemTz ?? ''));
+    if (utc) return work();
+    await exec.query("SET @@session.time_zone = '+00:00'");
+    try {
+      return await work();
+    } finally {
+      await exec.query(`SET @@session.time_zone = ${sqlLiteral(tz)}`).catch(() => {});
+    }
   }
+
 
   private schema(s: WriteSession): SchemaCache {
     let entry = s.cache.get('schema') as { epoch: number; cache: SchemaCache } | undefined;
