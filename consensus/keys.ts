@@ -44,13 +44,18 @@ export function normalizePublicKey(hex: unknown): string {
 /** True when `hex` is already a valid compressed public key (the only form stored in bodies). */
 export function isCompressedPublicKey(hex: unknown): hex is string {
   if (!isHex(hex, 33)) return false;
+  if (validKeys.has(hex)) return true;
   try {
     secp.Point.fromHex(hex);
-    return true;
   } catch {
     return false;
   }
+  // A pure function's memo: the on-curve check costs a modular square root, and one signer sends many txs.
+  if (validKeys.size >= 10_000) validKeys.clear();
+  validKeys.add(hex);
+  return true;
 }
+const validKeys = new Set<string>();
 
 /** bitcoin P2PKH: base58check(0x00 ‖ RIPEMD160(SHA256(compressed pubkey))). */
 export function addressOf(publicKeyHex: string): string {

@@ -37,6 +37,21 @@ export function txFromPrepared(transactionHex: string, signatureHex: string): Tx
   return txFromRaw(raw, signatureHex.toLowerCase());
 }
 
+/** A private key with its public key derived once (deriving costs more than signing). */
+export interface TxSigner { pubkey: string; sign(body: TransferBody): Tx }
+
+export function txSigner(privateKeyHex: string): TxSigner {
+  const pubkey = publicKeyOf(privateKeyHex);
+  return {
+    pubkey,
+    sign(body) {
+      if (body.from !== pubkey) fail('bad-key', "private key does not match the body's from");
+      const unsigned = makeTx(body);
+      return { ...unsigned, sig: signMessage(signedMessage(unsigned.raw), privateKeyHex) };
+    },
+  };
+}
+
 export function signTx(body: TransferBody, privateKeyHex: string): Tx {
   if (publicKeyOf(privateKeyHex) !== body.from) fail('bad-key', 'private key does not match the body\'s from');
   const unsigned = makeTx(body);

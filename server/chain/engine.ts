@@ -550,9 +550,12 @@ export class Chain extends EventEmitter {
   private async readmit(conn: PoolConnection, base: StateDelta | ConfirmedState, txs: Tx[], height: number, runSql: boolean, inflight = new Set<string>()) {
     const pool = new TxPool(base);
     const dropped: { tx: Tx; reason: string }[] = [];
+    // Re-admitted txs were verified when they first came in (same txid and sig: same signature).
+    const known = new Map(this.pool.list().map((e) => [e.tx.id, e.tx.sig]));
+    const ctx = { ...this.txContext(height, this.now()), signatureKnownGood: (tx: Tx) => tx.sig !== undefined && known.get(tx.id) === tx.sig };
     for (const tx of txs) {
       try {
-        const check = pool.check(tx, this.config, this.txContext(height, this.now()));
+        const check = pool.check(tx, this.config, ctx);
         const sql = sqlOf(tx);
         if (runSql && sql) {
           await conn.query('SAVEPOINT readmit');

@@ -5,6 +5,8 @@ import { PowWorker } from './pow.ts';
 export interface MinerOptions {
   minter: string;
   log?: (msg: string) => void;
+  /** Wait this long after a tx arrives before building a block, so busy pools make fuller blocks. */
+  batchMs?: number;
 }
 
 export type MineOutcome = { block: Block } | { wait: string; retryAt?: number } | { cancelled: true };
@@ -20,10 +22,20 @@ export class Miner {
   private current?: Promise<MineOutcome>;
   private again = false;
   private timer?: NodeJS.Timeout;
-  private readonly onPool = () => this.schedule();
+  private batchTimer?: NodeJS.Timeout;
+  /** Every trigger waits batchMs, so a busy pool is mined in fuller blocks, not one tx each. */
+  private kick(): void {
+    if (this.batchTimer || !this.running) return;
+    this.batchTimer = setTimeout(() => {
+      this.batchTimer = undefined;
+      this.schedule();
+    }, this.opts.batchMs ?? 100);
+    this.batchTimer.unref();
+  }
+  private readonly onPool = () => this.kick();
   private readonly onTip = () => {
     this.pow.cancel();
-    this.schedule();
+    this.kick();
   };
   hashes = 0;
 
@@ -42,6 +54,7 @@ export class Miner {
     this.chain.off('pool', this.onPool);
     this.chain.off('tip', this.onTip);
     clearTimeout(this.timer);
+    clearTimeout(this.batchTimer);
     await this.pow.close();
   }
 
@@ -66,7 +79,7 @@ export class Miner {
         this.busy = false;
         if (this.again && this.running) {
           this.again = false;
-          this.schedule();
+          this.kick();
         }
       });
   }

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { rm, writeFile, chmod } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import mysql, { type Pool } from 'mysql2/promise';
-import { parseConsensusConfig, type ConsensusConfig } from '../../consensus/index.ts';
+import { parseConsensusConfig, txSigner, type ConsensusConfig } from '../../consensus/index.ts';
 import { Chain } from '../chain/engine.ts';
 import { Miner } from '../chain/miner.ts';
 import { ChainStore } from '../chain/store.ts';
@@ -186,6 +186,5 @@ export class OursqlNode {
 function proxySigner(config: NodeConfig, wallet: Wallet): NodeSigner | null {
   if (!config.proxyKey) return null;
   if (!wallet.has(config.proxyKey)) throw new DatadirError(`proxy key ${config.proxyKey} is not in this node's wallet (oursql wallet list; or start with --no-proxy-key)`);
-  const k = wallet.key(config.proxyKey);
-  return { pubkey: k.pubkey, privateKey: k.privateKey };
+  return txSigner(wallet.key(config.proxyKey).privateKey);
 }

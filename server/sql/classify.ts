@@ -134,12 +134,21 @@ function tablesOf(ast: any, kind: WriteKind): { db: string | null; table: string
 /** The classifier the chain's validity checks use: refusals become consensus errors. */
 export function consensusClassifier(): (stmt: string) => SqlAction {
   const c = new SqlClassifier();
+  // A tx's statements are parsed at admission, at block apply and on each re-admission: remember them.
+  const seen = new Map<string, SqlAction | SqlRefused>();
   return (stmt) => {
-    try {
-      return c.action(stmt);
-    } catch (e) {
-      if (e instanceof SqlRefused) throw new ConsensusError('sql-refused', e.message, { stmt });
-      throw e;
+    let r = seen.get(stmt);
+    if (!r) {
+      try {
+        r = c.action(stmt);
+      } catch (e) {
+        if (!(e instanceof SqlRefused)) throw e;
+        r = e;
+      }
+      if (seen.size >= 20_000) seen.clear();
+      seen.set(stmt, r);
     }
+    if (r instanceof SqlRefused) throw new ConsensusError('sql-refused', r.message, { stmt });
+    return r;
   };
 }

@@ -1,6 +1,6 @@
 import {
-  ConsensusError, isUnmanagedTable, normalizePublicKey, prepareTx, signTx, sqlOf, txFromPrepared,
-  type PreparedTx, type Tx,
+  ConsensusError, isUnmanagedTable, normalizePublicKey, prepareTx, sqlOf, txFromPrepared,
+  type PreparedTx, type Tx, type TxSigner,
 } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
 import { buildSqlBody, joinChanges } from '../chain/sqltx.ts';
@@ -13,7 +13,7 @@ import { SchemaCache } from './schema.ts';
 import { sqlLiteral } from './literal.ts';
 
 /** A node-held key that signs plain updates (the proxy key). */
-export interface NodeSigner { pubkey: string; privateKey: string }
+export type NodeSigner = TxSigner;
 
 /** Per-connection state the write path keeps between statements. */
 export interface WriteSession {
@@ -140,7 +140,7 @@ export class ReplicatedWrites {
   }
 
   private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }): Tx {
-    return signTx(buildSqlBody(this.chain, signer.pubkey, change).body, signer.privateKey);
+    return signer.sign(buildSqlBody(this.chain, signer.pubkey, change).body);
   }
 
   // ---- client-signed (two steps, stateless on the node) ----

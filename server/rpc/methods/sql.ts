@@ -1,6 +1,6 @@
 /** SQL through the node (auth: it signs with a node-held key), as the original's `sql` command. */
 import { z } from 'zod';
-import { checkAddress } from '../../../consensus/index.ts';
+import { checkAddress, txSigner } from '../../../consensus/index.ts';
 import { mysql2Executor } from '../../sql/mysql-executor.ts';
 import { RpcCode, RpcError } from '../errors.ts';
 import { method, type MethodTable } from '../method.ts';
@@ -17,7 +17,7 @@ export const sqlMethods: MethodTable = {
       const key = node.wallet.key(from);
       const conn = await node.mysql.getConnection();
       try {
-        const r = await node.writes.runStatement(mysql2Executor(conn), p.sql, { pubkey: key.pubkey, privateKey: key.privateKey });
+        const r = await node.writes.runStatement(mysql2Executor(conn), p.sql, txSigner(key.privateKey));
         if ('reply' in r) {
           return { txid: r.reply.txid ?? null, affectedRows: r.reply.affectedRows, insertId: r.reply.insertId.toString(), from };
         }
