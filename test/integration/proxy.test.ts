@@ -204,4 +204,19 @@ describe('MySQL proxy', () => {
     assert.equal(base.length, 1);
     assert.ok(base[0] && node.chain.state.hasTx(base[0]), 'base is a confirmed tx');
   });
+
+  test('a malformed packet closes only its own connection', async () => {
+    const { connect: tcp } = await import('node:net');
+    const sock = tcp(node.proxyPort, '127.0.0.1');
+    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    sock.once('data', () => {
+      // A "handshake response" that is garbage: 3-byte length 5, sequence 1.
+      sock.write(Buffer.from([5, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef, 0x00]));
+    });
+    sock.on('error', () => {});
+    await closed;
+    const c = await connect();
+    const [[r]] = (await c.query('SELECT 41 + 1 AS n')) as any;
+    assert.equal(r.n, 42, 'the proxy still serves others');
+  });
 });
