@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import {
-  bitsForHeight, blockHash, blockWork, checkBlockShape, checkHeader, checkTx, ConsensusError,
-  hasEnoughTxs, isCoinbase, isGenesisOf, makeCoinbase, meetsTarget, medianTime, MEDIAN_TIME_SPAN, merkleRoot,
+  bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, ConsensusError,
+  hasEnoughTxs, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, merkleRoot,
   minTxForHeight, sqlOf, unitsToCoins, type Block, type BlockHeader, type ConsensusConfig, type SqlAction,
   type Tx, type Verifier,
 } from '../../consensus/index.ts';
@@ -10,6 +10,29 @@ import { Mutex } from './mutex.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
 import { BlockStatus, ChainStore, type StoredHeader } from './store.ts';
+import { makeNativeVerifier } from './verify.ts';
+
+/** Bytes of tx bodies per INSERT when a genesis is stored (MySQL's max_allowed_packet is often 16 MiB). */
+const GENESIS_SAVE_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** Splits txs into runs of at most `max` bytes of body (a larger tx goes alone). */
+function byteBatches(txs: readonly Tx[], max: number): Tx[][] {
+  const out: Tx[][] = [];
+  let cur: Tx[] = [];
+  let size = 0;
+  for (const tx of txs) {
+    const n = Buffer.byteLength(tx.raw);
+    if (cur.length && size + n > max) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(tx);
+    size += n;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
 
 export interface ChainOptions {
   store: ChainStore;
@@ -88,21 +111,30 @@ export class Chain extends EventEmitter {
     return this.headers.get(this.active[this.active.length - 1])!;
   }
 
-  /** Stores and connects a genesis block made for this config (`oursql init`). */
-  static async initialize(store: ChainStore, config: ConsensusConfig, genesis: Block): Promise<void> {
-    if (!isGenesisOf(genesis, config)) throw new ChainError('genesis block does not commit to this consensus config');
-    if (!meetsTarget(genesis.hash, genesis.header.bits) || genesis.header.bits !== bitsForHeight(config, 0)) throw new ChainError('genesis block has no valid proof of work');
-    if (genesis.txs.length !== 1 || !isCoinbase(genesis.txs[0].body) || genesis.txs[0].body.chain !== config.hash) throw new ChainError('genesis must hold only its coinbase');
-    if (merkleRoot([genesis.txs[0].id]) !== genesis.header.merkle) throw new ChainError('genesis merkle root is wrong');
+  /**
+   * Stores and connects a genesis block made for this config (`oursql init`). Its txs after the
+   * coinbase are the import of the tables the application database already held: their SQL is not
+   * run (the tables are there at the origin), but their refs and txids enter the state, so later
+   * writes to those rows base on them. Checked by consensus checkGenesis, not by the block rules.
+   */
+  static async initialize(store: ChainStore, config: ConsensusConfig, genesis: Block, opts: { verify?: Verifier } = {}): Promise<void> {
+    try {
+      checkGenesis(genesis, config, opts.verify ?? makeNativeVerifier());
+    } catch (e) {
+      if (e instanceof ConsensusError) throw new ChainError(e.message);
+      throw e;
+    }
     await store.createSchema();
     if (await store.getMeta('genesis')) throw new ChainError('this database already holds a chain');
     const conn = await store.mysql.getConnection();
     try {
       await conn.beginTransaction();
-      await store.saveBlock(genesis, blockWork(genesis.header.bits), conn);
+      // Import bodies may be near 1 MiB each: store them in inserts well below max_allowed_packet.
+      for (const batch of byteBatches(genesis.txs, GENESIS_SAVE_BATCH_BYTES)) await store.saveTxs(batch, conn);
+      await store.saveBlock(genesis, blockWork(genesis.header.bits), conn, () => true);
       const state = new ConfirmedState(genesis.hash);
       const delta = new StateDelta(state);
-      delta.applyTx(genesis.txs[0], 0, 0);
+      genesis.txs.forEach((tx, pos) => delta.applyTx(tx, 0, pos));
       delta.chain.set(0, genesis.hash);
       await store.writeDelta(delta, conn);
       await store.setBlockStatus([genesis.hash], BlockStatus.Connected, conn);

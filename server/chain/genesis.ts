@@ -1,9 +1,12 @@
-import { genesisTemplate, makeBlock, type Block, type ConsensusConfig } from '../../consensus/index.ts';
+import { genesisTemplate, makeBlock, type Block, type ConsensusConfig, type Tx } from '../../consensus/index.ts';
 import { PowWorker } from './pow.ts';
 
-/** Mines the genesis block for `config` paying the first reward to `minter`. */
-export async function mineGenesis(config: ConsensusConfig, minter: string, time = Date.now()): Promise<Block> {
-  const { header, txs } = genesisTemplate(config, minter, time);
+/**
+ * Mines the genesis block for `config` paying the first reward to `minter`; `importTxs` (the
+ * existing tables and rows, server/sql/import.ts, made with the same `time`) follow the coinbase.
+ */
+export async function mineGenesis(config: ConsensusConfig, minter: string, time = Date.now(), importTxs: readonly Tx[] = []): Promise<Block> {
+  const { header, txs } = genesisTemplate(config, minter, time, importTxs);
   const pow = new PowWorker();
   try {
     const r = await pow.search(header);

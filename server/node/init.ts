@@ -1,10 +1,12 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { checkAddress, parseConsensusConfig } from '../../consensus/index.ts';
+import { checkAddress, parseConsensusConfig, txSigner, type Tx } from '../../consensus/index.ts';
 import { Chain } from '../chain/engine.ts';
 import { mineGenesis } from '../chain/genesis.ts';
 import { ChainStore } from '../chain/store.ts';
 import { resolveBackend } from '../mysql/backend.ts';
 import { chainDatabase, DEFAULT_MYSQL_URL, parseMysqlUrl } from '../mysql/url.ts';
+import { buildImport, databaseHasTables } from '../sql/import.ts';
+import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import { datadirPaths, DatadirError, NodeConfigSchema, readNodeConfig, writeNodeConfig } from './datadir.ts';
 import { openMysqlPool } from './node.ts';
@@ -27,7 +29,14 @@ export interface InitOptions {
   log?: (msg: string) => void;
 }
 
-export interface InitResult { genesis: string; minter: string; createdAddress?: string; height: 0 }
+export interface InitResult {
+  genesis: string;
+  minter: string;
+  createdAddress?: string;
+  height: 0;
+  /** What the genesis imported from tables the database already held (zeros for an empty database). */
+  imported: { tables: number; rows: number; txs: number };
+}
 
 /** `oursql init`: datadir, consensus, wallet, databases and a mined genesis paying the minter. */
 export async function initNode(opts: InitOptions): Promise<InitResult> {
@@ -54,13 +63,33 @@ export async function initNode(opts: InitOptions): Promise<InitResult> {
     if (await store.getMeta('genesis')) {
       throw new DatadirError(`database ${chainDatabase(target)} already holds a chain; use another --mysql database or drop it`);
     }
+    const time = Date.now();
+    // Tables the application database already holds become the genesis's SQL txs (docs/consensus.md).
+    let importTxs: Tx[] = [];
+    const imported = { tables: 0, rows: 0, txs: 0 };
+    const conn = await pool.getConnection();
+    try {
+      await conn.query(`USE \`${target.database.replace(/`/g, '``')}\``);
+      const exec = mysql2Executor(conn);
+      if (await databaseHasTables(exec)) {
+        // Signed by the minter's key if this wallet holds it, else by the wallet's first key.
+        const key = wallet.has(minter) ? wallet.key(minter) : wallet.key(wallet.list()[0].address);
+        log(`importing the tables of database ${target.database} into the genesis block (signed by ${key.address})…`);
+        const r = await buildImport(exec, consensus, txSigner(key.privateKey), time, { log });
+        importTxs = r.txs;
+        Object.assign(imported, { tables: r.tables.length, rows: r.rows, txs: r.txs.length });
+        log(`import: ${imported.tables} table(s), ${imported.rows} row(s) in ${imported.txs} transaction(s)`);
+      }
+    } finally {
+      conn.release();
+    }
     log(`mining the genesis block (${consensus.complexity} bits)…`);
-    const genesis = await mineGenesis(consensus, minter);
+    const genesis = await mineGenesis(consensus, minter, time, importTxs);
     await Chain.initialize(store, consensus, genesis);
     await writeFile(paths.consensus, consensusText);
     await writeNodeConfig(opts.datadir, NodeConfigSchema.parse({ mysql: mysqlUrl, minter, proxyKey: minter }));
     log(`chain initialised: genesis ${genesis.hash}, reward to ${minter}`);
-    return { genesis: genesis.hash, minter, createdAddress, height: 0 };
+    return { genesis: genesis.hash, minter, createdAddress, height: 0, imported };
   } finally {
     await pool.end().catch(() => {});
     await managed?.stop();

@@ -1,4 +1,4 @@
-import type { FieldPacket, PoolConnection, QueryError, ResultSetHeader } from 'mysql2/promise';
+import type { Connection, FieldPacket, PoolConnection, QueryError, ResultSetHeader } from 'mysql2/promise';
 import { isBinaryColumn, SqlExecError, type SqlExecutor, type SqlResult } from './executor.ts';
 
 
@@ -7,7 +7,7 @@ import { isBinaryColumn, SqlExecError, type SqlExecutor, type SqlResult } from '
  * the proxy uses the client's backend session instead). Values stay as MySQL's text: strings,
  * Buffers for binary columns, null; never JS numbers or Dates.
  */
-export function mysql2Executor(conn: PoolConnection): SqlExecutor {
+export function mysql2Executor(conn: Connection | PoolConnection): SqlExecutor {
   return {
     async query(sql: string): Promise<SqlResult> {
       try {

@@ -9,7 +9,7 @@ import { makeNativeVerifier } from '../../server/chain/verify.ts';
 import { mineOn, newKey, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
 import { rootConnection, testDatabase } from '../helpers/mysql.ts';
 import { fmt, type Row } from './table.ts';
-import { checkInterrupt, now, progress, timed } from './measure.ts';
+import { checkInterrupt, now, progress, timed, Cleanups } from './measure.ts';
 
 const N = Number(process.env.BENCH_TXS ?? 2000);
 const MAX_OUTPUTS = 1000; // consensus MAX_TX_OUTPUTS
@@ -18,17 +18,8 @@ const APPLY = 'Block apply (chain engine, MariaDB)';
 const POOL = 'Pool admission and mining the pool';
 
 // ---- cleanup: every database this file creates is dropped, even on error or Ctrl-C ----
-const cleanups: (() => Promise<void>)[] = [];
-export async function cleanup(): Promise<void> {
-  while (cleanups.length) {
-    const c = cleanups.pop()!;
-    try {
-      await c();
-    } catch (e) {
-      process.stderr.write(`[bench] cleanup failed: ${(e as Error).message}\n`);
-    }
-  }
-}
+const cleanups = new Cleanups();
+export const cleanup = (): Promise<void> => cleanups.run();
 
 type TestChain = Awaited<ReturnType<typeof openTestChain>>;
 async function openChain(cfg: ConsensusConfig, minter: TestKey): Promise<TestChain> {

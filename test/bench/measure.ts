@@ -72,3 +72,21 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; ms: n
   const cpu = process.cpuUsage(cpu0);
   return { result, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
+
+/** Undo steps run last-in first-out, each even when another fails (databases, processes). */
+export class Cleanups {
+  private readonly steps: (() => Promise<void>)[] = [];
+  push(step: () => Promise<void>): void {
+    this.steps.push(step);
+  }
+  async run(): Promise<void> {
+    while (this.steps.length) {
+      const c = this.steps.pop()!;
+      try {
+        await c();
+      } catch (e) {
+        process.stderr.write(`[bench] cleanup failed: ${(e as Error).message}\n`);
+      }
+    }
+  }
+}

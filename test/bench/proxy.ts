@@ -15,7 +15,7 @@ import { initNode } from '../../server/node/init.ts';
 import { OursqlNode } from '../../server/node/node.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, rootConnection, testDatabase } from '../helpers/mysql.ts';
 import { freePort, tempNodeDir } from '../helpers/node.ts';
-import { checkInterrupt, now, progress } from './measure.ts';
+import { checkInterrupt, now, progress, Cleanups } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
 const READ_ROWS = 10_000;
@@ -220,17 +220,8 @@ function stopSocat(child: ChildProcess): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // cleanup: the node, its databases, the scratch database, socat and the load process, even on error or Ctrl-C
 
-const cleanups: (() => Promise<void>)[] = [];
-export async function cleanup(): Promise<void> {
-  while (cleanups.length) {
-    const c = cleanups.pop()!;
-    try {
-      await c();
-    } catch (e) {
-      process.stderr.write(`[bench] cleanup failed: ${(e as Error).message}\n`);
-    }
-  }
-}
+const cleanups = new Cleanups();
+export const cleanup = (): Promise<void> => cleanups.run();
 
 const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const pct = (x: number) => `${Math.round(x * 100)}%`;
