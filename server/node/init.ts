@@ -5,7 +5,7 @@ import { mineGenesis } from '../chain/genesis.ts';
 import { ChainStore } from '../chain/store.ts';
 import { resolveBackend } from '../mysql/backend.ts';
 import { chainDatabase, DEFAULT_MYSQL_URL, parseMysqlUrl } from '../mysql/url.ts';
-import { buildImport, databaseHasTables } from '../sql/import.ts';
+import { buildImport, databaseHasTables, ImportError } from '../sql/import.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import { datadirPaths, DatadirError, NodeConfigSchema, readNodeConfig, writeNodeConfig } from './datadir.ts';
@@ -75,7 +75,10 @@ export async function initNode(opts: InitOptions): Promise<InitResult> {
         // Signed by the minter's key if this wallet holds it, else by the wallet's first key.
         const key = wallet.has(minter) ? wallet.key(minter) : wallet.key(wallet.list()[0].address);
         log(`importing the tables of database ${target.database} into the genesis block (signed by ${key.address})…`);
-        const r = await buildImport(exec, consensus, txSigner(key.privateKey), time, { log });
+        const r = await buildImport(exec, consensus, txSigner(key.privateKey), time, { log }).catch((e: unknown) => {
+          // a database init cannot import: the user's to fix (one line, no stack, in the CLI)
+          throw e instanceof ImportError ? new DatadirError(e.message) : e;
+        });
         importTxs = r.txs;
         Object.assign(imported, { tables: r.tables.length, rows: r.rows, txs: r.txs.length });
         log(`import: ${imported.tables} table(s), ${imported.rows} row(s) in ${imported.txs} transaction(s)`);

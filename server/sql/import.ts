@@ -15,7 +15,7 @@
  * digit is lost) inside one consistent snapshot at time zone UTC, and written back as literals,
  * never pasted. Each `base` is the previous import tx on that ref, or null.
  */
-import { MAX_TX_BYTES, type ConsensusConfig, type TransferBody, type Tx, type TxSigner } from '../../consensus/index.ts';
+import { isUnmanagedTable, MAX_TX_BYTES, type ConsensusConfig, type SqlPart, type TransferBody, type Tx, type TxSigner } from '../../consensus/index.ts';
 import type { SqlExecutor } from './executor.ts';
 import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
 import { withoutAutoIncrementOption } from './plan.ts';
@@ -47,6 +47,8 @@ export const IMPORT_MAX_ROWS_PER_TX = 1000;
 /** The chain's `refs` table keys refs as VARBINARY(1024). */
 export const MAX_REF_BYTES = 1024;
 const READ_BATCH_ROWS = 5000;
+/** A progress line every this many rows of one table. */
+const PROGRESS_ROWS = 100_000;
 /** PK types whose `>` agrees with their ORDER BY, so rows can be paged by key. */
 const KEYSET_TYPES = new Set([
   'tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'decimal',
@@ -105,7 +107,7 @@ async function importTables(exec: SqlExecutor, cfg: ConsensusConfig, signer: TxS
     const type = text(r[1]);
     if (type === 'VIEW') {
       skipped.push({ table: name, reason: 'view (views are not replicated)' });
-    } else if (cfg.unmanagedTables.includes(name)) {
+    } else if (isUnmanagedTable(cfg, name)) {
       skipped.push({ table: name, reason: 'in UnmanagedTables' });
     } else if (type === 'TEMPORARY') {
       continue;
@@ -123,7 +125,7 @@ async function importTables(exec: SqlExecutor, cfg: ConsensusConfig, signer: TxS
   const chain = new RefChain();
   const txs: Tx[] = [];
   let rows = 0;
-  const sign = (sql: TransferBody['sql'] & object): Tx => {
+  const sign = (sql: SqlPart): Tx => {
     const body: TransferBody = { v: 1, chain: cfg.hash, time, from: signer.pubkey, in: [], out: [], sql };
     const tx = signer.sign(body);
     chain.record(tx);
@@ -223,22 +225,33 @@ function findCycle(nodes: string[], parents: Map<string, Set<string>>): string[]
 // ---------------------------------------------------------------------------------------------
 // rows
 
-async function importRows(exec: SqlExecutor, info: TableInfo, limits: Limits, chain: RefChain, sign: (sql: any) => Tx): Promise<number> {
+async function importRows(exec: SqlExecutor, info: TableInfo, limits: Limits, chain: RefChain, sign: (sql: SqlPart) => Tx): Promise<number> {
   const cols = dataColumns(info);
   const pkIdx = info.primaryKey.map((k) => cols.findIndex((c) => c.name === k));
   const selfFks = await selfForeignKeys(exec, info, cols);
   const batcher = new RowBatcher(info, cols, pkIdx, limits, chain, sign);
   let count = 0;
+  let reported = 0;
+  const progress = (n: number) => {
+    if (n - reported >= PROGRESS_ROWS) {
+      limits.log(`import: \`${info.name}\`: ${n} rows read…`);
+      reported = n;
+    }
+  };
   if (selfFks.length > 0) {
     // rows that reference rows of the same table must come after them
     const all: SqlValue[][] = [];
-    await readRows(exec, info, cols, pkIdx, (batch) => void all.push(...batch));
+    await readRows(exec, info, cols, pkIdx, (batch) => {
+      for (const row of batch) all.push(row);
+      progress(all.length);
+    });
     for (const row of orderSelfReferences(info, all, selfFks)) batcher.add(row);
     count = all.length;
   } else {
     await readRows(exec, info, cols, pkIdx, (batch) => {
       for (const row of batch) batcher.add(row);
       count += batch.length;
+      progress(count);
     });
   }
   batcher.flush();
@@ -367,7 +380,7 @@ class RowBatcher {
     private readonly pkIdx: number[],
     private readonly limits: Limits,
     private readonly chain: RefChain,
-    private readonly sign: (sql: any) => Tx,
+    private readonly sign: (sql: SqlPart) => Tx,
   ) {
     this.head = `INSERT INTO ${quoteIdent(info.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) VALUES `;
     this.tref = tableRef(info.name);
