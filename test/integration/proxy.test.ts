@@ -7,7 +7,7 @@ import { createSign, generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import mysql, { type Connection } from 'mysql2/promise';
 import {
-  addressOf, bytesToHex, hexToBytes, newPrivateKey, publicKeyOf, signStringToSign, sqlOf, txFromPrepared,
+  addressOf, bytesToHex, hexToBytes, newPrivateKey, prepareTx, publicKeyOf, signStringToSign, sqlOf, txFromPrepared,
 } from '../../consensus/index.ts';
 import { OursqlNode } from '../../server/node/node.ts';
 import { initNode } from '../../server/node/init.ts';
@@ -178,6 +178,17 @@ describe('MySQL proxy', () => {
       (e: any) => e.errno === 4106,
     );
     assert.ok(txFromPrepared(p3.Transaction, signStringToSign(p3.StringToSign, priv)));
+    // Stale: a body older than 10 minutes (re-signed after moving its time back) is refused.
+    const p4 = await step1("UPDATE people SET age = 11 WHERE name = 'signed'");
+    const body = JSON.parse(Buffer.from(p4.Transaction, 'hex').toString('utf8'));
+    body.time -= 11 * 60_000;
+    const old = prepareTx(body);
+    await assert.rejects(
+      c.query(`UPDATE people SET age = 11 WHERE name = 'signed' /* DATA:${old.transaction}; SIGN:${signStringToSign(old.stringToSign, priv)}; */`),
+      (e: any) => e.errno === 4106 && /older than 10 minutes/.test(e.message),
+    );
+    const [[row]] = (await c.query("SELECT age FROM people WHERE name = 'signed'")) as any;
+    assert.equal(row.age, 10, 'refused step 2s executed nothing');
   });
 
   test('the mariadb command-line client works through the proxy', async () => {
@@ -203,6 +214,17 @@ describe('MySQL proxy', () => {
     const base = Object.values(sqlOf(poolTxs().at(-1)!)!.base);
     assert.equal(base.length, 1);
     assert.ok(base[0] && node.chain.state.hasTx(base[0]), 'base is a confirmed tx');
+  });
+
+  test('DROP TABLE is replicated with an undo that restores the table', async () => {
+    const c = await connect();
+    await c.query('CREATE TABLE scratch (id INT PRIMARY KEY, s VARCHAR(10))');
+    await c.query("INSERT INTO scratch VALUES (1, 'a'), (2, NULL)");
+    await c.query('DROP TABLE scratch');
+    const tx = poolTxs().at(-1)!;
+    assert.match(sqlOf(tx)!.stmts[0], /^DROP TABLE/);
+    assert.deepEqual(sqlOf(tx)!.refs, ['scratch:*']);
+    assert.ok(sqlOf(tx)!.undo.some((u) => /CREATE TABLE/.test(u)) && sqlOf(tx)!.undo.some((u) => /INSERT INTO/.test(u)));
   });
 
   test('a malformed packet closes only its own connection', async () => {
