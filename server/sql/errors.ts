@@ -4,7 +4,7 @@ import { SqlExecError } from './executor.ts';
 import { WriteRefused } from './write-refused.ts';
 
 /**
- * OurSQL's own MySQL errors (docs/errors.md). Numbers are in the 4xxx user range so clients can
+ * OurSQL's own MySQL errors (docs/errors.md). Numbers are in the 4100s (the user range) so clients can
  * tell them from the server's; SQLSTATE HY000 (general error) as MySQL uses for most of its own.
  */
 export const ER = {

@@ -3,7 +3,7 @@
  * executed when it is thrown (the proxy maps it by `name` and `errno`: server/proxy/errors.ts).
  */
 
-/** The errnos (4xxx user range, docs/errors.md) a refusal carries; same numbers as the proxy's ER. */
+/** The errnos (4100s, the user range, docs/errors.md) a refusal carries; same numbers as the proxy's ER. */
 export const REFUSED_ERRNO = {
   /** cannot be replicated at all (no primary key, unsupported form, triggers, ...) */
   notReplicated: 4103,

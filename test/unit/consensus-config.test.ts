@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {
   addressOf, canonicalize, ConsensusError, DEFAULTS, parseConsensusConfig, publicKeyOf, type ConsensusConfig, type CostSet,
 } from '../../consensus/index.ts';
-import { EXAMPLES_DIR, KEY_A, exampleFiles, exampleText, sha256Hex, throwsCode } from './consensus-helpers.ts';
+import { EXAMPLES_DIR, KEY_A, exampleFiles, exampleText, sha256Hex, throwsCode, canon } from './consensus-helpers.ts';
 
 const COIN = 100_000_000n;
 
@@ -140,15 +140,6 @@ function meaning(c: ConsensusConfig): Expect {
   return rest;
 }
 
-/** Independent canonical JSON (sorted keys, no whitespace) of plain JSON values. */
-function canon(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return '{' + Object.keys(o).sort().map((k) => JSON.stringify(k) + ':' + canon(o[k])).join(',') + '}';
-  }
-  return JSON.stringify(v);
-}
 
 /** Reverses key order at every level (same meaning, different text). */
 function reverseKeys(v: unknown): unknown {

@@ -166,3 +166,13 @@ export function exampleText(name: string): string {
 export const KEY_A = 'c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721';
 export const KEY_B = '0000000000000000000000000000000000000000000000000000000000000003';
 export const KEY_C = hex32(N - 1n);
+
+/** Independent canonical JSON (sorted keys, no whitespace) of plain JSON values. */
+export function canon(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return '{' + Object.keys(o).sort().map((k) => JSON.stringify(k) + ':' + canon(o[k])).join(',') + '}';
+  }
+  return JSON.stringify(v);
+}

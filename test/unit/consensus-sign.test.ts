@@ -6,8 +6,7 @@ import {
   txFromPrepared, txFromRaw, txFromWire, txToWire, type TransferBody, type Tx, type Verifier,
 } from '../../consensus/index.ts';
 import {
-  KEY_A, KEY_B, KEY_C, N, derEncode, derParse, hex32, opensslSign, opensslVerify, sha256Hex, throwsCode,
-} from './consensus-helpers.ts';
+  KEY_A, KEY_B, KEY_C, N, derEncode, derParse, hex32, opensslSign, opensslVerify, sha256Hex, throwsCode, canon } from './consensus-helpers.ts';
 
 const CHAIN = sha256Hex('oursql consensus-sign test chain');
 const PUB_A = publicKeyOf(KEY_A);
@@ -39,15 +38,6 @@ function baseBody(): TransferBody {
   };
 }
 
-/** Independent canonical JSON for the plain values bodies use (sorted keys, no whitespace). */
-function canon(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return '{' + Object.keys(o).sort().map((k) => JSON.stringify(k) + ':' + canon(o[k])).join(',') + '}';
-  }
-  return JSON.stringify(v);
-}
 
 const isLowS = (derHex: string): boolean => derParse(derHex).s <= N / 2n;
 
