@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { PreparedTx } from '../../consensus/index.ts';
 import type { SqlClassifier, WriteStatement } from '../sql/classify.ts';
 import { parseSigningComments, SigningCommentError, type SigningRequest } from '../sql/comments.ts';
-import type { WriteReply, WriteSession } from '../sql/replicate.ts';
+import { SESSION_INFO, type WriteReply, type WriteSession } from '../sql/replicate.ts';
 import { ER, ReplicationError, toMysqlError } from './errors.ts';
 import { SessionExecutor } from './session-executor.ts';
 import {
@@ -46,6 +46,7 @@ interface PreparedStatement {
 }
 
 const COM_QUERY_WRITE_HINT = /PUBKEY|DATA/;
+const USE_OR_SET = /\b(use|set)\b/i;
 
 /**
  * One client: relays the handshake to its own backend connection, then reads commands one at a
@@ -235,7 +236,11 @@ export class ProxyConnection {
       case Command.STMT_CLOSE:
         this.statements.delete(p.payload.readUInt32LE(1));
         return this.relay(p);
+      case Command.INIT_DB:
+        this.writeSession.cache.delete(SESSION_INFO);
+        return this.relay(p);
       case Command.RESET_CONNECTION:
+        this.writeSession.cache.delete(SESSION_INFO);
         this.statements.clear();
         this.inTxn = false;
         this.autocommit = true;
@@ -271,6 +276,8 @@ export class ProxyConnection {
       case 'read':
       case 'empty':
         this.noteSet(request.sql);
+        // The write path caches the session's database and time zone: USE and SET may change them.
+        if (USE_OR_SET.test(request.sql)) this.writeSession.cache.delete(SESSION_INFO);
         return this.relay(p);
       case 'refused':
         return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: `OurSQL: ${c.reason}` });

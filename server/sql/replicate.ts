@@ -29,6 +29,8 @@ export interface WriteReply { affectedRows: number; insertId: bigint; txid?: str
 /** Step 2 must come within this long of step 1 (SPEC 5). */
 export const SIGNED_BODY_MAX_AGE_MS = 10 * 60_000;
 
+/** WriteSession.cache key of the session's database, account and time zone. */
+export const SESSION_INFO = 'session-info';
 const UTC_NAMES = new Set(['UTC', 'GMT', 'Etc/UTC', 'Universal', 'Zulu']);
 const DDL = new Set(['create-table', 'drop-table', 'alter-table', 'create-index', 'drop-index', 'truncate']);
 const isDdl = (w: WriteStatement) => DDL.has(w.kind);
@@ -258,8 +260,13 @@ export class ReplicatedWrites {
    * writes must mean the same instant on every peer. The client's time zone is restored after.
    */
   private async inSession<T>(exec: SqlExecutor, s: WriteSession, work: () => Promise<T>): Promise<T> {
-    const r = await exec.query('SELECT DATABASE(), CURRENT_USER(), @@session.time_zone, @@system_time_zone');
-    const [db, account, tz, systemTz] = r.rows[0] as (string | null)[];
+    // Cached per connection; the proxy drops it when the client sends USE, SET or COM_INIT_DB.
+    let info = s.cache.get(SESSION_INFO) as (string | null)[] | undefined;
+    if (!info) {
+      info = (await exec.query('SELECT DATABASE(), CURRENT_USER(), @@session.time_zone, @@system_time_zone')).rows[0] as (string | null)[];
+      s.cache.set(SESSION_INFO, info);
+    }
+    const [db, account, tz, systemTz] = info;
     if (db !== this.opts.appDb) {
       throw new ReplicationError(ER.NOT_REPLICATED, `OurSQL: updates go to the node's database \`${this.opts.appDb}\`: USE ${this.opts.appDb} first`);
     }
