@@ -90,6 +90,11 @@ export class ReplicatedWrites {
     await exec.query('START TRANSACTION');
     try {
       const out = await executeWrite(exec, w, schema);
+      if (touchesNothing(out)) {
+        // An UPDATE/DELETE that matched no row changes nothing: no transaction to make.
+        await exec.query('COMMIT');
+        return { affectedRows: 0, insertId: 0n };
+      }
       return await this.commitWith(exec, [out], () => this.signedBy(signer, joinChanges([out])));
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
@@ -103,7 +108,7 @@ export class ReplicatedWrites {
     }
     return this.inSession(exec, s, async () => {
       const out = await executeWrite(exec, w, this.schema(s));
-      s.pending.push(out);
+      if (!touchesNothing(out)) s.pending.push(out);
       return { affectedRows: out.affectedRows, insertId: out.insertId };
     });
   }
@@ -301,6 +306,8 @@ export class ReplicatedWrites {
     return entry.cache;
   }
 }
+
+const touchesNothing = (out: WriteOutcome): boolean => out.refs.length === 0 && !out.ddl;
 
 function splitAccount(account: string): [string, string] {
   const at = account.lastIndexOf('@');
