@@ -13,27 +13,6 @@ import { BlockStatus, ChainStore, type StoredHeader } from './store.ts';
 import { makeNativeVerifier } from './verify.ts';
 
 /** Bytes of tx bodies per INSERT when a genesis is stored (MySQL's max_allowed_packet is often 16 MiB). */
-const GENESIS_SAVE_BATCH_BYTES = 4 * 1024 * 1024;
-
-/** Splits txs into runs of at most `max` bytes of body (a larger tx goes alone). */
-function byteBatches(txs: readonly Tx[], max: number): Tx[][] {
-  const out: Tx[][] = [];
-  let cur: Tx[] = [];
-  let size = 0;
-  for (const tx of txs) {
-    const n = Buffer.byteLength(tx.raw);
-    if (cur.length && size + n > max) {
-      out.push(cur);
-      cur = [];
-      size = 0;
-    }
-    cur.push(tx);
-    size += n;
-  }
-  if (cur.length) out.push(cur);
-  return out;
-}
-
 export interface ChainOptions {
   store: ChainStore;
   config: ConsensusConfig;
@@ -129,9 +108,7 @@ export class Chain extends EventEmitter {
     const conn = await store.mysql.getConnection();
     try {
       await conn.beginTransaction();
-      // Import bodies may be near 1 MiB each: store them in inserts well below max_allowed_packet.
-      for (const batch of byteBatches(genesis.txs, GENESIS_SAVE_BATCH_BYTES)) await store.saveTxs(batch, conn);
-      await store.saveBlock(genesis, blockWork(genesis.header.bits), conn, () => true);
+      await store.saveBlock(genesis, blockWork(genesis.header.bits), conn);
       const state = new ConfirmedState(genesis.hash);
       const delta = new StateDelta(state);
       genesis.txs.forEach((tx, pos) => delta.applyTx(tx, 0, pos));

@@ -52,11 +52,14 @@ export const CHAIN_TABLES: readonly string[] = [
      ref VARBINARY(1024) NOT NULL PRIMARY KEY,
      txid CHAR(64) CHARACTER SET ascii NOT NULL
    ) ENGINE=InnoDB`,
-  // Pending transactions in admission order (seq is given by the engine at admission, so rows the
-  // proxy commits concurrently still load in the order their SQL ran).
+  // Pending transactions in admission order, with their bodies, so the proxy persists one with one
+  // INSERT (seq is given by the engine at admission: rows the proxy commits concurrently still
+  // load in the order their SQL ran). Bodies move to txs when a block stores them.
   `CREATE TABLE IF NOT EXISTS pool (
      seq BIGINT UNSIGNED NOT NULL PRIMARY KEY,
      txid CHAR(64) CHARACTER SET ascii NOT NULL UNIQUE,
+     body MEDIUMTEXT NOT NULL,
+     sig VARCHAR(200) CHARACTER SET ascii NULL,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS peers (

@@ -17,6 +17,7 @@ export interface StoredHeader {
 }
 export const enum BlockStatus { Stored = 0, Connected = 1, Invalid = 2 }
 
+const SAVE_BATCH_BYTES = 4 * 1024 * 1024;
 const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
 
 /** Reads and writes the chain database. Holds no state of its own besides names. */
@@ -118,17 +119,34 @@ export class ChainStore {
     };
   }
 
+  /** Inserts bodies in batches of at most 4 MiB (bodies may be near 1 MiB; max_allowed_packet is 16 MiB). */
   async saveTxs(txs: readonly Tx[], conn: Conn = this.mysql): Promise<void> {
-    for (let i = 0; i < txs.length; i += 1000) {
-      const rows = txs.slice(i, i + 1000).map((t) => [t.id, t.raw, t.sig ?? null]);
-      if (rows.length) await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES ?`, [rows]);
+    let batch: unknown[][] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (batch.length) await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES ?`, [batch]);
+      batch = [];
+      bytes = 0;
+    };
+    for (const t of txs) {
+      const n = t.raw.length * 4;
+      if (batch.length && (bytes + n > SAVE_BATCH_BYTES || batch.length >= 1000)) await flush();
+      batch.push([t.id, t.raw, t.sig ?? null]);
+      bytes += n;
     }
+    await flush();
   }
 
+
   /** Stores a block (and its tx bodies) on whatever branch; returns its first-seen sequence number. */
-  async saveBlock(block: Block, work: bigint, conn: Conn = this.mysql, stored: (txid: string) => boolean = () => false): Promise<number> {
+  async saveBlock(block: Block, work: bigint, conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false): Promise<number> {
     if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
-    await this.saveTxs(block.txs.filter((t) => !stored(t.id)), conn);
+    // Bodies already in the pool are copied inside MySQL instead of being sent again.
+    const inPool = block.txs.filter((t) => pooled(t.id)).map((t) => t.id);
+    for (let i = 0; i < inPool.length; i += 5000) {
+      await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [inPool.slice(i, i + 5000)]);
+    }
+    await this.saveTxs(block.txs.filter((t) => !pooled(t.id)), conn);
     const [res] = await conn.query<RowDataPacket[]>(
       `INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES (?, ?, ?, ?, ?, ?, 0)`,
       [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString()],
@@ -175,7 +193,7 @@ export class ChainStore {
 
   async loadPool(): Promise<{ txs: Tx[]; nextSeq: number }> {
     const [rows] = await this.mysql.query<RowDataPacket[]>(
-      `SELECT p.seq, p.txid, t.body, t.sig FROM ${this.t('pool')} p JOIN ${this.t('txs')} t ON t.txid = p.txid ORDER BY p.seq`,
+      `SELECT seq, txid, body, sig FROM ${this.t('pool')} ORDER BY seq`,
     );
     const last = rows.length ? Number(rows[rows.length - 1].seq) : 0;
     return { txs: rows.map((r) => txFromRaw(r.body, r.sig ?? undefined)), nextSeq: last + 1 };
@@ -186,10 +204,7 @@ export class ChainStore {
    * inside the transaction that ran the SQL, so the change and its pool entry commit together.
    */
   poolInsertSql(tx: Tx, seq: number): string[] {
-    return [
-      format(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES (?, ?, ?)`, [tx.id, tx.raw, tx.sig ?? null]),
-      format(`INSERT INTO ${this.t('pool')} (seq, txid, added) VALUES (?, ?, ?)`, [seq, tx.id, Date.now()]),
-    ];
+    return [format(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES (?, ?, ?, ?, ?)`, [seq, tx.id, tx.raw, tx.sig ?? null, Date.now()])];
   }
 
   async poolAdd(tx: Tx, seq: number, conn: Conn = this.mysql): Promise<void> {
@@ -204,11 +219,10 @@ export class ChainStore {
   /** Rewrites the pool as exactly `txs`, in order, numbered from 1 (after a rebuild or fork switch). */
   async poolReplace(txs: readonly Tx[], conn: Conn = this.mysql): Promise<void> {
     await conn.query(`DELETE FROM ${this.t('pool')}`);
-    await this.saveTxs(txs, conn);
     const now = Date.now();
-    for (let i = 0; i < txs.length; i += 1000) {
-      const rows = txs.slice(i, i + 1000).map((t, k) => [i + k + 1, t.id, now]);
-      await conn.query(`INSERT INTO ${this.t('pool')} (seq, txid, added) VALUES ?`, [rows]);
+    for (let i = 0; i < txs.length; i += 500) {
+      const rows = txs.slice(i, i + 500).map((t, k) => [i + k + 1, t.id, t.raw, t.sig ?? null, now]);
+      await conn.query(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES ?`, [rows]);
     }
   }
 

@@ -278,7 +278,7 @@ export class ReplicatedWrites {
     if (account && !this.granted.has(account)) {
       const [user, host] = splitAccount(account);
       const to = `'${user.replace(/'/g, "''")}'@'${host.replace(/'/g, "''")}'`;
-      for (const table of ['txs', 'pool']) {
+      for (const table of ['pool']) {
         await this.opts.asNode(`GRANT INSERT ON \`${this.opts.chainDb}\`.\`${table}\` TO ${to}`).catch((e: Error) =>
           this.opts.log(`proxy: could not GRANT INSERT on ${this.opts.chainDb}.${table} to ${account}: ${e.message}`),
         );
