@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { rm, writeFile, chmod } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import mysql, { type Pool } from 'mysql2/promise';
+import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { parseConsensusConfig, txSigner, type ConsensusConfig } from '../../consensus/index.ts';
 import { Chain } from '../chain/engine.ts';
 import { Miner } from '../chain/miner.ts';
@@ -114,6 +114,7 @@ export class OursqlNode {
       const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
       const writes = new ReplicatedWrites(chain, new SqlClassifier(), {
         appDb: target.database, chainDb: chainDatabase(target), signer: proxySigner(config, wallet), log,
+        compoundStatements: await runsCompoundStatements(pool),
         asNode: async (sql) => void (await pool.query(sql)),
       });
       const node = new OursqlNode(
@@ -187,4 +188,11 @@ function proxySigner(config: NodeConfig, wallet: Wallet): NodeSigner | null {
   if (!config.proxyKey) return null;
   if (!wallet.has(config.proxyKey)) throw new DatadirError(`proxy key ${config.proxyKey} is not in this node's wallet (oursql wallet list; or start with --no-proxy-key)`);
   return txSigner(wallet.key(config.proxyKey).privateKey);
+}
+
+/** MariaDB (10.1 and later) runs anonymous compound statements (`BEGIN NOT ATOMIC … END`); MySQL does not. */
+async function runsCompoundStatements(pool: Pool): Promise<boolean> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT VERSION() AS v');
+  const m = /^(\d+)\.(\d+)\..*mariadb/i.exec(String(rows[0].v));
+  return !!m && (Number(m[1]) > 10 || (Number(m[1]) === 10 && Number(m[2]) >= 1));
 }

@@ -1,5 +1,5 @@
 import { isBinaryColumn, SqlExecError, type SqlExecutor, type SqlResult } from '../sql/executor.ts';
-import type { BackendSession } from './wire/index.ts';
+import type { BackendSession, QueryResult } from './wire/index.ts';
 
 /**
  * SqlExecutor over the client's own backend session: the proxy's writes run with the client's
@@ -11,8 +11,19 @@ export class SessionExecutor implements SqlExecutor {
   constructor(private readonly session: BackendSession) {}
 
   async query(sql: string): Promise<SqlResult> {
-    const r = await this.session.query(sql);
-    if (r.kind === 'error') throw new SqlExecError(r.errno, r.sqlState, r.message);
+    const r = this.toResult(await this.session.query(sql));
+    if (r instanceof SqlExecError) throw r;
+    return r;
+  }
+
+  async pipeline(sqls: readonly string[]): Promise<(SqlResult | SqlExecError)[]> {
+    const all = await this.session.queryBatch(sqls);
+    // as query(): a multi-statement's first error wins, else its first result
+    return all.map((rs) => this.toResult(rs.find((r) => r.kind === 'error') ?? rs[0]));
+  }
+
+  private toResult(r: QueryResult): SqlResult | SqlExecError {
+    if (r.kind === 'error') return new SqlExecError(r.errno, r.sqlState, r.message);
     this.lastStatus = r.status;
     if (r.kind === 'ok') return { columns: [], rows: [], affectedRows: Number(r.affectedRows), insertId: r.insertId };
     const columns = r.columns.map((c) => ({ name: c.name, type: c.type, binary: isBinaryColumn(c.type, c.charset) }));

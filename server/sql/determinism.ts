@@ -86,7 +86,26 @@ const isZeroLiteral = (n: any) =>
   ((n?.type === 'single_quote_string' || n?.type === 'double_quote_string') && /^\s*[+-]?0*(\.0*)?\s*$/.test(String(n.value)) && String(n.value).trim() !== '');
 
 /** Rewrites a DML statement (insert, replace, update, delete). */
-export async function determinize(exec: SqlExecutor, write: WriteStatement, table: TableInfo, schema: SchemaCache): Promise<Determinized> {
+/**
+ * Session variables the determinizer needs, when the caller already knows them (the proxy reads
+ * them once per connection and forgets them on SET / USE): saves a query per statement.
+ */
+export interface SessionVars {
+  sqlMode: string;
+  autoIncrementIncrement: string;
+  autoIncrementOffset: string;
+  /** Global and read-only: the same for every session of a server. */
+  autoincLockMode: string;
+}
+
+/** The SELECT list that reads SessionVars, in field order. */
+export const SESSION_VARS_SQL = '@@sql_mode, @@auto_increment_increment, @@auto_increment_offset, @@innodb_autoinc_lock_mode';
+export function sessionVarsOf(row: readonly unknown[]): SessionVars {
+  const [sqlMode, autoIncrementIncrement, autoIncrementOffset, autoincLockMode] = row.map((v) => String(v ?? ''));
+  return { sqlMode, autoIncrementIncrement, autoIncrementOffset, autoincLockMode };
+}
+
+export async function determinize(exec: SqlExecutor, write: WriteStatement, table: TableInfo, schema: SchemaCache, vars?: SessionVars): Promise<Determinized> {
   const ast = cleanCopy(write.ast);
   checkDmlShape(ast, write.kind);
   checkLiterals(ast);
@@ -125,7 +144,6 @@ export async function determinize(exec: SqlExecutor, write: WriteStatement, tabl
 
   let rows: InsertRows | null = null;
   let auto: AutoIncrementPlan | null = null;
-  let needAutoVars = false;
 
   if (write.kind === 'update') {
     for (const s of ast.set) {
@@ -218,21 +236,21 @@ export async function determinize(exec: SqlExecutor, write: WriteStatement, tabl
         );
       }
       auto = { column: table.autoIncrement, assigned: autoAssigned, omitted: autoIndex < 0, increment: 1n, offset: 1n };
-      needAutoVars = true;
     }
   }
 
-  // one SELECT for every value, the session's sql_mode and the auto-increment settings
-  const exprs = [...pending.map((p) => p.expr), '@@sql_mode'];
-  if (needAutoVars) exprs.push('@@auto_increment_increment', '@@auto_increment_offset', '@@innodb_autoinc_lock_mode');
-  const values = (await exec.query(`SELECT ${exprs.join(', ')}`)).rows[0];
+  // one SELECT for every value, and the session's sql_mode and auto-increment settings unless known
+  const exprs = pending.map((p) => p.expr);
+  if (!vars) exprs.push(SESSION_VARS_SQL);
+  const values = exprs.length ? (await exec.query(`SELECT ${exprs.join(', ')}`)).rows[0] : [];
   const n = pending.length;
-  const sqlMode = checkSqlMode(values[n]);
+  const session = vars ?? sessionVarsOf(values.slice(n));
+  const sqlMode = checkSqlMode(session.sqlMode);
   pending.forEach((p, i) => p.put(literalNode(p.literal(values[i]))));
-  if (needAutoVars && auto) {
-    auto.increment = BigInt(String(values[n + 1]));
-    auto.offset = BigInt(String(values[n + 2]));
-    const lockMode = String(values[n + 3]);
+  if (auto) {
+    auto.increment = BigInt(session.autoIncrementIncrement);
+    auto.offset = BigInt(session.autoIncrementOffset);
+    const lockMode = session.autoincLockMode;
     if (sqlMode.includes('NO_AUTO_VALUE_ON_ZERO')) {
       // 0 is a value then, not "assign one"
       const i = rows!.columns.findIndex((c) => c.toLowerCase() === auto!.column.name.toLowerCase());
@@ -270,8 +288,8 @@ export function checkSqlMode(mode: string | Buffer | null): string[] {
 }
 
 /** Refuses DDL in a session whose sql_mode reads SQL differently (see checkSqlMode). */
-export async function checkSessionSqlMode(exec: SqlExecutor): Promise<void> {
-  checkSqlMode((await exec.query('SELECT @@sql_mode')).rows[0][0]);
+export async function checkSessionSqlMode(exec: SqlExecutor, vars?: SessionVars): Promise<void> {
+  checkSqlMode(vars ? vars.sqlMode : (await exec.query('SELECT @@sql_mode')).rows[0][0]);
 }
 
 /** The statement to replicate: the executed one with the ids MySQL assigned written in. */

@@ -22,6 +22,26 @@ export interface SqlResult {
 export interface SqlExecutor {
   /** Runs one statement; throws SqlExecError for a MySQL error. */
   query(sql: string): Promise<SqlResult>;
+  /**
+   * Sends several statements in one round trip, if the executor can; each one runs even when an
+   * earlier one failed. Returns each one's result or error, in order.
+   */
+  pipeline?(sqls: readonly string[]): Promise<(SqlResult | SqlExecError)[]>;
+}
+
+/** `exec.pipeline` where the executor has it, else the statements one after the other. */
+export async function pipelined(exec: SqlExecutor, sqls: readonly string[]): Promise<(SqlResult | SqlExecError)[]> {
+  if (exec.pipeline) return exec.pipeline(sqls);
+  const out: (SqlResult | SqlExecError)[] = [];
+  for (const sql of sqls) {
+    try {
+      out.push(await exec.query(sql));
+    } catch (e) {
+      if (!(e instanceof SqlExecError)) throw e;
+      out.push(e);
+    }
+  }
+  return out;
 }
 
 /** A MySQL error from the backend, with its real errno and SQLSTATE (relayed to the client as is). */

@@ -13,7 +13,7 @@
 import type { WriteStatement } from './classify.ts';
 import { SqlExecError, type SqlExecutor } from './executor.ts';
 import { checkLiterals, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
-import { checkDmlShape, checkSessionSqlMode, determinize, toExprSql, withAutoIds, type Determinized } from './determinism.ts';
+import { checkDmlShape, checkSessionSqlMode, determinize, toExprSql, withAutoIds, type Determinized, type SessionVars } from './determinism.ts';
 import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
 import { checkRowWritable, dataColumns, findColumn, type ColumnDef, type SchemaCache, type TableInfo } from './schema.ts';
 import { WriteRefused } from './write-refused.ts';
@@ -38,6 +38,8 @@ export interface WriteOptions {
   maxRows?: number;
   /** Bytes of undo SQL one statement may need (default 900 KiB: a transaction body is at most 1 MiB). */
   maxUndoBytes?: number;
+  /** The session's sql_mode and auto-increment settings, when the caller knows them. */
+  session?: SessionVars;
 }
 
 export const DEFAULT_MAX_ROWS = 10_000;
@@ -61,10 +63,10 @@ export function planDryRun(exec: SqlExecutor, write: WriteStatement, schema: Sch
   return run(exec, write, schema, opts, true);
 }
 
-interface Limits { maxRows: number; maxUndoBytes: number }
+interface Limits { maxRows: number; maxUndoBytes: number; session?: SessionVars }
 
 async function run(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, opts: WriteOptions, dryRun: boolean): Promise<WriteOutcome> {
-  const limits: Limits = { maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxUndoBytes: opts.maxUndoBytes ?? DEFAULT_MAX_UNDO_BYTES };
+  const limits: Limits = { maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxUndoBytes: opts.maxUndoBytes ?? DEFAULT_MAX_UNDO_BYTES, session: opts.session };
   switch (write.kind) {
     case 'insert':
     case 'replace':
@@ -86,7 +88,7 @@ async function run(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache
         }
       }
     case 'create-table':
-      return createTable(exec, write, schema, dryRun);
+      return createTable(exec, write, schema, dryRun, limits);
     default:
       return otherDdl(exec, write, schema, limits, dryRun);
   }
@@ -99,7 +101,7 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   const info = await schema.require(exec, write.table);
   checkRowWritable(info);
   checkForeignKeys(info, write);
-  const det = await determinize(exec, write, info, schema);
+  const det = await determinize(exec, write, info, schema, limits.session);
   const ast = det.ast;
   const entry = (write.kind === 'delete' ? ast.from : ast.table)[0];
   const cols = dataColumns(info);
@@ -189,7 +191,7 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
     }
     checkForeignKeys(info, { ...write, kind: 'delete' });
   }
-  const det = await beforeExecution(() => determinize(exec, write, info, schema));
+  const det = await beforeExecution(() => determinize(exec, write, info, schema, limits.session));
   const rows = det.rows!;
   if (rows.count > limits.maxRows) {
     throw new WriteRefused(`this ${write.kind.toUpperCase()} writes ${rows.count} rows, more than ${limits.maxRows}, OurSQL's limit for one statement; split it into smaller ones`, 'limit');
@@ -302,7 +304,7 @@ async function readKeys(exec: SqlExecutor, info: TableInfo, pkCols: ColumnDef[],
 // ---------------------------------------------------------------------------------------------
 // DDL
 
-async function createTable(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, dryRun: boolean): Promise<WriteOutcome> {
+async function createTable(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, dryRun: boolean, limits: Limits): Promise<WriteOutcome> {
   const ast = write.ast;
   if (ast.query_expr || ast.as) {
     throw new WriteRefused('CREATE TABLE … SELECT is not supported by OurSQL v1; create the table, then insert the rows with VALUES');
@@ -310,7 +312,7 @@ async function createTable(exec: SqlExecutor, write: WriteStatement, schema: Sch
   if (ast.like?.table?.some((t: any) => t.db)) throw new WriteRefused('CREATE TABLE … LIKE may copy tables of the node\'s own database only');
   checkLiterals(ast);
   const sql = toCheckedSql(ast);
-  await checkSessionSqlMode(exec);
+  await checkSessionSqlMode(exec, limits.session);
   const existing = await schema.get(exec, write.table);
   if (existing) {
     if (!ast.if_not_exists) throw new SqlExecError(1050, '42S01', `Table '${write.table}' already exists`);
@@ -339,7 +341,7 @@ async function otherDdl(exec: SqlExecutor, write: WriteStatement, schema: Schema
   const ast = write.ast;
   checkLiterals(ast);
   const sql = toCheckedSql(ast);
-  await checkSessionSqlMode(exec);
+  await checkSessionSqlMode(exec, limits.session);
   schema.invalidate(write.table); // DDL is rare: read the definition fresh
   const info = await schema.get(exec, write.table);
   if (!info) {

@@ -6,9 +6,10 @@ import type { Chain } from '../chain/engine.ts';
 import { buildSqlBody, joinChanges } from '../chain/sqltx.ts';
 import { ER, ReplicationError } from './errors.ts';
 import type { SqlClassifier, WriteStatement } from './classify.ts';
-import { SqlExecError, type SqlExecutor } from './executor.ts';
+import { pipelined, SqlExecError, type SqlExecutor } from './executor.ts';
 import { bodyMatchesSql } from './match.ts';
 import { executeWrite, planDryRun, type WriteOutcome } from './plan.ts';
+import { SESSION_VARS_SQL, sessionVarsOf, type SessionVars } from './determinism.ts';
 import { SchemaCache } from './schema.ts';
 import { sqlLiteral } from './literal.ts';
 
@@ -52,6 +53,8 @@ export class ReplicatedWrites {
       appDb: string;
       chainDb: string;
       signer: NodeSigner | null;
+      /** The backend runs MariaDB's `BEGIN NOT ATOMIC … END` (saves a round trip per update). */
+      compoundStatements?: boolean;
       /** Runs SQL as the node's own MySQL user (to GRANT the pool tables to proxy logins). */
       asNode: (sql: string) => Promise<void>;
       log: (msg: string) => void;
@@ -77,19 +80,18 @@ export class ReplicatedWrites {
 
   async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer = this.opts.signer): Promise<WriteReply> {
     if (!signer) throw new ReplicationError(ER.NEEDS_SIGNATURE, 'OurSQL: no node-held key to sign this update');
-    return this.inSession(exec, s, () => this.autocommitIn(exec, s, w, signer));
+    return this.inSession(exec, s, (vars) => this.autocommitIn(exec, s, w, signer, vars));
   }
 
-  private async autocommitIn(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer: NodeSigner): Promise<WriteReply> {
+  private async autocommitIn(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer: NodeSigner, vars: SessionVars): Promise<WriteReply> {
     const schema = this.schema(s);
     if (isDdl(w)) {
-      const out = await planDryRun(exec, w, schema);
+      const out = await planDryRun(exec, w, schema, { session: vars });
       schema.invalidate(w.table);
       return this.runDdl(exec, out, () => this.signedBy(signer, out));
     }
-    await exec.query('START TRANSACTION');
     try {
-      const out = await executeWrite(exec, w, schema);
+      const out = await executeWrite(beginWith(exec), w, schema, { session: vars });
       if (touchesNothing(out)) {
         // An UPDATE/DELETE that matched no row changes nothing: no transaction to make.
         await exec.query('COMMIT');
@@ -106,8 +108,8 @@ export class ReplicatedWrites {
     if (isDdl(w)) {
       throw new ReplicationError(ER.NOT_REPLICATED, 'OurSQL: a schema change inside a transaction would commit it implicitly: COMMIT first, then run it on its own');
     }
-    return this.inSession(exec, s, async () => {
-      const out = await executeWrite(exec, w, this.schema(s));
+    return this.inSession(exec, s, async (vars) => {
+      const out = await executeWrite(exec, w, this.schema(s), { session: vars });
       if (!touchesNothing(out)) s.pending.push(out);
       return { affectedRows: out.affectedRows, insertId: out.insertId };
     });
@@ -154,8 +156,8 @@ export class ReplicatedWrites {
 
   async prepare(exec: SqlExecutor, s: WriteSession, w: WriteStatement, pubkey: string): Promise<PreparedTx> {
     const from = normalizePublicKey(pubkey);
-    return this.inSession(exec, s, async () => {
-      const out = await this.dryRun(exec, s, w);
+    return this.inSession(exec, s, async (vars) => {
+      const out = await this.dryRun(exec, s, w, vars);
       return prepareTx(buildSqlBody(this.chain, from, out).body);
     });
   }
@@ -170,21 +172,20 @@ export class ReplicatedWrites {
     if (Date.now() - (tx.body as { time: number }).time > SIGNED_BODY_MAX_AGE_MS) {
       throw new ReplicationError(ER.STALE, 'OurSQL: the signed transaction is older than 10 minutes: run step 1 again');
     }
-    return this.inSession(exec, s, async () => {
+    return this.inSession(exec, s, async (vars) => {
       const w = this.classifier.parseWrite(part.stmts[0]);
       const schema = this.schema(s);
       const same = (out: WriteOutcome) =>
         JSON.stringify([out.stmts, out.undo, out.refs]) === JSON.stringify([part.stmts, part.undo, part.refs]);
       const stale = () => new ReplicationError(ER.STALE, 'OurSQL: the rows this statement touches changed since step 1: run step 1 again');
       if (isDdl(w)) {
-        const out = await planDryRun(exec, w, schema);
+        const out = await planDryRun(exec, w, schema, { session: vars });
         schema.invalidate(w.table);
         if (!same(out)) throw stale();
         return this.runDdl(exec, out, () => tx, false);
       }
-      await exec.query('START TRANSACTION');
       try {
-        const out = await executeWrite(exec, w, schema);
+        const out = await executeWrite(beginWith(exec), w, schema, { session: vars });
         if (!same(out)) throw stale();
         return await this.commitWith(exec, [out], () => tx, false);
       } catch (e) {
@@ -203,8 +204,7 @@ export class ReplicatedWrites {
   private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], make: () => Tx, ownSignature = true): Promise<WriteReply> {
     const { tx, persist } = await this.admit(make, ownSignature, outs.flatMap((o) => o.refs));
     try {
-      for (const stmt of persist) await exec.query(stmt);
-      await exec.query('COMMIT');
+      await this.commitWithEntry(exec, persist);
     } catch (e) {
       this.chain.abortInflight(tx.id);
       throw notPooled(e);
@@ -224,8 +224,7 @@ export class ReplicatedWrites {
     }
     try {
       await exec.query('START TRANSACTION');
-      for (const stmt of persist) await exec.query(stmt);
-      await exec.query('COMMIT');
+      await this.commitWithEntry(exec, persist);
     } catch (e) {
       // The schema change happened but cannot be pooled: put the schema back.
       this.chain.abortInflight(tx.id);
@@ -235,6 +234,20 @@ export class ReplicatedWrites {
     }
     this.chain.commitInflight(tx.id);
     return summarize([out], tx.id);
+  }
+
+  /**
+   * Writes the pool entry and commits, in the open MySQL transaction. On MariaDB one compound
+   * statement does both (one round trip): if the entry cannot be written, it rolls back the whole
+   * transaction itself and returns the error, so the change is never committed without its entry.
+   */
+  private async commitWithEntry(exec: SqlExecutor, persist: string[]): Promise<void> {
+    if (this.opts.compoundStatements) {
+      await exec.query(`BEGIN NOT ATOMIC DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; ${persist.join('; ')}; COMMIT; END`);
+      return;
+    }
+    for (const stmt of persist) await exec.query(stmt);
+    await exec.query('COMMIT');
   }
 
   private async admit(make: () => Tx, ownSignature: boolean, refs: string[]) {
@@ -247,31 +260,31 @@ export class ReplicatedWrites {
   }
 
   /** Runs the statement in a transaction that is rolled back (DDL is only planned, never run). */
-  private async dryRun(exec: SqlExecutor, s: WriteSession, w: WriteStatement): Promise<WriteOutcome> {
+  private async dryRun(exec: SqlExecutor, s: WriteSession, w: WriteStatement, vars: SessionVars): Promise<WriteOutcome> {
     const schema = this.schema(s);
-    if (isDdl(w)) return planDryRun(exec, w, schema);
+    if (isDdl(w)) return planDryRun(exec, w, schema, { session: vars });
     await exec.query('START TRANSACTION');
     try {
-      return await planDryRun(exec, w, schema);
+      return await planDryRun(exec, w, schema, { session: vars });
     } finally {
       await exec.query('ROLLBACK').catch(() => {});
     }
   }
 
-  /** Updates go to the node's database only, and the login needs INSERT on the pool tables. */
   /**
    * Checks the session can write (the node's database; INSERT on the pool tables, granted once per
    * login) and runs `work` with the session's time zone at UTC: TIMESTAMP literals the determinizer
    * writes must mean the same instant on every peer. The client's time zone is restored after.
    */
-  private async inSession<T>(exec: SqlExecutor, s: WriteSession, work: () => Promise<T>): Promise<T> {
+  private async inSession<T>(exec: SqlExecutor, s: WriteSession, work: (vars: SessionVars) => Promise<T>): Promise<T> {
     // Cached per connection; the proxy drops it when the client sends USE, SET or COM_INIT_DB.
     let info = s.cache.get(SESSION_INFO) as (string | null)[] | undefined;
     if (!info) {
-      info = (await exec.query('SELECT DATABASE(), CURRENT_USER(), @@session.time_zone, @@system_time_zone')).rows[0] as (string | null)[];
+      info = (await exec.query(`SELECT DATABASE(), CURRENT_USER(), @@session.time_zone, @@system_time_zone, ${SESSION_VARS_SQL}`)).rows[0] as (string | null)[];
       s.cache.set(SESSION_INFO, info);
     }
     const [db, account, tz, systemTz] = info;
+    const vars = sessionVarsOf(info.slice(4));
     if (db !== this.opts.appDb) {
       throw new ReplicationError(ER.NOT_REPLICATED, `OurSQL: updates go to the node's database \`${this.opts.appDb}\`: USE ${this.opts.appDb} first`);
     }
@@ -285,12 +298,11 @@ export class ReplicatedWrites {
       }
       this.granted.add(account);
     }
-    void s;
     const utc = tz === '+00:00' || (tz === 'SYSTEM' && UTC_NAMES.has(systemTz ?? ''));
-    if (utc) return work();
+    if (utc) return work(vars);
     await exec.query("SET @@session.time_zone = '+00:00'");
     try {
-      return await work();
+      return await work(vars);
     } finally {
       await exec.query(`SET @@session.time_zone = ${sqlLiteral(tz)}`).catch(() => {});
     }
@@ -305,6 +317,25 @@ export class ReplicatedWrites {
     }
     return entry.cache;
   }
+}
+
+/**
+ * An executor whose first statement goes out pipelined behind START TRANSACTION: one round trip
+ * less per update. START TRANSACTION cannot fail here (the proxy refuses XA, the one state in
+ * which it would), and on a lost connection neither statement runs.
+ */
+function beginWith(exec: SqlExecutor): SqlExecutor {
+  let begun = false;
+  return {
+    async query(sql) {
+      if (begun) return exec.query(sql);
+      begun = true;
+      const [start, first] = await pipelined(exec, ['START TRANSACTION', sql]);
+      if (start instanceof SqlExecError) throw start;
+      if (first instanceof SqlExecError) throw first;
+      return first;
+    },
+  };
 }
 
 const touchesNothing = (out: WriteOutcome): boolean => out.refs.length === 0 && !out.ddl;

@@ -312,6 +312,17 @@ for (const mode of MODES) {
     const many = await Promise.all(Array.from({ length: 20 }, (_, i) => s.queryOrThrow(`SELECT ${i} AS i, REPEAT('z', ${i * 100})`)));
     assert.deepEqual(many.map((x) => stringRows(x as RowsResult)[0][0]), Array.from({ length: 20 }, (_, i) => String(i)));
 
+    // A pipelined batch: one write, each statement its own results, in order; a failed statement
+    // does not stop the next; big results split across chunks; queries queued behind it still work.
+    const batch = s.queryBatch(['START TRANSACTION', 'SELECT * FROM nope', `SELECT REPEAT('b', 70000) AS big`, 'SELECT @@in_transaction', 'ROLLBACK']);
+    const after = s.queryOrThrow('SELECT 42');
+    const results = await batch;
+    assert.deepEqual(results.map((rs) => rs.map((r) => r.kind)), [['ok'], ['error'], ['rows'], ['rows'], ['ok']]);
+    assert.equal(results[1][0].kind === 'error' && results[1][0].errno, 1146);
+    assert.equal(stringRows(results[2][0] as RowsResult)[0][0], 'b'.repeat(70000));
+    assert.deepEqual(stringRows(results[3][0] as RowsResult), [['1']]);
+    assert.deepEqual(stringRows((await after) as RowsResult), [['42']]);
+
     // LOAD DATA LOCAL through the session: refused with an empty file, the connection goes on.
     if (l.caps.capabilities & C.LOCAL_FILES) await s.query("LOAD DATA LOCAL INFILE '/x' INTO TABLE items");
 

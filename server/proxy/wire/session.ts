@@ -4,8 +4,9 @@
  * commands to run its own statements (writes, bookkeeping) on the client's backend connection,
  * then detaches and goes back to relaying.
  *
- * Only COM_QUERY (text protocol). Queries run one at a time, in call order; a query is written
- * only after the previous response is complete (no pipelining, so a failure stays local).
+ * Only COM_QUERY (text protocol). Queries run in call order; a query is written only after the
+ * previous response is complete, except the statements of one queryBatch(), which go out in one
+ * write (pipelined: the server runs each one even when an earlier one failed).
  */
 import type { Socket } from 'node:net';
 import { Capability, Command, MariaDbCapability, ServerStatus } from './constants.ts';
@@ -57,7 +58,8 @@ export function stringRows(r: RowsResult): (string | null)[][] {
 }
 
 interface Job {
-  sql: string;
+  /** Bytes to write when the job starts (a batch's first job carries the whole batch; the rest none). */
+  out: Buffer | null;
   resolve: (r: QueryResult[]) => void;
   reject: (e: Error) => void;
 }
@@ -168,9 +170,25 @@ export class BackendSession {
     if (this.closedError) return Promise.reject(this.closedError);
     if (!this.socket) return Promise.reject(new SessionStateError('session is not attached to a socket'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ sql, resolve, reject });
+      this.queue.push({ out: queryPacket(sql), resolve, reject });
       if (!this.current) this.next();
     });
+  }
+
+  /**
+   * Runs several statements pipelined: all are written at once (one round trip), and each gets
+   * its own results, in order. A failed statement does not stop the later ones: batch only
+   * statements whose later members are safe to run whatever the earlier ones did.
+   */
+  queryBatch(sqls: readonly string[]): Promise<QueryResult[][]> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (!this.socket) return Promise.reject(new SessionStateError('session is not attached to a socket'));
+    const all = Buffer.concat(sqls.map(queryPacket));
+    const done = sqls.map((_, i) => new Promise<QueryResult[]>((resolve, reject) => {
+      this.queue.push({ out: i === 0 ? all : null, resolve, reject });
+    }));
+    if (!this.current) this.next();
+    return Promise.all(done);
   }
 
   /** Like query(), but an ERR result throws BackendSqlError. */
@@ -190,14 +208,11 @@ export class BackendSession {
     this.current = job;
     this.phase = { at: 'first' };
     this.results = [];
-    const sql = Buffer.from(job.sql, 'utf8');
-    const payload = Buffer.allocUnsafe(1 + sql.length);
-    payload[0] = Command.QUERY;
-    sql.copy(payload, 1);
-    this.socket!.write(encodePacket(payload, 0));
+    if (job.out) this.socket!.write(job.out);
     if (this.stash.length) {
-      // Bytes that came in while idle (e.g. the ERR a killed connection sends) answer this query.
-      const early = Buffer.concat(this.stash);
+      // Bytes that came in while idle (e.g. the ERR a killed connection sends) answer this query;
+      // they precede any partial packet the reader holds.
+      const early = Buffer.concat([...this.stash, this.reader.takePending()]);
       this.stash = [];
       this.receive(early);
     }
@@ -215,6 +230,11 @@ export class BackendSession {
       return this.close(asWireError(e));
     }
     for (let k = 0; k < packets.length; k++) {
+      if (!this.current) {
+        // Anything after the last response is not ours to interpret; keep it for detach().
+        this.stash.push(...packets.slice(k).map((p) => p.raw));
+        return;
+      }
       let done: boolean;
       try {
         done = this.handle(packets[k]);
@@ -222,15 +242,12 @@ export class BackendSession {
         return this.close(asWireError(e));
       }
       if (done) {
-        // Anything after the response is not ours to interpret; keep it for detach().
-        const extra = packets.slice(k + 1).map((p) => p.raw);
-        if (extra.length) this.stash.push(...extra);
+        // The next packets (of a pipelined batch) answer the next job.
         const job = this.current!;
         const results = this.results;
         this.results = [];
         job.resolve(results);
         this.next();
-        return;
       }
     }
   }
@@ -317,6 +334,14 @@ export class BackendSession {
     for (const j of jobs) j.reject(this.closedError);
     for (const w of this.idleWaiters.splice(0)) w();
   }
+}
+
+function queryPacket(sql: string): Buffer {
+  const text = Buffer.from(sql, 'utf8');
+  const payload = Buffer.allocUnsafe(1 + text.length);
+  payload[0] = Command.QUERY;
+  text.copy(payload, 1);
+  return encodePacket(payload, 0);
 }
 
 function asWireError(e: unknown): Error {
