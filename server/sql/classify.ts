@@ -1,6 +1,7 @@
 import sqlParser from 'node-sql-parser';
 import { ConsensusError, type SqlAction, type SqlOp } from '../../consensus/index.ts';
 import { scanSql } from './lexer.ts';
+import { ShapeCache } from './templates.ts';
 
 const { Parser } = sqlParser;
 
@@ -20,6 +21,11 @@ export interface WriteStatement {
   table: string;
   /** The parsed statement (node-sql-parser AST). */
   ast: any;
+  /**
+   * Its shape was already printed and read back the same (see templates.ts): its canonical
+   * text needs no read-back check, unless a rewrite changes more than literals.
+   */
+  printable?: boolean;
 }
 
 export class SqlRefused extends Error {
@@ -42,6 +48,7 @@ const OP: Record<WriteKind, SqlOp> = {
 export class SqlClassifier {
   private readonly parser = new Parser();
   private readonly opt = { database: 'MariaDB' };
+  private readonly shapes = new ShapeCache<WriteStatement>();
 
   /** Classifies one COM_QUERY text (which may hold several statements). */
   classify(sql: string): Classified {
@@ -68,6 +75,12 @@ export class SqlClassifier {
 
   /** Parses a replicated statement into its kind and table; refuses what cannot be replicated. */
   parseWrite(sql: string): WriteStatement {
+    const known = this.shapes.lookup(sql, (text) => this.parseWriteText(text), (w) => w.ast, (w, ast) => ({ ...w, ast }));
+    if (known) return { ...known.value, printable: known.printable };
+    return this.parseWriteText(sql);
+  }
+
+  private parseWriteText(sql: string): WriteStatement {
     let ast: any;
     try {
       ast = this.parser.astify(sql, this.opt);

@@ -69,6 +69,8 @@ export interface Determinized {
   auto: AutoIncrementPlan | null;
   /** UPDATE: RAND()/UUID()… in SET were replaced by one value: allowed only when one row is touched. */
   perRowInSet: string | null;
+  /** Expressions were replaced or columns added (more than the statement's own literals changed). */
+  rewritten: boolean;
 }
 
 interface Pending {
@@ -267,7 +269,7 @@ export async function determinize(exec: SqlExecutor, write: WriteStatement, tabl
       );
     }
   }
-  return { ast, rows, auto, perRowInSet };
+  return { ast, rows, auto, perRowInSet, rewritten: pending.length > 0 };
 }
 
 /**
@@ -293,13 +295,14 @@ export async function checkSessionSqlMode(exec: SqlExecutor, vars?: SessionVars)
 }
 
 /** The statement to replicate: the executed one with the ids MySQL assigned written in. */
-export function withAutoIds(det: Determinized, firstId: bigint): { ast: any; ids: (bigint | null)[] } {
+export function withAutoIds(det: Determinized, firstId: bigint): { ast: any; ids: (bigint | null)[]; addedColumn: boolean } {
   const ast = cleanCopy(det.ast);
   const ids: (bigint | null)[] = [];
-  if (!det.auto || !det.rows) return { ast, ids };
+  if (!det.auto || !det.rows) return { ast, ids, addedColumn: false };
   const rows = insertRows(ast, null, det.rows.columns);
   let col = rows.columns.findIndex((c) => c.toLowerCase() === det.auto!.column.name.toLowerCase());
-  if (col < 0) {
+  const addedColumn = col < 0;
+  if (addedColumn) {
     rows.add(det.auto.column.name, new Array(rows.count).fill(null));
     col = rows.columns.length - 1;
   }
@@ -311,7 +314,7 @@ export function withAutoIds(det: Determinized, firstId: bigint): { ast: any; ids
       next += det.auto.increment;
     } else ids.push(null);
   }
-  return { ast, ids };
+  return { ast, ids, addedColumn };
 }
 
 /** Number of rows an INSERT/REPLACE writes (1 for the SET form). */

@@ -12,7 +12,7 @@
  */
 import type { WriteStatement } from './classify.ts';
 import { SqlExecError, type SqlExecutor } from './executor.ts';
-import { checkLiterals, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
+import { checkLiterals, cleanCopy, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
 import { checkDmlShape, checkSessionSqlMode, determinize, toExprSql, withAutoIds, type Determinized, type SessionVars } from './determinism.ts';
 import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
 import { checkRowWritable, dataColumns, findColumn, type ColumnDef, type SchemaCache, type TableInfo } from './schema.ts';
@@ -94,8 +94,14 @@ async function run(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache
   }
 }
 
+/** The canonical text; `known` when the statement's shape already passed toCheckedSql's read-back. */
+const canonicalSql = (ast: any, known: boolean | undefined): string => (known ? toSql(ast) : toCheckedSql(ast));
+
 // ---------------------------------------------------------------------------------------------
 // UPDATE / DELETE
+
+let selectForUpdateAst: any;
+const selectForUpdate = () => (selectForUpdateAst ??= parseOne('SELECT * FROM t WHERE 1 FOR UPDATE'));
 
 async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, limits: Limits): Promise<WriteOutcome> {
   const info = await schema.require(exec, write.table);
@@ -105,10 +111,10 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   const ast = det.ast;
   const entry = (write.kind === 'delete' ? ast.from : ast.table)[0];
   const cols = dataColumns(info);
-  const sql = toCheckedSql(ast);
+  const sql = canonicalSql(ast, write.printable && !det.rewritten);
 
   // the before-image: exactly the rows the statement touches, locked
-  const sel = parseOne('SELECT * FROM t WHERE 1 FOR UPDATE');
+  const sel = cleanCopy(selectForUpdate());
   sel.from = [{ db: null, table: entry.table, as: entry.as ?? null }];
   sel.where = ast.where ?? null;
   sel.orderby = ast.orderby ?? null;
@@ -211,13 +217,14 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
     }
   }
 
-  const executed = toCheckedSql(det.ast);
+  const executed = canonicalSql(det.ast, write.printable && !det.rewritten);
   const res = await exec.query(executed);
   let stmt = executed;
   if (det.auto) {
     if (res.insertId === 0n) throw new Error('OurSQL: MySQL assigned no AUTO_INCREMENT id to the inserted rows; roll back');
     const filled = withAutoIds(det, res.insertId);
-    stmt = toCheckedSql(filled.ast);
+    // integers put in place of what MySQL assigned print as they read: no read-back needed
+    stmt = canonicalSql(filled.ast, !filled.addedColumn);
     filled.ids.forEach((id, r) => {
       if (id !== null) pkCols.forEach((c, i) => c.name === det.auto!.column.name && (pkExprs[r][i] = id.toString()));
     });
