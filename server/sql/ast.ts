@@ -51,6 +51,8 @@ export function walk(node: any, visit: (n: any, parent: any, key: string | numbe
 const literalCache = new Map<string, any>();
 /** The AST node node-sql-parser makes of one literal (so our rewrites look like parsed SQL). */
 export function literalNode(sqlText: string): any {
+  // plain integers (auto-increment ids, mostly): the node the parser makes, without parsing
+  if (/^(0|[1-9][0-9]{0,14})$/.test(sqlText)) return { type: 'number', value: Number(sqlText) };
   let n = literalCache.get(sqlText);
   if (!n) {
     n = cleanCopy(parseOne(`SELECT ${sqlText}`).columns[0].expr);

@@ -295,14 +295,15 @@ export async function checkSessionSqlMode(exec: SqlExecutor, vars?: SessionVars)
 }
 
 /** The statement to replicate: the executed one with the ids MySQL assigned written in. */
-export function withAutoIds(det: Determinized, firstId: bigint): { ast: any; ids: (bigint | null)[]; addedColumn: boolean } {
+export function withAutoIds(det: Determinized, firstId: bigint): { ast: any; ids: (bigint | null)[]; needsCheck: boolean } {
   const ast = cleanCopy(det.ast);
   const ids: (bigint | null)[] = [];
-  if (!det.auto || !det.rows) return { ast, ids, addedColumn: false };
+  if (!det.auto || !det.rows) return { ast, ids, needsCheck: false };
   const rows = insertRows(ast, null, det.rows.columns);
   let col = rows.columns.findIndex((c) => c.toLowerCase() === det.auto!.column.name.toLowerCase());
-  const addedColumn = col < 0;
-  if (addedColumn) {
+  // a column added to a VALUES list prints quoted like the others; in the SET form, check the text
+  const needsCheck = col < 0 && rows.form !== 'values';
+  if (col < 0) {
     rows.add(det.auto.column.name, new Array(rows.count).fill(null));
     col = rows.columns.length - 1;
   }
@@ -314,7 +315,7 @@ export function withAutoIds(det: Determinized, firstId: bigint): { ast: any; ids
       next += det.auto.increment;
     } else ids.push(null);
   }
-  return { ast, ids, addedColumn };
+  return { ast, ids, needsCheck };
 }
 
 /** Number of rows an INSERT/REPLACE writes (1 for the SET form). */

@@ -224,7 +224,7 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
     if (res.insertId === 0n) throw new Error('OurSQL: MySQL assigned no AUTO_INCREMENT id to the inserted rows; roll back');
     const filled = withAutoIds(det, res.insertId);
     // integers put in place of what MySQL assigned print as they read: no read-back needed
-    stmt = canonicalSql(filled.ast, !filled.addedColumn);
+    stmt = canonicalSql(filled.ast, !filled.needsCheck);
     filled.ids.forEach((id, r) => {
       if (id !== null) pkCols.forEach((c, i) => c.name === det.auto!.column.name && (pkExprs[r][i] = id.toString()));
     });
