@@ -258,7 +258,7 @@ export class Chain extends EventEmitter {
    * rolls back and calls abortInflight). Blocks include only committed entries.
    */
   async admitInflight(
-    txOrMake: Tx | (() => Tx),
+    txOrMake: Tx | (() => Tx | Promise<Tx>),
     opts: { signatureKnownGood?: boolean; refs?: readonly string[] } = {},
   ): Promise<{ tx: Tx; seq: number; persist: string[] }> {
     for (;;) {
@@ -272,7 +272,8 @@ export class Chain extends EventEmitter {
       const r = await this.lock.run(async () => {
         if (this.inflightTouching(opts.refs ?? []).length) return undefined;
         // A maker runs here, so bodies built from the pool (SQL bases, coin choice) see it as admitted.
-        const tx = typeof txOrMake === 'function' ? txOrMake() : txOrMake;
+        // (an async maker signs on the signing thread; the lock keeps the bases it read current)
+        const tx = typeof txOrMake === 'function' ? await txOrMake() : txOrMake;
         if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
         const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => !!opts.signatureKnownGood };
         const check = this.pool.check(tx, this.config, ctx);

@@ -16,6 +16,7 @@ import { ProxyServer } from '../proxy/server.ts';
 import { createRpcApp } from '../rpc/server.ts';
 import { SqlClassifier } from '../sql/classify.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
+import { SignerThread } from '../wallet/signer-thread.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import { datadirPaths, readConsensusText, readNodeConfig, DatadirError, type NodeConfig } from './datadir.ts';
 
@@ -75,6 +76,7 @@ export class OursqlNode {
     private readonly pidFile: boolean,
     readonly backend: MysqlTarget,
     readonly writes: ReplicatedWrites,
+    private readonly signerThread: SignerThread | undefined,
   ) {}
 
   private proxy?: ProxyServer;
@@ -103,6 +105,7 @@ export class OursqlNode {
     const { target, managed } = await resolveBackend(config.mysql, { datadir: opts.datadir, log });
     if (managed) log(`MySQL at ${config.mysql} does not answer: using a private MariaDB (socket ${target.socketPath})`);
     const pool = openMysqlPool(target, target.database);
+    let cleanupOnError: (() => Promise<void> | undefined) | undefined;
     try {
       const store = new ChainStore(pool, chainDatabase(target), target.database);
       const chain = await Chain.open({
@@ -110,15 +113,18 @@ export class OursqlNode {
       });
       const minter = config.minter;
       const serve = opts.serve ?? true;
+      // a serving node signs proxy updates on a thread of their own (CLI commands on a stopped node do not)
+      const signerThread = serve && config.proxyKey ? new SignerThread() : undefined;
+      cleanupOnError = () => signerThread?.close();
       const miner = minter ? new Miner(chain, { minter, log }) : undefined;
       const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
       const writes = new ReplicatedWrites(chain, new SqlClassifier(), {
-        appDb: target.database, chainDb: chainDatabase(target), signer: proxySigner(config, wallet), log,
+        appDb: target.database, chainDb: chainDatabase(target), signer: proxySigner(config, wallet, signerThread), log,
         compoundStatements: await runsCompoundStatements(pool),
         asNode: async (sql) => void (await pool.query(sql)),
       });
       const node = new OursqlNode(
-        opts.datadir, config, consensus, wallet, pool, chain, miner, managed, cookie, log, serve && !!opts.pidFile, target, writes,
+        opts.datadir, config, consensus, wallet, pool, chain, miner, managed, cookie, log, serve && !!opts.pidFile, target, writes, signerThread,
       );
       if (!serve) return node;
       await node.listen();
@@ -126,6 +132,7 @@ export class OursqlNode {
       log(`node started: ${chain.describe()}; RPC on http://${config.host}:${node.rpcPort}/rpc, MySQL proxy on ${config.host}:${node.proxyPort}`);
       return node;
     } catch (e) {
+      await cleanupOnError?.();
       await pool.end().catch(() => {});
       await managed?.stop();
       throw e;
@@ -167,6 +174,7 @@ export class OursqlNode {
       this.log('node stopping');
       await this.miner?.stop();
       await this.proxy?.close();
+      await this.signerThread?.close();
       if (this.http) {
         this.http.closeAllConnections();
         await new Promise<void>((r) => this.http!.close(() => r()));
@@ -184,10 +192,11 @@ export class OursqlNode {
 }
 
 /** The node-held key that signs plain updates from the proxy, if the config names one. */
-function proxySigner(config: NodeConfig, wallet: Wallet): NodeSigner | null {
+function proxySigner(config: NodeConfig, wallet: Wallet, thread: SignerThread | undefined): NodeSigner | null {
   if (!config.proxyKey) return null;
   if (!wallet.has(config.proxyKey)) throw new DatadirError(`proxy key ${config.proxyKey} is not in this node's wallet (oursql wallet list; or start with --no-proxy-key)`);
-  return txSigner(wallet.key(config.proxyKey).privateKey);
+  const key = wallet.key(config.proxyKey).privateKey;
+  return thread ? thread.signerFor(key) : txSigner(key);
 }
 
 /** MariaDB (10.1 and later) runs anonymous compound statements (`BEGIN NOT ATOMIC … END`); MySQL does not. */

@@ -1,6 +1,6 @@
 import {
   ConsensusError, isUnmanagedTable, normalizePublicKey, prepareTx, sqlOf, txFromPrepared,
-  type PreparedTx, type Tx, type TxSigner,
+  type PreparedTx, type TransferBody, type Tx,
 } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
 import { buildSqlBody, joinChanges } from '../chain/sqltx.ts';
@@ -13,8 +13,8 @@ import { SESSION_VARS_SQL, sessionVarsOf, type SessionVars } from './determinism
 import { SchemaCache } from './schema.ts';
 import { sqlLiteral } from './literal.ts';
 
-/** A node-held key that signs plain updates (the proxy key). */
-export type NodeSigner = TxSigner;
+/** A node-held key that signs plain updates (the proxy key); the node signs on a worker thread. */
+export interface NodeSigner { pubkey: string; sign(body: TransferBody): Tx | Promise<Tx> }
 
 /** Per-connection state the write path keeps between statements. */
 export interface WriteSession {
@@ -148,7 +148,7 @@ export class ReplicatedWrites {
     }
   }
 
-  private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }): Tx {
+  private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }): Tx | Promise<Tx> {
     return signer.sign(buildSqlBody(this.chain, signer.pubkey, change).body);
   }
 
@@ -201,7 +201,7 @@ export class ReplicatedWrites {
    * Admits the tx (built inside the chain's critical section, so its bases are current), writes
    * its pool entry in the open MySQL transaction, and commits change and entry together.
    */
-  private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], make: () => Tx, ownSignature = true): Promise<WriteReply> {
+  private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], make: () => Tx | Promise<Tx>, ownSignature = true): Promise<WriteReply> {
     const { tx, persist } = await this.admit(make, ownSignature, outs.flatMap((o) => o.refs));
     try {
       await this.commitWithEntry(exec, persist);
@@ -214,7 +214,7 @@ export class ReplicatedWrites {
   }
 
   /** DDL commits implicitly: admit first (a refusal executes nothing), run it, then persist the entry. */
-  private async runDdl(exec: SqlExecutor, out: WriteOutcome, make: () => Tx, ownSignature = true): Promise<WriteReply> {
+  private async runDdl(exec: SqlExecutor, out: WriteOutcome, make: () => Tx | Promise<Tx>, ownSignature = true): Promise<WriteReply> {
     const { tx, persist } = await this.admit(make, ownSignature, out.refs);
     try {
       for (const stmt of out.stmts) await exec.query(stmt);
@@ -250,7 +250,7 @@ export class ReplicatedWrites {
     await exec.query('COMMIT');
   }
 
-  private async admit(make: () => Tx, ownSignature: boolean, refs: string[]) {
+  private async admit(make: () => Tx | Promise<Tx>, ownSignature: boolean, refs: string[]) {
     try {
       return await this.chain.admitInflight(make, { signatureKnownGood: ownSignature, refs });
     } catch (e) {

@@ -1,0 +1,29 @@
+// The node's signing thread signs exactly as consensus/ does (RFC 6979: the same bytes), and its
+// failures reach the caller.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hasValidSignature, publicKeyOf, signTx, type TransferBody } from '../../consensus/index.ts';
+import { SignerThread } from '../../server/wallet/signer-thread.ts';
+
+const KEY = '1f'.repeat(32);
+const body = (i: number): TransferBody => ({
+  v: 1, chain: 'ab'.repeat(32), time: 1_700_000_000_000 + i, from: publicKeyOf(KEY), in: [], out: [],
+  sql: { stmts: [`INSERT INTO t VALUES (${i})`], undo: [`DELETE FROM t WHERE id = ${i}`], refs: [`t:${i}`], base: { [`t:${i}`]: null } },
+} as unknown as TransferBody);
+
+test('the signing thread makes the signatures signTx makes, many at once', async () => {
+  const thread = new SignerThread();
+  try {
+    const signer = thread.signerFor(KEY);
+    const txs = await Promise.all(Array.from({ length: 50 }, (_, i) => signer.sign(body(i))));
+    txs.forEach((tx, i) => {
+      assert.deepEqual(tx, signTx(body(i), KEY));
+      assert.ok(hasValidSignature(tx));
+    });
+    await assert.rejects(signer.sign({ ...body(1), from: publicKeyOf('2e'.repeat(32)) }), /does not match/);
+    await assert.rejects(thread.sign(new Uint8Array([1]), 'zz'), /signing failed/);
+  } finally {
+    await thread.close();
+  }
+  await assert.rejects(thread.sign(new Uint8Array([1]), KEY), /closed/);
+});
