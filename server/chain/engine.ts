@@ -258,8 +258,13 @@ export class Chain extends EventEmitter {
    * rolls back and calls abortInflight). Blocks include only committed entries.
    */
   async admitInflight(
-    txOrMake: Tx | (() => Tx | Promise<Tx>),
-    opts: { signatureKnownGood?: boolean; refs?: readonly string[] } = {},
+    txOrMake: Tx | (() => Tx),
+    opts: {
+      signatureKnownGood?: boolean;
+      refs?: readonly string[];
+      /** Signs the admitted tx outside the lock (on a signing thread): built and admitted unsigned, signed before it is persisted. */
+      sign?: (tx: Tx) => Promise<string>;
+    } = {},
   ): Promise<{ tx: Tx; seq: number; persist: string[] }> {
     for (;;) {
       // A tx must not base on another write to the same rows whose MySQL commit is still open: if
@@ -272,8 +277,7 @@ export class Chain extends EventEmitter {
       const r = await this.lock.run(async () => {
         if (this.inflightTouching(opts.refs ?? []).length) return undefined;
         // A maker runs here, so bodies built from the pool (SQL bases, coin choice) see it as admitted.
-        // (an async maker signs on the signing thread; the lock keeps the bases it read current)
-        const tx = typeof txOrMake === 'function' ? await txOrMake() : txOrMake;
+        const tx = typeof txOrMake === 'function' ? txOrMake() : txOrMake;
         if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
         const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => !!opts.signatureKnownGood };
         const check = this.pool.check(tx, this.config, ctx);
@@ -282,9 +286,21 @@ export class Chain extends EventEmitter {
         let settle = () => {};
         const settled = new Promise<void>((resolve) => (settle = resolve));
         this.inflightWrites.set(tx.id, { refs: new Set(sqlOf(tx)?.refs ?? []), settled, settle });
-        return { tx, seq, persist: this.store.poolInsertSql(tx, seq) };
+        return { tx, seq };
       });
-      if (r) return r;
+      if (!r) continue;
+      let tx = r.tx;
+      if (opts.sign) {
+        // In flight, the entry is in no block and sent to no peer: it may wait for its signature.
+        try {
+          tx = { ...tx, sig: await opts.sign(tx) };
+        } catch (e) {
+          this.abortInflight(tx.id);
+          throw e;
+        }
+        this.pool.replaceTx(tx);
+      }
+      return { tx, seq: r.seq, persist: this.store.poolInsertSql(tx, r.seq) };
     }
   }
 

@@ -66,6 +66,12 @@ export class TxPool {
   }
 
   /** Adds a tx already checked with `check` against the current pool. */
+  /** The same tx, now signed (an in-flight entry admitted before its signature was made). */
+  replaceTx(tx: Tx): void {
+    const e = this.entries.get(tx.id);
+    if (e) e.tx = tx;
+  }
+
   add(tx: Tx, check: TxCheck, added = Date.now(), inflight = false): void {
     if (isCoinbase(tx.body)) throw new Error('coinbase in pool');
     let spends = 0n;

@@ -1,5 +1,5 @@
 import {
-  ConsensusError, isUnmanagedTable, normalizePublicKey, prepareTx, sqlOf, txFromPrepared,
+  ConsensusError, isUnmanagedTable, makeTx, normalizePublicKey, prepareTx, sqlOf, txFromPrepared,
   type PreparedTx, type TransferBody, type Tx,
 } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
@@ -13,8 +13,17 @@ import { SESSION_VARS_SQL, sessionVarsOf, type SessionVars } from './determinism
 import { SchemaCache } from './schema.ts';
 import { sqlLiteral } from './literal.ts';
 
-/** A node-held key that signs plain updates (the proxy key); the node signs on a worker thread. */
-export interface NodeSigner { pubkey: string; sign(body: TransferBody): Tx | Promise<Tx> }
+/** A node-held key that signs plain updates (the proxy key). */
+export interface NodeSigner {
+  pubkey: string;
+  /** Signs on the calling thread. */
+  sign(body: TransferBody): Tx;
+  /** Signs elsewhere (the node's signing thread): the tx is admitted unsigned and signed after. */
+  signLater?(tx: Tx): Promise<string>;
+}
+
+/** How an update's tx comes to be: made in the chain's critical section, maybe signed after it. */
+interface TxMaker { make: () => Tx; sign?: (tx: Tx) => Promise<string> }
 
 /** Per-connection state the write path keeps between statements. */
 export interface WriteSession {
@@ -88,7 +97,7 @@ export class ReplicatedWrites {
     if (isDdl(w)) {
       const out = await planDryRun(exec, w, schema, { session: vars });
       schema.invalidate(w.table);
-      return this.runDdl(exec, out, () => this.signedBy(signer, out));
+      return this.runDdl(exec, out, this.signedBy(signer, out));
     }
     try {
       const out = await executeWrite(beginWith(exec), w, schema, { session: vars });
@@ -97,7 +106,7 @@ export class ReplicatedWrites {
         await exec.query('COMMIT');
         return { affectedRows: 0, insertId: 0n };
       }
-      return await this.commitWith(exec, [out], () => this.signedBy(signer, joinChanges([out])));
+      return await this.commitWith(exec, [out], this.signedBy(signer, joinChanges([out])));
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
       throw e;
@@ -119,7 +128,7 @@ export class ReplicatedWrites {
     const outs = s.pending as WriteOutcome[];
     s.pending = [];
     try {
-      return await this.commitWith(exec, outs, () => this.signedBy(this.opts.signer!, joinChanges(outs)));
+      return await this.commitWith(exec, outs, this.signedBy(this.opts.signer!, joinChanges(outs)));
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
       throw e;
@@ -148,8 +157,10 @@ export class ReplicatedWrites {
     }
   }
 
-  private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }): Tx | Promise<Tx> {
-    return signer.sign(buildSqlBody(this.chain, signer.pubkey, change).body);
+  private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }): TxMaker {
+    const body = () => buildSqlBody(this.chain, signer.pubkey, change).body;
+    if (signer.signLater) return { make: () => makeTx(body()), sign: signer.signLater };
+    return { make: () => signer.sign(body()) };
   }
 
   // ---- client-signed (two steps, stateless on the node) ----
@@ -182,12 +193,12 @@ export class ReplicatedWrites {
         const out = await planDryRun(exec, w, schema, { session: vars });
         schema.invalidate(w.table);
         if (!same(out)) throw stale();
-        return this.runDdl(exec, out, () => tx, false);
+        return this.runDdl(exec, out, { make: () => tx }, false);
       }
       try {
         const out = await executeWrite(beginWith(exec), w, schema, { session: vars });
         if (!same(out)) throw stale();
-        return await this.commitWith(exec, [out], () => tx, false);
+        return await this.commitWith(exec, [out], { make: () => tx }, false);
       } catch (e) {
         await exec.query('ROLLBACK').catch(() => {});
         throw e;
@@ -201,8 +212,8 @@ export class ReplicatedWrites {
    * Admits the tx (built inside the chain's critical section, so its bases are current), writes
    * its pool entry in the open MySQL transaction, and commits change and entry together.
    */
-  private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], make: () => Tx | Promise<Tx>, ownSignature = true): Promise<WriteReply> {
-    const { tx, persist } = await this.admit(make, ownSignature, outs.flatMap((o) => o.refs));
+  private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], maker: TxMaker, ownSignature = true): Promise<WriteReply> {
+    const { tx, persist } = await this.admit(maker, ownSignature, outs.flatMap((o) => o.refs));
     try {
       await this.commitWithEntry(exec, persist);
     } catch (e) {
@@ -214,8 +225,8 @@ export class ReplicatedWrites {
   }
 
   /** DDL commits implicitly: admit first (a refusal executes nothing), run it, then persist the entry. */
-  private async runDdl(exec: SqlExecutor, out: WriteOutcome, make: () => Tx | Promise<Tx>, ownSignature = true): Promise<WriteReply> {
-    const { tx, persist } = await this.admit(make, ownSignature, out.refs);
+  private async runDdl(exec: SqlExecutor, out: WriteOutcome, maker: TxMaker, ownSignature = true): Promise<WriteReply> {
+    const { tx, persist } = await this.admit(maker, ownSignature, out.refs);
     try {
       for (const stmt of out.stmts) await exec.query(stmt);
     } catch (e) {
@@ -250,9 +261,9 @@ export class ReplicatedWrites {
     await exec.query('COMMIT');
   }
 
-  private async admit(make: () => Tx | Promise<Tx>, ownSignature: boolean, refs: string[]) {
+  private async admit(maker: TxMaker, ownSignature: boolean, refs: string[]) {
     try {
-      return await this.chain.admitInflight(make, { signatureKnownGood: ownSignature, refs });
+      return await this.chain.admitInflight(maker.make, { signatureKnownGood: ownSignature, refs, sign: maker.sign });
     } catch (e) {
       if (e instanceof ConsensusError) throw e;
       throw notPooled(e);

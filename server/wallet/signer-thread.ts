@@ -3,7 +3,7 @@
  * beside the event loop instead of on it. Signatures are the same as consensus/'s signTx makes.
  */
 import { Worker } from 'node:worker_threads';
-import { fail, makeTx, publicKeyOf, signedMessage, type TransferBody, type Tx } from '../../consensus/index.ts';
+import { fail, signedMessage, txSigner, type TransferBody, type Tx } from '../../consensus/index.ts';
 
 interface Waiting { resolve: (sig: string) => void; reject: (e: Error) => void }
 
@@ -39,15 +39,15 @@ export class SignerThread {
     });
   }
 
-  /** A signer for one key whose signatures are made on this thread. */
-  signerFor(privateKeyHex: string): { pubkey: string; sign(body: TransferBody): Promise<Tx> } {
-    const pubkey = publicKeyOf(privateKeyHex);
+  /** A signer for one key: `sign` on the calling thread, `signLater` on this one. */
+  signerFor(privateKeyHex: string): { pubkey: string; sign(body: TransferBody): Tx; signLater(tx: Tx): Promise<string> } {
+    const signer = txSigner(privateKeyHex);
     return {
-      pubkey,
-      sign: async (body) => {
-        if (body.from !== pubkey) fail('bad-key', "private key does not match the body's from");
-        const unsigned = makeTx(body);
-        return { ...unsigned, sig: await this.sign(signedMessage(unsigned.raw), privateKeyHex) };
+      pubkey: signer.pubkey,
+      sign: (body) => signer.sign(body),
+      signLater: async (tx) => {
+        if (!('from' in tx.body) || tx.body.from !== signer.pubkey) fail('bad-key', "private key does not match the body's from");
+        return this.sign(signedMessage(tx.raw), privateKeyHex);
       },
     };
   }

@@ -2,7 +2,7 @@
 // failures reach the caller.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hasValidSignature, publicKeyOf, signTx, type TransferBody } from '../../consensus/index.ts';
+import { hasValidSignature, makeTx, publicKeyOf, signTx, type TransferBody } from '../../consensus/index.ts';
 import { SignerThread } from '../../server/wallet/signer-thread.ts';
 
 const KEY = '1f'.repeat(32);
@@ -15,12 +15,15 @@ test('the signing thread makes the signatures signTx makes, many at once', async
   const thread = new SignerThread();
   try {
     const signer = thread.signerFor(KEY);
-    const txs = await Promise.all(Array.from({ length: 50 }, (_, i) => signer.sign(body(i))));
-    txs.forEach((tx, i) => {
-      assert.deepEqual(tx, signTx(body(i), KEY));
-      assert.ok(hasValidSignature(tx));
+    const unsigned = Array.from({ length: 50 }, (_, i) => makeTx(body(i)));
+    const sigs = await Promise.all(unsigned.map((tx) => signer.signLater(tx)));
+    unsigned.forEach((tx, i) => {
+      const signed = { ...tx, sig: sigs[i] };
+      assert.deepEqual(signed, signTx(body(i), KEY));
+      assert.deepEqual(signer.sign(body(i)), signed);
+      assert.ok(hasValidSignature(signed));
     });
-    await assert.rejects(signer.sign({ ...body(1), from: publicKeyOf('2e'.repeat(32)) }), /does not match/);
+    await assert.rejects(signer.signLater(makeTx({ ...body(1), from: publicKeyOf('2e'.repeat(32)) })), /does not match/);
     await assert.rejects(thread.sign(new Uint8Array([1]), 'zz'), /signing failed/);
   } finally {
     await thread.close();
