@@ -19,6 +19,10 @@ export const NodeConfigSchema = z.object({
   proxyKey: z.string().nullable().optional(),
   peers: z.array(z.string()).default([]),
   mining: z.boolean().default(true),
+  /** Client connections the MySQL proxy accepts at once (more get ER 1040). */
+  proxyMaxConnections: z.number().int().min(1).default(500),
+  /** A proxy connection with no command for this long is closed (as MySQL's wait_timeout). */
+  proxyIdleTimeoutSeconds: z.number().int().min(1).default(28_800),
   rpcUser: z.string().optional(),
   rpcPassword: z.string().optional(),
 });

@@ -154,7 +154,10 @@ export class OursqlNode {
       server.listen(this.config.rpcPort, this.config.host, () => resolve());
     });
     this.http = server;
-    const proxy = new ProxyServer({ backend: this.backend, writes: this.writes, log: this.log });
+    const proxy = new ProxyServer({
+      backend: this.backend, writes: this.writes, log: this.log,
+      maxConnections: this.config.proxyMaxConnections, idleTimeoutMs: this.config.proxyIdleTimeoutSeconds * 1000,
+    });
     try {
       await proxy.listen(this.config.proxyPort, this.config.host);
     } catch (e) {

@@ -99,7 +99,8 @@ export class ProxyConnection {
   private touch(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (!this.busy) {
+      // busy: a command of ours runs; relaying: the server has not finished answering one
+      if (!this.busy && !this.relaying && !this.intercepting) {
         this.opts.log('proxy: closing an idle connection');
         this.close();
       } else this.touch();

@@ -16,6 +16,10 @@ function bool(v: string): boolean {
   if (v === 'false' || v === 'off' || v === '0') return false;
   throw new CliError(`must be true or false, got "${v}"`);
 }
+function positive(v: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(v)) throw new CliError(`must be a whole number of at least 1, got "${v}"`);
+  return Number(v);
+}
 function text(v: string): string {
   if (!v) throw new CliError('must not be empty');
   return v;
@@ -30,6 +34,8 @@ const SETTABLE: Record<string, (v: string) => unknown> = {
   // "none" turns node-signed proxy updates off (client-signed only).
   proxyKey: (v) => (v === 'none' || v === 'null' ? null : checkAddress(v, 'proxyKey')),
   mining: bool,
+  proxyMaxConnections: positive,
+  proxyIdleTimeoutSeconds: positive,
   mysql: (v) => (parseMysqlUrl(v), v),
   rpcUser: text,
   rpcPassword: text,
