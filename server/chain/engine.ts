@@ -138,6 +138,7 @@ export class Chain extends EventEmitter {
       throw new ChainError(`the chain in this database was made with another consensus config (hash ${configHash}, this node has ${config.hash})`);
     }
     const chain = new Chain(opts, genesis);
+    await chain.repairDdl();
     for (const h of await store.loadHeaders()) chain.headers.set(h.hash, h);
     chain.active = await store.loadActiveChain();
     if (chain.active[0] !== genesis) throw new ChainError('active chain does not start at the genesis block');
@@ -614,6 +615,40 @@ export class Chain extends EventEmitter {
       } catch (e) {
         throw new ConsensusError('bad-block', `SQL of ${what} failed: ${(e as Error).message}`, { stmt });
       }
+    }
+  }
+
+  // ---- the DDL journal: schema changes the proxy runs outside a transaction (SPEC 9) ----
+
+  /** Notes, committed, that a pooled-to-be DDL tx is about to run, with the SQL that undoes it. */
+  journalDdl(txid: string, undo: readonly string[]): Promise<void> {
+    return this.store.journalDdl(txid, undo);
+  }
+
+  /** The DDL of `txid` is accounted for: its pool entry committed, or it did not run. */
+  settleDdl(txid: string): Promise<void> {
+    return this.store.clearDdl(txid);
+  }
+
+  /**
+   * After a crash: a journaled DDL whose tx is neither pooled nor in a block may have run without
+   * its tx. Its undo puts the schema (and rows) back; an undo statement that fails because the DDL
+   * never ran (no such table, table exists) is what we want anyway.
+   */
+  private async repairDdl(): Promise<void> {
+    await this.store.clearSettledDdl();
+    for (const { txid, undo } of await this.store.orphanedDdl()) {
+      const conn = await this.mysql.getConnection();
+      try {
+        await conn.query(`USE \`${this.store.appDb}\``);
+        for (const stmt of undo) {
+          await conn.query(stmt).catch((e: Error) => this.log(`ddl journal: undo of ${txid}: ${e.message} (skipped)`));
+        }
+      } finally {
+        conn.release();
+      }
+      await this.store.clearDdl(txid);
+      this.log(`ddl journal: the schema change of ${txid} had no pooled transaction after a crash: undone`);
     }
   }
 

@@ -62,6 +62,14 @@ export const CHAIN_TABLES: readonly string[] = [
      sig VARCHAR(200) CHARACTER SET ascii NULL,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
+  // Schema changes the proxy is running (MySQL commits DDL by itself, outside any transaction):
+  // written before the DDL runs, removed once its pool entry commits. A row a crash leaves behind
+  // is repaired at the next start: a tx neither pooled nor in a block has its undo run (SPEC 9).
+  `CREATE TABLE IF NOT EXISTS ddl_journal (
+     txid CHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+     undo_sql MEDIUMTEXT NOT NULL,
+     added BIGINT UNSIGNED NOT NULL
+   ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS peers (
      addr VARCHAR(255) CHARACTER SET ascii PRIMARY KEY,
      added BIGINT UNSIGNED NOT NULL,

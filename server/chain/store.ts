@@ -191,6 +191,31 @@ export class ChainStore {
     if (addChain.length) await conn.query(`REPLACE INTO ${this.t('chain')} (height, hash) VALUES ?`, [addChain]);
   }
 
+  // ---- the DDL journal (schema.ts) ----
+
+  async journalDdl(txid: string, undo: readonly string[]): Promise<void> {
+    await this.mysql.query(`INSERT INTO ${this.t('ddl_journal')} (txid, undo_sql, added) VALUES (?, ?, ?)`, [txid, JSON.stringify(undo), Date.now()]);
+  }
+  async clearDdl(txid: string): Promise<void> {
+    await this.mysql.query(`DELETE FROM ${this.t('ddl_journal')} WHERE txid = ?`, [txid]);
+  }
+  /** Journal rows whose tx is neither pooled nor in the tx index: their DDL may have run without a tx. */
+  async orphanedDdl(): Promise<{ txid: string; undo: string[] }[]> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(
+      `SELECT j.txid, j.undo_sql FROM ${this.t('ddl_journal')} j
+        WHERE NOT EXISTS (SELECT 1 FROM ${this.t('pool')} p WHERE p.txid = j.txid)
+          AND NOT EXISTS (SELECT 1 FROM ${this.t('txindex')} x WHERE x.txid = j.txid)`,
+    );
+    return rows.map((r) => ({ txid: r.txid, undo: JSON.parse(r.undo_sql) as string[] }));
+  }
+  /** Forgets journal rows whose tx made it into the pool or a block. */
+  async clearSettledDdl(): Promise<void> {
+    await this.mysql.query(
+      `DELETE j FROM ${this.t('ddl_journal')} j WHERE EXISTS (SELECT 1 FROM ${this.t('pool')} p WHERE p.txid = j.txid)
+          OR EXISTS (SELECT 1 FROM ${this.t('txindex')} x WHERE x.txid = j.txid)`,
+    );
+  }
+
   async loadPool(): Promise<{ txs: Tx[]; nextSeq: number }> {
     const [rows] = await this.mysql.query<RowDataPacket[]>(
       `SELECT seq, txid, body, sig FROM ${this.t('pool')} ORDER BY seq`,

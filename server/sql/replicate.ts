@@ -224,13 +224,23 @@ export class ReplicatedWrites {
     return summarize(outs, tx.id);
   }
 
-  /** DDL commits implicitly: admit first (a refusal executes nothing), run it, then persist the entry. */
+  /**
+   * DDL commits by itself: admit first (a refusal executes nothing), journal it (a crash before
+   * its pool entry commits is undone at the next start), run it, then persist the entry.
+   */
   private async runDdl(exec: SqlExecutor, out: WriteOutcome, maker: TxMaker, ownSignature = true): Promise<WriteReply> {
     const { tx, persist } = await this.admit(maker, ownSignature, out.refs);
+    try {
+      await this.chain.journalDdl(tx.id, out.undo);
+    } catch (e) {
+      this.chain.abortInflight(tx.id);
+      throw notPooled(e);
+    }
     try {
       for (const stmt of out.stmts) await exec.query(stmt);
     } catch (e) {
       this.chain.abortInflight(tx.id);
+      await this.settleDdl(tx.id);
       throw e;
     }
     try {
@@ -241,10 +251,17 @@ export class ReplicatedWrites {
       this.chain.abortInflight(tx.id);
       await exec.query('ROLLBACK').catch(() => {});
       for (const stmt of out.undo) await exec.query(stmt).catch((u: Error) => this.opts.log(`proxy: undo of DDL failed: ${u.message}`));
+      await this.settleDdl(tx.id);
       throw notPooled(e);
     }
     this.chain.commitInflight(tx.id);
+    await this.settleDdl(tx.id);
     return summarize([out], tx.id);
+  }
+
+  /** Drops a journal row; if that fails, the next start finds the tx pooled (or repairs it). */
+  private async settleDdl(txid: string): Promise<void> {
+    await this.chain.settleDdl(txid).catch((e: Error) => this.opts.log(`proxy: could not clear the DDL journal of ${txid}: ${e.message}`));
   }
 
   /**
