@@ -13,9 +13,14 @@ import { nodeMethods } from './methods/node.ts';
 import { poolMethods } from './methods/pool.ts';
 import { sqlMethods } from './methods/sql.ts';
 import { walletMethods } from './methods/wallet.ts';
+import { addressMethods } from './methods/address.ts';
+import { peerMethods } from './methods/peers.ts';
+import { twoStepMethods } from './methods/twostep.ts';
 
 /** Every method the node serves; a new group of methods is one more spread here. */
-export const METHODS: MethodTable = { ...chainMethods, ...poolMethods, ...walletMethods, ...nodeMethods, ...sqlMethods };
+export const METHODS: MethodTable = {
+  ...chainMethods, ...poolMethods, ...walletMethods, ...addressMethods, ...twoStepMethods, ...nodeMethods, ...peerMethods, ...sqlMethods,
+};
 
 export function needsAuth(method: unknown): boolean {
   return typeof method === 'string' && Object.hasOwn(METHODS, method) && METHODS[method].auth;

@@ -20,6 +20,14 @@ export interface RpcMethod<S extends z.ZodObject = z.ZodObject> {
   schema: S;
   /** Needs HTTP Basic auth: the method uses node-held keys or changes the node (SPEC 7). */
   auth: boolean;
+  /** What the result holds, in one line for the docs. */
+  returns: string;
+  /** The shape of the result: documented, and checked by the tests against real answers. */
+  result: z.ZodType;
+  /** Codes besides the JSON-RPC protocol ones (-32700 to -32600) this method answers with, and when. */
+  errors?: Readonly<Record<number, string>>;
+  /** One request and its answer for docs/rpc.md (checked against `schema` and `result`). */
+  example: { params?: Record<string, unknown> | readonly unknown[]; result: unknown };
   run(params: z.infer<S>, ctx: CallContext): unknown;
 }
 
@@ -52,5 +60,7 @@ export function parseParams<S extends z.ZodObject>(name: string, m: RpcMethod<S>
 // Shared param shapes.
 export const hex64 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters').transform((s) => s.toLowerCase());
 /** An amount of coins as a person types it; converted exactly by the method (bad amount → -3). */
-export const coinsParam = z.union([z.string(), z.number()]);
+export const coinsParam = z.union([z.string(), z.number()]).describe('coins, up to 8 decimals ("1.5" or 1.5)');
+/** An address as given; checked by the method (bad checksum → -5 `bad-address`). */
+export const addressParam = z.string().describe('address (base58check)');
 export const heightParam = z.number().int().min(0);

@@ -12,8 +12,11 @@ import { answer, buildJsonRpcServer, needsAuth } from './dispatch.ts';
 import { RpcCode } from './errors.ts';
 import type { CallContext } from './method.ts';
 
-/** Largest request body accepted on /rpc. */
-export const MAX_RPC_BODY_BYTES = 1024 * 1024;
+/**
+ * Largest request body accepted on /rpc: room for `submitsigned` of the largest transaction body
+ * (1 MiB of canonical JSON, sent as hex: 2 MiB) with its signature.
+ */
+export const MAX_RPC_BODY_BYTES = 3 * 1024 * 1024;
 
 export function createRpcApp(node: OursqlNode): express.Express {
   const app = express();

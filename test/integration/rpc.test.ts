@@ -9,6 +9,7 @@ import { buildTransfer } from '../../server/chain/send.ts';
 import { readNodeConfig, writeNodeConfig } from '../../server/node/datadir.ts';
 import { initNode } from '../../server/node/init.ts';
 import { OursqlNode } from '../../server/node/node.ts';
+import { METHODS } from '../../server/rpc/dispatch.ts';
 import { RpcCode, toRpcError } from '../../server/rpc/errors.ts';
 import { createRpcApp, MAX_RPC_BODY_BYTES } from '../../server/rpc/server.ts';
 import { corruptAddress, tempNodeDir } from '../helpers/node.ts';
@@ -37,6 +38,9 @@ describe('JSON-RPC server', () => {
   const ok = async (method: string, params?: unknown, auth = false): Promise<any> => {
     const b = await call(method, params, auth);
     assert.equal(b.error, undefined, `${method} failed: ${JSON.stringify(b.error)}`);
+    // The declared result schema (what docs/rpc.md is generated from) fits the real answer.
+    const shape = METHODS[method].result.safeParse(b.result);
+    assert.ok(shape.success, `${method} result does not fit its schema: ${JSON.stringify(shape.error?.issues)}`);
     return b.result;
   };
   const fails = async (method: string, params: unknown, code: number, auth = false): Promise<Json> => {

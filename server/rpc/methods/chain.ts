@@ -1,10 +1,16 @@
 /** Read-only chain methods (open, no auth). */
 import { z } from 'zod';
-import { bitsForHeight } from '../../../consensus/index.ts';
+import { bitsForHeight, parseConsensusConfig } from '../../../consensus/index.ts';
 import { RpcCode, RpcError } from '../errors.ts';
+import { EX, exampleTransfer, exampleTransferSig, exampleTxid } from '../examples.ts';
 import { heightParam, hex64, method, type MethodTable } from '../method.ts';
 import type { CallContext } from '../method.ts';
+import { BlockView1, BlockView2, BlockWire, Hash, HeaderView, Uint, Units } from '../shapes.ts';
 import { blockView, headerView, type Verbosity } from '../views.ts';
+
+const exampleHeader = { v: 1, height: 1, prev: EX.genesis, merkle: EX.merkle, time: EX.time, bits: 8, nonce: 41 } as const;
+const exampleHeaderView = { hash: EX.block1, height: 1, confirmations: 1, header: exampleHeader, work: '512', next: null, ntx: 2 };
+const defaultConsensus = parseConsensusConfig({});
 
 const MAX_LIST = 1000;
 
@@ -26,6 +32,17 @@ export const chainMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: false,
+    returns: '`{chain, genesis, consensus, blocks, height, bestblockhash, time, mediantime, work, nextbits, pool}`',
+    result: z.strictObject({
+      chain: z.string(), genesis: Hash, consensus: Hash, blocks: Uint, height: Uint, bestblockhash: Hash, time: Uint, mediantime: Uint,
+      work: Units, nextbits: Uint, pool: Uint,
+    }),
+    example: {
+      result: {
+        chain: 'OurSQL', genesis: EX.genesis, consensus: EX.consensus, blocks: 1, height: 1, bestblockhash: EX.block1, time: EX.time,
+        mediantime: EX.time, work: '512', nextbits: 8, pool: 0,
+      },
+    },
     run: (_p, { node }) => {
       const { chain, consensus } = node;
       const tip = chain.tip;
@@ -51,6 +68,9 @@ export const chainMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: false,
+    returns: 'tip height',
+    result: Uint,
+    example: { result: 1 },
     run: (_p, { node }) => node.chain.height,
   }),
 
@@ -59,6 +79,9 @@ export const chainMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: false,
+    returns: 'tip hash',
+    result: Hash,
+    example: { result: EX.block1 },
     run: (_p, { node }) => node.chain.tip.hash,
   }),
 
@@ -67,6 +90,10 @@ export const chainMethods: MethodTable = {
     params: ['height'],
     schema: z.object({ height: heightParam }),
     auth: false,
+    returns: 'hash of the active-chain block at `height`',
+    result: Hash,
+    errors: { [RpcCode.INVALID_PARAMETER]: 'height out of range' },
+    example: { params: [0], result: EX.genesis },
     run: (p, ctx) => hashAt(ctx, p.height),
   }),
 
@@ -79,6 +106,19 @@ export const chainMethods: MethodTable = {
       verbosity: z.union([z.literal(0), z.literal(1), z.literal(2), z.boolean()]).default(1),
     }),
     auth: false,
+    returns: '0: `{header, txs:[{body, sig}]}` (wire form); 1: `{hash, height, confirmations, header, work, next, ntx, txs:[txid]}`; 2: as 1 with `txs:[{txid, body, sig}]`. `confirmations` is -1 off the active chain',
+    result: z.union([BlockWire, BlockView1, BlockView2]),
+    errors: { [RpcCode.INVALID_ADDRESS_OR_KEY]: 'unknown block' },
+    example: {
+      params: { blockhash: EX.block1, verbosity: 2 },
+      result: {
+        ...exampleHeaderView,
+        txs: [
+          { txid: EX.coinbaseTx, body: { v: 1, chain: EX.genesis, coinbase: 1, out: [{ to: EX.alice, amount: '1000000000' }] } },
+          { txid: exampleTxid, body: exampleTransfer, sig: exampleTransferSig },
+        ],
+      },
+    },
     run: async (p, ctx) => {
       const h = storedHeader(ctx, p.blockhash);
       const block = await ctx.node.chain.getBlock(h.hash);
@@ -97,6 +137,12 @@ export const chainMethods: MethodTable = {
       verbose: z.boolean().default(false),
     }),
     auth: false,
+    returns: '`{height, blocks}`: active-chain blocks from `from` upwards, as `getblock` 1 (or 2 when `verbose`), without `txs` when not verbose',
+    result: z.strictObject({ height: Uint, blocks: z.array(z.union([HeaderView, BlockView2])) }),
+    example: {
+      params: { from: 1, count: 1 },
+      result: { height: 1, blocks: [exampleHeaderView] },
+    },
     run: async (p, { node }) => {
       const { chain } = node;
       const blocks = [];
@@ -111,5 +157,16 @@ export const chainMethods: MethodTable = {
       }
       return { height: chain.height, blocks };
     },
+  }),
+
+  getconsensus: method({
+    summary: 'The consensus config every node of this chain runs, with its hash (the genesis block commits to it).',
+    params: [],
+    schema: z.object({}),
+    auth: false,
+    returns: '`{hash, genesis, config}`: `config` in the original\'s key names with every default filled in; `hash` = sha256 of its canonical JSON without `InitNodesAddreses`',
+    result: z.strictObject({ hash: Hash, genesis: Hash, config: z.record(z.string(), z.unknown()) }),
+    example: { result: { hash: defaultConsensus.hash, genesis: EX.genesis, config: defaultConsensus.normalized } },
+    run: (_p, { node }) => ({ hash: node.consensus.hash, genesis: node.chain.genesis, config: node.consensus.normalized }),
   }),
 };

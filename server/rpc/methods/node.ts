@@ -2,7 +2,10 @@
 import { z } from 'zod';
 import { VERSION } from '../../version.ts';
 import { RpcCode, RpcError } from '../errors.ts';
+import { EX } from '../examples.ts';
 import { method, type MethodTable } from '../method.ts';
+import { Address, Hash, Uint } from '../shapes.ts';
+import { PeerList } from '../../chain/peers.ts';
 
 /** A background miner or a new tip may cancel a `mine` search; it then retries on the new tip. */
 
@@ -12,7 +15,20 @@ export const nodeMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: false,
-    run: (_p, { node, local }) => ({
+    returns: '`{version, pid, datadir, host, rpcPort, proxyPort, genesis, consensus, height, tip, pool, peers:[addr], uptime, minter, proxyKey, mining}`',
+    result: z.strictObject({
+      version: z.string(), pid: Uint, datadir: z.string(), host: z.string(), rpcPort: Uint, proxyPort: Uint, genesis: Hash, consensus: Hash,
+      height: Uint, tip: Hash, pool: Uint, peers: z.array(z.string()), uptime: Uint, minter: Address.nullable(), proxyKey: Address.nullable(),
+      mining: z.boolean(),
+    }),
+    example: {
+      result: {
+        version: '0.1.0', pid: 21674, datadir: '/home/me/.oursql', host: '127.0.0.1', rpcPort: 8765, proxyPort: 8766, genesis: EX.genesis,
+        consensus: EX.consensus, height: 1, tip: EX.block1, pool: 0, peers: ['peer1.example.org:8765'], uptime: 3600, minter: EX.alice,
+        proxyKey: null, mining: true,
+      },
+    },
+    run: async (_p, { node, local }) => ({
       version: VERSION,
       pid: process.pid,
       datadir: node.datadir,
@@ -24,7 +40,7 @@ export const nodeMethods: MethodTable = {
       height: node.chain.height,
       tip: node.chain.tip.hash,
       pool: node.chain.pool.size,
-      peers: [] as string[],
+      peers: (await new PeerList(node.chain.store).list()).map((p) => p.addr),
       uptime: Math.floor((Date.now() - node.startedAt) / 1000),
       minter: node.config.minter ?? null,
       proxyKey: node.config.proxyKey ?? null,
@@ -38,6 +54,10 @@ export const nodeMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: true,
+    returns: '`{hash, height, txs, active}` of the block mined from the pool',
+    result: z.strictObject({ hash: Hash, height: Uint, txs: Uint, active: z.boolean() }),
+    errors: { [RpcCode.MISC_ERROR]: 'the block rule does not allow a block yet (`data.reason`), or the node has no minter' },
+    example: { result: { hash: EX.block1, height: 1, txs: 1, active: true } },
     run: async (_p, { node }) => {
       if (!node.miner) throw new RpcError(RpcCode.MISC_ERROR, 'this node has no minter address: set one with `oursql config --set minter=ADDR`');
       const r = await node.miner.mineNow();
@@ -55,6 +75,9 @@ export const nodeMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: true,
+    returns: '`"OurSQL node stopping"`; the node stops after answering',
+    result: z.literal('OurSQL node stopping'),
+    example: { result: 'OurSQL node stopping' },
     run: (_p, { node, afterResponse }) => {
       afterResponse(() => void node.stop());
       return 'OurSQL node stopping';

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { isCoinbase } from '../../../consensus/index.ts';
 import { RpcCode, RpcError } from '../errors.ts';
+import { EX, exampleTransfer, exampleTransferSig, exampleTxid } from '../examples.ts';
 import { hex64, method, type MethodTable } from '../method.ts';
+import { Address, Body, Coins, Hash, Hex, PoolEntryView, Uint } from '../shapes.ts';
 import { confirmations, poolEntryView, senderOf, txWire } from '../views.ts';
 
 export const poolMethods: MethodTable = {
@@ -11,6 +13,9 @@ export const poolMethods: MethodTable = {
     params: ['verbose'],
     schema: z.object({ verbose: z.boolean().default(false) }),
     auth: false,
+    returns: '`[txid]` in pool order; verbose: `{txid: {from, amount, out, spends, cost, time, added, sql, depends}}` (coins)',
+    result: z.union([z.array(Hash), z.record(Hash, PoolEntryView.omit({ txid: true }).extend({ depends: z.array(Hash) }))]),
+    example: { params: [false], result: [exampleTxid] },
     run: (p, { node }) => {
       const entries = node.chain.pool.list();
       if (!p.verbose) return entries.map((e) => e.tx.id);
@@ -31,6 +36,17 @@ export const poolMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: false,
+    returns: '`{size, txs:[{txid, from, amount, out:[{to, amount}], spends, cost, time, added, sql}]}` (coins)',
+    result: z.strictObject({ size: Uint, txs: z.array(PoolEntryView) }),
+    example: {
+      result: {
+        size: 1,
+        txs: [{
+          txid: exampleTxid, from: EX.alice, amount: '1.5', out: [{ to: EX.bob, amount: '1.5' }, { to: EX.alice, amount: '8.5' }],
+          spends: '10', cost: '0', time: EX.time, added: EX.time + 12,
+        }],
+      },
+    },
     run: (_p, { node }) => {
       const txs = node.chain.pool.list().map(poolEntryView);
       return { size: txs.length, txs };
@@ -42,6 +58,22 @@ export const poolMethods: MethodTable = {
     params: ['txid'],
     schema: z.object({ txid: hex64 }),
     auth: false,
+    returns: '`{txid, body, sig, from, status:"pool", confirmations:0}` or `{…, status:"confirmed", blockhash, height, position, confirmations}`; `from` is the signer\'s address (null for a coinbase)',
+    result: z.union([
+      z.strictObject({ txid: Hash, body: Body, sig: Hex.optional(), from: Address.nullable(), status: z.literal('pool'), confirmations: z.literal(0) }),
+      z.strictObject({
+        txid: Hash, body: Body, sig: Hex.optional(), from: Address.nullable(), status: z.literal('confirmed'), blockhash: Hash, height: Uint,
+        position: Uint, confirmations: Uint,
+      }),
+    ]),
+    errors: { [RpcCode.INVALID_ADDRESS_OR_KEY]: 'neither in the active chain nor in the pool' },
+    example: {
+      params: [exampleTxid],
+      result: {
+        txid: exampleTxid, body: exampleTransfer, sig: exampleTransferSig, from: EX.alice, status: 'confirmed', blockhash: EX.block1, height: 1,
+        position: 1, confirmations: 1,
+      },
+    },
     run: async (p, { node }) => {
       const { chain } = node;
       const pooled = chain.pool.get(p.txid);
@@ -66,6 +98,10 @@ export const poolMethods: MethodTable = {
     params: ['txid'],
     schema: z.object({ txid: hex64 }),
     auth: true,
+    returns: '`{removed:[txid]}`: the tx and the pending txs that spend its outputs',
+    result: z.strictObject({ removed: z.array(Hash) }),
+    errors: { [RpcCode.INVALID_ADDRESS_OR_KEY]: 'not in the pool' },
+    example: { params: [exampleTxid], result: { removed: [exampleTxid] } },
     run: async (p, { node }) => {
       const removed = await node.chain.cancel(p.txid);
       return { removed };

@@ -5,7 +5,9 @@ import type { Chain } from '../../chain/engine.ts';
 import { buildTransfer } from '../../chain/send.ts';
 import type { Wallet } from '../../wallet/wallet.ts';
 import { RpcCode, RpcError } from '../errors.ts';
+import { EX, exampleTxid } from '../examples.ts';
 import { coinsParam, method, type MethodTable } from '../method.ts';
+import { Address, Balance, Coins, Hash, WalletAddress } from '../shapes.ts';
 
 /**
  * approved: confirmed unspent outputs on the active chain; pending: the pool's net effect (received
@@ -36,6 +38,10 @@ export const walletMethods: MethodTable = {
     params: ['address'],
     schema: z.object({ address: z.string() }),
     auth: false,
+    returns: '`{address, approved, pending, total}` in coins (see docs/cli.md for what each means)',
+    result: Balance,
+    errors: { [RpcCode.INVALID_ADDRESS_OR_KEY]: '`bad-address`' },
+    example: { params: [EX.alice], result: { address: EX.alice, approved: '10', pending: '-1.5', total: '8.5' } },
     run: (p, { node }) => balanceView(node.chain, p.address),
   }),
 
@@ -44,6 +50,9 @@ export const walletMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: true,
+    returns: '`{address, pubkey}` of a new node-held key',
+    result: WalletAddress,
+    example: { result: { address: EX.bob, pubkey: EX.bobPubkey } },
     run: (_p, { node }) => node.wallet.create(),
   }),
 
@@ -52,6 +61,9 @@ export const walletMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: true,
+    returns: '`[{address, pubkey}]` of the node wallet',
+    result: z.array(WalletAddress),
+    example: { result: [{ address: EX.alice, pubkey: EX.alicePubkey }, { address: EX.bob, pubkey: EX.bobPubkey }] },
     run: (_p, { node }) => node.wallet.list(),
   }),
 
@@ -60,6 +72,15 @@ export const walletMethods: MethodTable = {
     params: ['to', 'amount', 'from'],
     schema: z.object({ to: z.string(), amount: coinsParam, from: z.string().optional() }),
     auth: true,
+    returns: '`{txid, from, to, amount}`; `amount` in coins (string or number); without `from`, the first wallet address that can pay',
+    result: z.strictObject({ txid: Hash, from: Address, to: Address, amount: Coins }),
+    errors: {
+      [RpcCode.INVALID_ADDRESS_OR_KEY]: '`bad-address`',
+      [RpcCode.TYPE_ERROR]: '`bad-amount`',
+      [RpcCode.WALLET_ERROR]: '`from` is not in the node wallet, or the wallet is empty',
+      [RpcCode.INSUFFICIENT_FUNDS]: '`insufficient-funds`',
+    },
+    example: { params: { from: EX.alice, to: EX.bob, amount: '1.5' }, result: { txid: exampleTxid, from: EX.alice, to: EX.bob, amount: '1.5' } },
     run: async (p, { node }) => {
       const { chain, wallet } = node;
       const to = checkAddress(p.to, 'recipient');

@@ -1,0 +1,39 @@
+/**
+ * The key holder's side of the two-step flow: check what the node prepared, show the exact message,
+ * sign it here, send only the signature. The private key never leaves this process.
+ */
+import { z } from 'zod';
+import { signStringToSign } from '../consensus/index.ts';
+import { Hash, Prepared, Uint } from '../server/rpc/shapes.ts';
+import { RemoteError, TamperError } from './errors.ts';
+import { note } from './output.ts';
+import { confirmSigning } from './prompt.ts';
+import type { Call } from './rpc.ts';
+import { decodePrepared, type Decoded } from './verify.ts';
+
+const Submitted = z.object({ txid: Hash, affectedRows: Uint.optional(), insertId: z.string().optional() });
+export type SubmitResult = z.infer<typeof Submitted>;
+
+/** Who signs; the private key is asked for (passphrase) only once the body checked out. */
+export interface Signer { address: string; privateKey: () => Promise<string> }
+
+/**
+ * `prepared` checked by `check` (which throws TamperError and returns a line saying what is
+ * signed), shown, confirmed, signed with the signer's key and submitted.
+ */
+export async function signAndSubmit(
+  call: Call,
+  prepared: z.infer<typeof Prepared>,
+  check: (d: Decoded) => string,
+  signer: Signer,
+  yes: boolean,
+): Promise<SubmitResult> {
+  const d = decodePrepared(prepared);
+  const what = check(d);
+  note(`${what}\nThe message to sign (${signer.address}):\n${d.text}`);
+  if (!(await confirmSigning(yes))) throw new RemoteError('not signed: cancelled');
+  const signature = signStringToSign(d.stringToSign, await signer.privateKey());
+  const r = await call('submitsigned', { transaction: prepared.transaction, signature }, Submitted);
+  if (r.txid !== d.txid) throw new TamperError(`the node reports txid ${r.txid} for the transaction ${d.txid}`);
+  return r;
+}
