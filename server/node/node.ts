@@ -17,6 +17,10 @@ import { createRpcApp } from '../rpc/server.ts';
 import { SqlClassifier } from '../sql/classify.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
 import { SignerThread } from '../wallet/signer-thread.ts';
+import { PeerList } from '../chain/peers.ts';
+import { p2pRouter } from '../p2p/http.ts';
+import { PeerManager } from '../p2p/peers.ts';
+import { P2pService } from '../p2p/service.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import { datadirPaths, readConsensusText, readNodeConfig, DatadirError, type NodeConfig } from './datadir.ts';
 
@@ -77,7 +81,11 @@ export class OursqlNode {
     readonly backend: MysqlTarget,
     readonly writes: ReplicatedWrites,
     private readonly signerThread: SignerThread | undefined,
+    private readonly consensusText: string,
   ) {}
+
+  /** The peer manager (set while the node serves). */
+  peers?: PeerManager;
 
   private proxy?: ProxyServer;
 
@@ -100,7 +108,8 @@ export class OursqlNode {
       ...(o.proxyKey !== undefined && { proxyKey: o.proxyKey }),
       ...(o.mining !== undefined && { mining: o.mining }),
     };
-    const consensus = parseConsensusConfig(await readConsensusText(opts.datadir));
+    const consensusText = await readConsensusText(opts.datadir);
+    const consensus = parseConsensusConfig(consensusText);
     const wallet = await Wallet.open(datadirPaths(opts.datadir).wallet);
     const { target, managed } = await resolveBackend(config.mysql, { datadir: opts.datadir, log });
     if (managed) log(`MySQL at ${config.mysql} does not answer: using a private MariaDB (socket ${target.socketPath})`);
@@ -125,6 +134,7 @@ export class OursqlNode {
       });
       const node = new OursqlNode(
         opts.datadir, config, consensus, wallet, pool, chain, miner, managed, cookie, log, serve && !!opts.pidFile, target, writes, signerThread,
+        consensusText,
       );
       if (!serve) return node;
       await node.listen();
@@ -146,6 +156,13 @@ export class OursqlNode {
   private async listen(): Promise<void> {
     const paths = datadirPaths(this.datadir);
     const app = createRpcApp(this);
+    const peers = new PeerManager(this.chain, {
+      listen: null, // known once the port is bound (below)
+      seeds: [...this.config.peers, ...this.consensus.initNodes, ...(await new PeerList(this.chain.store).list()).map((p) => p.addr)],
+      log: this.log,
+    });
+    const service = new P2pService(this.chain, () => peers.hello(), this.consensusText, peers);
+    app.use('/p2p', p2pRouter(service, { log: this.log, misbehaved: (from, why) => peers.misbehavedRequest(from, why) }));
     const server = createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
@@ -165,16 +182,28 @@ export class OursqlNode {
       throw code === 'EADDRINUSE' ? new DatadirError(`port ${this.config.proxyPort} on ${this.config.host} is in use (another node? use --proxy-port)`) : e;
     }
     this.proxy = proxy;
+    peers.setListen(this.advertisedAddress());
+    this.peers = peers;
+    peers.start();
     await writeFile(paths.cookie, this.cookie, { mode: 0o600 });
     await chmod(paths.cookie, 0o600);
     // Line 3 (the RPC host) lets the CLI reach a node started with --host.
     if (this.pidFile) await writeFile(paths.pid, `${process.pid}\n${this.rpcPort}\n${this.config.host}\n`);
   }
 
+  /** Where peers reach this node: `publicAddress`, else the bound host and port (none for a wildcard host). */
+  advertisedAddress(): string | null {
+    if (this.config.publicAddress) return this.config.publicAddress;
+    if (['0.0.0.0', '::', ''].includes(this.config.host)) return null;
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `${host}:${this.rpcPort}`;
+  }
+
   /** Stops the parts in reverse order; safe to call more than once. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log('node stopping');
+      this.peers?.stop();
       await this.miner?.stop();
       await this.proxy?.close();
       await this.signerThread?.close();

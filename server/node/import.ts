@@ -1,0 +1,103 @@
+/**
+ * `oursql import --peer HOST:PORT`: a new node for an existing chain. Fetches the peer's consensus
+ * config and genesis block (checked: the genesis commits to the config's hash), sets up the
+ * datadir and databases as `init` does (the genesis's SQL, tables a chain began with, runs on
+ * this node's MySQL), then pulls and replays the whole chain from the peer.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { blockFromWire, parseConsensusConfig, sqlOf } from '../../consensus/index.ts';
+import { Chain } from '../chain/engine.ts';
+import { ChainStore } from '../chain/store.ts';
+import { resolveBackend } from '../mysql/backend.ts';
+import { chainDatabase, DEFAULT_MYSQL_URL, parseMysqlUrl } from '../mysql/url.ts';
+import { askPeer } from '../p2p/client.ts';
+import { syncFrom, type SyncProgress } from '../p2p/sync.ts';
+import { databaseHasTables } from '../sql/import.ts';
+import { mysql2Executor } from '../sql/mysql-executor.ts';
+import { Wallet } from '../wallet/wallet.ts';
+import { datadirPaths, DatadirError, NodeConfigSchema, readNodeConfig, writeNodeConfig } from './datadir.ts';
+import { OursqlNode, openMysqlPool } from './node.ts';
+
+export interface ImportOptions {
+  datadir: string;
+  peer: string;
+  mysql?: string;
+  log?: (msg: string) => void;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+export interface ImportResult { genesis: string; height: number; blocks: number; txs: number; minter: string; seconds: number }
+
+export async function importNode(opts: ImportOptions): Promise<ImportResult> {
+  const log = opts.log ?? (() => {});
+  const started = Date.now();
+  if (await readNodeConfig(opts.datadir)) throw new DatadirError(`${opts.datadir} already holds a node (config.json exists)`);
+  const mysqlUrl = opts.mysql ?? DEFAULT_MYSQL_URL;
+  parseMysqlUrl(mysqlUrl);
+
+  log(`asking ${opts.peer} for its consensus config and genesis block…`);
+  const { consensus: consensusText, genesis: genesisWire } = await askPeer(opts.peer, { type: 'getconsensus' });
+  const consensus = parseConsensusConfig(consensusText);
+  const genesis = blockFromWire(genesisWire);
+
+  await mkdir(opts.datadir, { recursive: true, mode: 0o700 });
+  const paths = datadirPaths(opts.datadir);
+  const wallet = await Wallet.open(paths.wallet);
+  if (wallet.list().length === 0) await wallet.create();
+  const minter = wallet.list()[0].address;
+
+  const { target, managed } = await resolveBackend(mysqlUrl, { datadir: opts.datadir, log });
+  const pool = openMysqlPool(target, 'information_schema');
+  try {
+    const conn = await pool.getConnection();
+    try {
+      await conn.query(`CREATE DATABASE IF NOT EXISTS \`${target.database.replace(/`/g, '``')}\``);
+      await conn.query(`USE \`${target.database.replace(/`/g, '``')}\``);
+      if (await databaseHasTables(mysql2Executor(conn))) {
+        throw new DatadirError(`database ${target.database} already holds tables: an imported node replays the chain into an empty database`);
+      }
+    } finally {
+      conn.release();
+    }
+    const store = new ChainStore(pool, chainDatabase(target), target.database);
+    await Chain.initialize(store, consensus, genesis); // checks the genesis against the config
+    // the tables the chain began with
+    const conn2 = await pool.getConnection();
+    try {
+      await conn2.query(`USE \`${target.database.replace(/`/g, '``')}\``);
+      for (const tx of genesis.txs) for (const stmt of sqlOf(tx)?.stmts ?? []) await conn2.query(stmt);
+    } finally {
+      conn2.release();
+    }
+  } finally {
+    await pool.end().catch(() => {});
+    await managed?.stop();
+  }
+  await writeFile(paths.consensus, consensusText);
+  await writeNodeConfig(opts.datadir, NodeConfigSchema.parse({ mysql: mysqlUrl, minter, proxyKey: minter, peers: [opts.peer] }));
+  log(`chain ${genesis.hash} set up; replaying it from ${opts.peer}…`);
+
+  const node = await OursqlNode.start({ datadir: opts.datadir, serve: false, log });
+  let txs = 0;
+  let blocks: number;
+  try {
+    const hello = await askPeer(opts.peer, { type: 'hello', ...helloOf(node) });
+    blocks = await syncFrom(node.chain, opts.peer, {
+      peerHeight: hello.height,
+      onProgress: (p) => {
+        txs = p.txs;
+        opts.onProgress?.(p);
+      },
+    });
+  } finally {
+    await node.stop();
+  }
+  return { genesis: genesis.hash, height: node.chain.height, blocks, txs, minter, seconds: (Date.now() - started) / 1000 };
+}
+
+function helloOf(node: OursqlNode) {
+  return {
+    version: 1, genesis: node.chain.genesis, consensus: node.chain.config.hash, height: node.chain.height,
+    work: node.chain.tip.work.toString(), listen: null, nonce: '00'.repeat(16),
+  };
+}

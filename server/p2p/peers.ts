@@ -1,0 +1,364 @@
+/**
+ * The node's peers: who they are (config, consensus `InitNodesAddreses`, `--peer`, the stored
+ * list, peer exchange), saying hello, catching up with the one that has more work, relaying txs
+ * and blocks, pulling what a node behind NAT cannot be told, and scoring misbehaviour.
+ *
+ * Every peer is polled on its own schedule: an unreachable one waits with exponential backoff and
+ * never stalls the others; one that sends invalid data collects points and is dropped (banned for
+ * a while) at 100.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConsensusError, txFromWire, type Tx } from '../../consensus/index.ts';
+import type { Chain } from '../chain/engine.ts';
+import { askPeer, PeerRequestError } from './client.ts';
+import { PROTOCOL_VERSION, type Hello, type Request } from './protocol.ts';
+import type { PeerEvents } from './service.ts';
+import { addPeerBlock, decodeBlock, PeerMisbehaved, syncFrom, type SyncProgress } from './sync.ts';
+
+export const BAN_SCORE = 100;
+const BAN_MS = 10 * 60_000;
+const MAX_BACKOFF_MS = 60_000;
+const KNOWN_LIMIT = 20_000;
+/** Consensus errors that an honest peer can cause (races between pools): no blame. */
+const HONEST = new Set(['duplicate-tx', 'double-spend', 'missing-input', 'stale-base', 'insufficient-funds', 'bad-time']);
+
+export interface PeerView {
+  addr: string;
+  connected: boolean;
+  height: number;
+  work: string;
+  score: number;
+  failures: number;
+  lastSeen: number | null;
+  banned: boolean;
+  inbound: boolean;
+}
+
+interface Peer {
+  addr: string;
+  connected: boolean;
+  inbound: boolean;
+  height: number;
+  work: bigint;
+  score: number;
+  failures: number;
+  retryAt: number;
+  bannedUntil: number;
+  lastSeen: number | null;
+  busy: boolean;
+  /** txids this peer has (told us or we told it): not announced to it again */
+  known: Set<string>;
+  nextPull: number;
+}
+
+export interface PeerManagerOptions {
+  /** Where this node accepts peers (null: not reachable). */
+  listen: string | null;
+  seeds: string[];
+  log: (msg: string) => void;
+  /** Poll period. */
+  tickMs?: number;
+  /** How often connected peers' pools are pulled (what a node behind NAT is never told). */
+  pullMs?: number;
+  timeoutMs?: number;
+  /** Called while a long catch-up runs (the console progress bar). */
+  onSyncProgress?: (addr: string, p: SyncProgress) => void;
+  onPeerSeen?: (addr: string) => void;
+}
+
+export class PeerManager implements PeerEvents {
+  readonly nonce = randomBytes(16).toString('hex');
+  private readonly peers = new Map<string, Peer>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private outbox = new Set<string>();
+  private blockOutbox = new Set<string>();
+  private flushTimer?: NodeJS.Timeout;
+  private readonly onPool = (tx: Tx | null) => {
+    if (!tx) return;
+    this.outbox.add(tx.id);
+    this.scheduleFlush();
+  };
+  private readonly onTip = (tip: { hash: string }) => {
+    this.blockOutbox.add(tip.hash);
+    this.scheduleFlush();
+  };
+
+  private readonly opts: PeerManagerOptions;
+
+  constructor(private readonly chain: Chain, opts: PeerManagerOptions) {
+    this.opts = { ...opts };
+    for (const s of opts.seeds) this.add(s);
+  }
+
+  /** Where this node accepts peers, once its port is bound. */
+  setListen(addr: string | null): void {
+    this.opts.listen = addr;
+    if (addr) this.peers.delete(addr.toLowerCase());
+  }
+
+  start(): void {
+    this.chain.on('pool', this.onPool);
+    this.chain.on('tip', this.onTip);
+    const tick = () => {
+      if (this.stopped) return;
+      this.tick();
+      this.timer = setTimeout(tick, this.opts.tickMs ?? 500);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.flushTimer);
+    this.chain.off('pool', this.onPool);
+    this.chain.off('tip', this.onTip);
+  }
+
+  /** Adds an address to try (returns false for this node's own address or a malformed one). */
+  add(addr: string, inbound = false): boolean {
+    const a = addr.toLowerCase();
+    if (a === this.opts.listen?.toLowerCase()) return false;
+    if (!this.peers.has(a)) {
+      this.peers.set(a, {
+        addr: a, connected: false, inbound, height: 0, work: 0n, score: 0, failures: 0, retryAt: 0, bannedUntil: 0, lastSeen: null,
+        busy: false, known: new Set(), nextPull: 0,
+      });
+    }
+    return true;
+  }
+
+  remove(addr: string): void {
+    this.peers.delete(addr.toLowerCase());
+  }
+
+  list(): PeerView[] {
+    const now = Date.now();
+    return [...this.peers.values()].map((p) => ({
+      addr: p.addr, connected: p.connected, height: p.height, work: p.work.toString(), score: p.score, failures: p.failures,
+      lastSeen: p.lastSeen, banned: p.bannedUntil > now, inbound: p.inbound,
+    }));
+  }
+
+  // ---- PeerEvents (requests from peers) ----
+
+  onHello(h: Hello): void {
+    if (h.nonce === this.nonce || !h.listen) return;
+    this.add(h.listen, true);
+    const p = this.peers.get(h.listen.toLowerCase());
+    if (p && p.bannedUntil <= Date.now()) this.note(p, h);
+  }
+
+  onInv(inv: Extract<Request, { type: 'inv' }>): void {
+    const p = inv.from ? this.peers.get(inv.from.toLowerCase()) : undefined;
+    if (!p || !p.connected || p.bannedUntil > Date.now()) return; // we pull from it on our own schedule
+    for (const id of inv.txs) p.known.add(id);
+    void this.fetchAnnounced(p, inv.txs, inv.blocks).catch((e) => this.failed(p, e));
+  }
+
+  knownPeers(): string[] {
+    const now = Date.now();
+    return [...this.peers.values()].filter((p) => p.connected && p.bannedUntil <= now).map((p) => p.addr);
+  }
+
+  // ---- the schedule ----
+
+  private tick(): void {
+    const now = Date.now();
+    for (const p of this.peers.values()) {
+      if (p.busy || p.bannedUntil > now || p.retryAt > now) continue;
+      p.busy = true;
+      void this.visit(p).catch((e) => this.failed(p, e)).finally(() => (p.busy = false));
+    }
+  }
+
+  /** One round with a peer: hello; catch up if it has more work; pull its pool now and then. */
+  private async visit(p: Peer): Promise<void> {
+    const h = await askPeer(p.addr, { type: 'hello', ...this.hello() }, this.opts.timeoutMs);
+    if (h.nonce === this.nonce) {
+      // it is this node under another name
+      this.peers.delete(p.addr);
+      return;
+    }
+    if (!p.connected) {
+      this.opts.log(`peer ${p.addr}: connected (height ${h.height})`);
+      void this.askPeers(p).catch(() => {});
+    }
+    this.note(p, h);
+    if (BigInt(h.work) > this.chain.tip.work) {
+      const added = await syncFrom(this.chain, p.addr, {
+        peerHeight: h.height, timeoutMs: this.opts.timeoutMs, onProgress: (pr) => this.opts.onSyncProgress?.(p.addr, pr),
+      });
+      if (added) this.opts.log(`peer ${p.addr}: caught up ${added} block(s), height ${this.chain.height}`);
+    }
+    const now = Date.now();
+    if (now >= p.nextPull) {
+      p.nextPull = now + (this.opts.pullMs ?? 2000);
+      const { txids } = await askPeer(p.addr, { type: 'getmempool' }, this.opts.timeoutMs);
+      await this.fetchTxs(p, txids);
+    }
+    p.retryAt = Date.now() + (this.opts.tickMs ?? 500);
+  }
+
+  private note(p: Peer, h: Omit<Hello, 'type'>): void {
+    p.connected = true;
+    p.height = h.height;
+    p.work = BigInt(h.work);
+    p.failures = 0;
+    p.lastSeen = Date.now();
+    this.opts.onPeerSeen?.(p.addr);
+  }
+
+  private async askPeers(p: Peer): Promise<void> {
+    const { peers } = await askPeer(p.addr, { type: 'getpeers' }, this.opts.timeoutMs);
+    for (const a of peers) this.add(a);
+  }
+
+  hello(): Omit<Hello, 'type'> {
+    return {
+      version: PROTOCOL_VERSION, genesis: this.chain.genesis, consensus: this.chain.config.hash, height: this.chain.height,
+      work: this.chain.tip.work.toString(), listen: this.opts.listen, nonce: this.nonce,
+    };
+  }
+
+  // ---- fetching what peers have ----
+
+  private async fetchAnnounced(p: Peer, txids: string[], blocks: string[]): Promise<void> {
+    for (const hash of blocks) {
+      if (this.chain.headers.has(hash)) continue;
+      await this.fetchCompact(p, hash);
+    }
+    await this.fetchTxs(p, txids);
+  }
+
+  /** A new block as header + txids: the txs this node pooled already are not sent again. */
+  private async fetchCompact(p: Peer, hash: string): Promise<void> {
+    const c = await askPeer(p.addr, { type: 'getcompact', hash }, this.opts.timeoutMs);
+    const prev = (c.header as { prev?: unknown }).prev;
+    if (typeof prev !== 'string' || !this.chain.headers.has(prev)) {
+      // more than one block behind: the next visit catches up headers-first
+      p.retryAt = 0;
+      return;
+    }
+    const have = new Map<string, Tx>();
+    const missing: string[] = [];
+    for (const id of c.txids) {
+      const e = this.chain.pool.get(id);
+      if (e && !e.inflight) have.set(id, e.tx);
+      else missing.push(id);
+    }
+    for (let i = 0; i < missing.length; i += 2000) {
+      const { txs } = await askPeer(p.addr, { type: 'gettxs', ids: missing.slice(i, i + 2000) }, this.opts.timeoutMs);
+      for (const w of txs) {
+        const tx = this.decodeTx(p, w);
+        have.set(tx.id, tx);
+      }
+    }
+    if (c.txids.some((id) => !have.has(id))) throw new PeerMisbehaved(p.addr, `announced block ${hash} but did not send all its txs`);
+    const block = decodeBlock(p.addr, { header: c.header, txs: [c.coinbase, ...c.txids.map((id) => ({ body: have.get(id)!.body, sig: have.get(id)!.sig }))] });
+    if (block.hash !== hash) throw new PeerMisbehaved(p.addr, `compact block ${hash} does not hash to its name`);
+    const r = await addPeerBlock(this.chain, p.addr, block);
+    if (r === 'connected') this.opts.log(`peer ${p.addr}: block ${block.header.height} ${hash.slice(0, 16)}… (${c.txids.length} txs, ${missing.length} fetched)`);
+  }
+
+  private async fetchTxs(p: Peer, txids: string[]): Promise<void> {
+    const wanted = txids.filter((id) => !this.chain.pool.has(id) && !this.chain.state.hasTx(id));
+    for (const id of txids) p.known.add(id);
+    this.trimKnown(p);
+    for (let i = 0; i < wanted.length; i += 2000) {
+      const { txs } = await askPeer(p.addr, { type: 'gettxs', ids: wanted.slice(i, i + 2000) }, this.opts.timeoutMs);
+      // in pool order: a tx spending another's output comes after it
+      for (const w of txs) {
+        const tx = this.decodeTx(p, w);
+        if (this.chain.pool.has(tx.id) || this.chain.state.hasTx(tx.id)) continue;
+        try {
+          await this.chain.submitTx(tx);
+        } catch (e) {
+          if (e instanceof ConsensusError && !HONEST.has(e.code)) {
+            this.blame(p, 20, `sent tx ${tx.id} that is invalid: ${e.message}`);
+          } else this.opts.log(`peer ${p.addr}: tx ${tx.id} not pooled: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  private decodeTx(p: Peer, wire: unknown): Tx {
+    try {
+      return txFromWire(wire);
+    } catch (e) {
+      throw new PeerMisbehaved(p.addr, `undecodable tx: ${(e as Error).message}`);
+    }
+  }
+
+  // ---- announcing ----
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, 20);
+    this.flushTimer.unref();
+  }
+
+  private flush(): void {
+    const txs = [...this.outbox];
+    const blocks = [...this.blockOutbox];
+    this.outbox.clear();
+    this.blockOutbox.clear();
+    const now = Date.now();
+    for (const p of this.peers.values()) {
+      if (!p.connected || p.bannedUntil > now) continue;
+      const news = txs.filter((id) => !p.known.has(id));
+      if (news.length === 0 && blocks.length === 0) continue;
+      for (const id of news) p.known.add(id);
+      this.trimKnown(p);
+      for (let i = 0; i < Math.max(news.length, 1); i += 5000) {
+        const inv = { type: 'inv' as const, txs: news.slice(i, i + 5000), blocks: i === 0 ? blocks.slice(-16) : [], from: this.opts.listen };
+        askPeer(p.addr, inv, this.opts.timeoutMs).catch((e) => this.failed(p, e));
+      }
+    }
+  }
+
+  private trimKnown(p: Peer): void {
+    if (p.known.size > KNOWN_LIMIT) p.known = new Set([...p.known].slice(-KNOWN_LIMIT / 2));
+  }
+
+  // ---- failures ----
+
+  private failed(p: Peer, e: unknown): void {
+    if (this.stopped) return;
+    if (e instanceof PeerMisbehaved) return this.blame(p, BAN_SCORE, e.message);
+    if (e instanceof PeerRequestError && e.failure === 'invalid') return this.blame(p, 50, e.message);
+    if (e instanceof PeerRequestError && e.failure === 'refused' && e.code === 'wrong-chain') {
+      this.opts.log(`peer ${p.addr}: runs another chain: ${e.message}`);
+      return this.ban(p);
+    }
+    p.connected = false;
+    p.failures++;
+    const backoff = Math.min(MAX_BACKOFF_MS, (this.opts.tickMs ?? 500) * 2 ** Math.min(p.failures, 10));
+    p.retryAt = Date.now() + backoff;
+    if (p.failures === 1 || p.failures % 10 === 0) this.opts.log(`peer ${p.addr}: ${(e as Error).message} (retry in ${Math.round(backoff / 1000)} s)`);
+  }
+
+  private blame(p: Peer, points: number, why: string): void {
+    p.score += points;
+    this.opts.log(`peer ${p.addr}: misbehaved (+${points}, score ${p.score}): ${why}`);
+    if (p.score >= BAN_SCORE) this.ban(p);
+  }
+
+  private ban(p: Peer): void {
+    p.connected = false;
+    p.bannedUntil = Date.now() + BAN_MS;
+    p.score = 0;
+    this.opts.log(`peer ${p.addr}: dropped for ${BAN_MS / 60_000} minutes`);
+  }
+
+  /** Blame for a peer that sent an invalid request (the HTTP side). */
+  misbehavedRequest(addr: string | null, why: string): void {
+    const p = addr ? this.peers.get(addr.toLowerCase()) : undefined;
+    if (p) this.blame(p, 20, why);
+  }
+}
