@@ -2,6 +2,7 @@
  * The `oursql` command line (SPEC 0). Command names and flags are fixed: scripts depend on them.
  * Exit code 0 on success, 1 on any error with one line on stderr.
  */
+import { importCommand, peersAddCommand, peersListCommand, peersRemoveCommand } from './commands/peers.ts';
 import { sqlCommand } from './commands/sql.ts';
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.ts';
@@ -35,6 +36,11 @@ function buildProgram(argv: string[]): Command {
     .option('--foreground', 'run in this process, log to stdout (Ctrl-C stops it)')
     .action((opts) => startCommand(opts, argv));
 
+  common(program.command('import'))
+    .description('set up a node for the chain of a running peer and replay that chain into this node\'s MySQL')
+    .requiredOption('--peer <host:port>', 'the peer\'s HTTP port')
+    .action((opts) => importCommand(opts));
+
   common(program.command('stop')).description('stop the running node').action((opts) => stopCommand(opts));
   common(program.command('status')).description('node and chain summary').action((opts) => statusCommand(opts));
   common(program.command('printchain'))
@@ -55,6 +61,11 @@ function buildProgram(argv: string[]): Command {
   const wallet = program.command('wallet').description('node-held keys');
   common(wallet.command('new')).description('make a new address').action((opts) => walletNewCommand(opts));
   common(wallet.command('list')).description('list the wallet addresses').action((opts) => walletListCommand(opts));
+
+  const peers = program.command('peers').description('other nodes');
+  common(peers.command('list')).description('known peers and their state').action((opts) => peersListCommand(opts));
+  common(peers.command('add')).description('add a peer (kept across restarts)').argument('<host:port>').action((addr: string, opts) => peersAddCommand(addr, opts));
+  common(peers.command('remove')).description('remove an added peer').argument('<host:port>').action((addr: string, opts) => peersRemoveCommand(addr, opts));
 
   common(program.command('balance'))
     .description('approved, pending and total coins of an address (default: every wallet address)')

@@ -10,28 +10,39 @@ const peerParam = z.string().refine(isPeerAddr, 'must be HOST:PORT (a host name,
 
 const PeerView = z.strictObject({
   addr: z.string(),
-  source: z.enum(['added', 'config']),
+  source: z.enum(['added', 'config', 'discovered']),
   added: Uint.nullable(),
   lastSeen: Uint.nullable(),
   score: z.number().int(),
+  connected: z.boolean(),
+  height: Uint.nullable(),
+  banned: z.boolean(),
 });
 
 export const peerMethods: MethodTable = {
   getpeerinfo: method({
-    summary: 'The peers this node knows: those added with `addnode` (stored in `<db>_chain`.peers) and those of its config or `--peer`.',
+    summary: 'The peers this node knows: those added with `addnode` (stored in `<db>_chain`.peers), those of its config, `--peer` or the consensus `InitNodesAddreses`, and those it learned from peers; with their live state.',
     params: [],
     schema: z.object({}),
     auth: false,
-    returns: '`[{addr, source, added, lastSeen, score}]`: `source` "added" or "config"; times in ms, null when unknown',
+    returns: '`[{addr, source, added, lastSeen, score, connected, height, banned}]`: `source` "added", "config" or "discovered"; times in ms, null when unknown; `score` counts misbehaviour (dropped at 100)',
     result: z.array(PeerView),
-    example: { result: [{ addr: 'peer1.example.org:8765', source: 'added', added: EX.time, lastSeen: null, score: 0 }] },
+    example: { result: [{ addr: 'peer1.example.org:8765', source: 'added', added: EX.time, lastSeen: EX.time, score: 0, connected: true, height: 42, banned: false }] },
     run: async (_p, { node }) => {
+      const live = new Map((node.peers?.list() ?? []).map((p) => [p.addr, p]));
+      const state = (addr: string) => {
+        const p = live.get(addr);
+        return { connected: p?.connected ?? false, height: p?.connected ? p.height : null, banned: p?.banned ?? false, lastSeen: p?.lastSeen ?? null, score: p?.score ?? 0 };
+      };
       const stored = await new PeerList(node.chain.store).list();
-      const known = new Set(stored.map((p) => p.addr));
-      const fromConfig = [...new Set(node.config.peers.map(normalizePeerAddr))].filter((a) => !known.has(a));
+      const seen = new Set(stored.map((p) => p.addr));
+      const configured = [...new Set([...node.config.peers, ...node.consensus.initNodes].map(normalizePeerAddr))].filter((a) => !seen.has(a));
+      configured.forEach((a) => seen.add(a));
+      const discovered = [...live.keys()].filter((a) => !seen.has(a));
       return [
-        ...stored.map((p) => ({ ...p, source: 'added' as const })),
-        ...fromConfig.map((addr) => ({ addr, source: 'config' as const, added: null, lastSeen: null, score: 0 })),
+        ...stored.map((p) => ({ ...p, ...state(p.addr), lastSeen: live.get(p.addr)?.lastSeen ?? p.lastSeen, source: 'added' as const })),
+        ...configured.map((addr) => ({ addr, source: 'config' as const, added: null, ...state(addr) })),
+        ...discovered.map((addr) => ({ addr, source: 'discovered' as const, added: null, ...state(addr) })),
       ];
     },
   }),
@@ -47,6 +58,7 @@ export const peerMethods: MethodTable = {
     example: { params: ['peer1.example.org:8765'], result: { addr: 'peer1.example.org:8765', added: EX.time } },
     run: async (p, { node }) => {
       const peer = await new PeerList(node.chain.store).add(p.node);
+      node.peers?.add(peer.addr);
       return { addr: peer.addr, added: peer.added };
     },
   }),
@@ -62,6 +74,7 @@ export const peerMethods: MethodTable = {
     example: { params: ['peer1.example.org:8765'], result: { removed: 'peer1.example.org:8765' } },
     run: async (p, { node }) => {
       await new PeerList(node.chain.store).remove(p.node);
+      node.peers?.remove(p.node);
       return { removed: p.node };
     },
   }),
