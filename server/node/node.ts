@@ -32,6 +32,7 @@ export interface NodeOverrides {
   peers?: string[];
   proxyKey?: string | null;
   mining?: boolean;
+  peerDiscovery?: boolean;
 }
 
 export interface NodeStartOptions {
@@ -107,6 +108,7 @@ export class OursqlNode {
       ...(o.peers !== undefined && { peers: [...saved.peers, ...o.peers] }),
       ...(o.proxyKey !== undefined && { proxyKey: o.proxyKey }),
       ...(o.mining !== undefined && { mining: o.mining }),
+      ...(o.peerDiscovery !== undefined && { peerDiscovery: o.peerDiscovery }),
     };
     const consensusText = await readConsensusText(opts.datadir);
     const consensus = parseConsensusConfig(consensusText);
@@ -160,6 +162,7 @@ export class OursqlNode {
       listen: null, // known once the port is bound (below)
       seeds: [...this.config.peers, ...this.consensus.initNodes, ...(await new PeerList(this.chain.store).list()).map((p) => p.addr)],
       log: this.log,
+      discovery: this.config.peerDiscovery,
     });
     const service = new P2pService(this.chain, () => peers.hello(), this.consensusText, peers);
     app.use('/p2p', p2pRouter(service, { log: this.log, misbehaved: (from, why) => peers.misbehavedRequest(from, why) }));

@@ -64,6 +64,8 @@ export interface PeerManagerOptions {
   /** Called while a long catch-up runs (the console progress bar). */
   onSyncProgress?: (addr: string, p: SyncProgress) => void;
   onPeerSeen?: (addr: string) => void;
+  /** Ask peers for their peers (default true); off: only the seeds, added ones and those that connect here. */
+  discovery?: boolean;
 }
 
 export class PeerManager implements PeerEvents {
@@ -184,7 +186,7 @@ export class PeerManager implements PeerEvents {
     }
     if (!p.connected) {
       this.opts.log(`peer ${p.addr}: connected (height ${h.height})`);
-      void this.askPeers(p).catch(() => {});
+      if (this.opts.discovery !== false) void this.askPeers(p).catch(() => {});
     }
     this.note(p, h);
     if (BigInt(h.work) > this.chain.tip.work) {
@@ -276,6 +278,7 @@ export class PeerManager implements PeerEvents {
         try {
           await this.chain.submitTx(tx);
         } catch (e) {
+          if (e instanceof ConsensusError && e.code === 'duplicate-tx') continue; // fetched twice at once (push and pull)
           if (e instanceof ConsensusError && !HONEST.has(e.code)) {
             this.blame(p, 20, `sent tx ${tx.id} that is invalid: ${e.message}`);
           } else this.opts.log(`peer ${p.addr}: tx ${tx.id} not pooled: ${(e as Error).message}`);
