@@ -20,7 +20,7 @@ const BAN_MS = 10 * 60_000;
 const MAX_BACKOFF_MS = 60_000;
 const KNOWN_LIMIT = 20_000;
 /** Consensus errors that an honest peer can cause (races between pools): no blame. */
-const HONEST = new Set(['duplicate-tx', 'double-spend', 'missing-input', 'stale-base', 'insufficient-funds', 'bad-time']);
+const HONEST = new Set(['duplicate-tx', 'double-spend', 'missing-input', 'stale-base', 'insufficient-funds', 'bad-time', 'bad-block' /* its SQL failed here: may be ordering */]);
 
 export interface PeerView {
   addr: string;
@@ -183,6 +183,10 @@ export class PeerManager implements PeerEvents {
       // it is this node under another name
       this.peers.delete(p.addr);
       return;
+    }
+    if (h.genesis !== this.chain.genesis || h.consensus !== this.chain.config.hash) {
+      this.opts.log(`peer ${p.addr}: runs another chain (genesis ${h.genesis}, consensus ${h.consensus})`);
+      return this.ban(p);
     }
     if (!p.connected) {
       this.opts.log(`peer ${p.addr}: connected (height ${h.height})`);
