@@ -18,7 +18,7 @@ export const NodeConfigSchema = z.object({
   /** Address whose node-held key signs plain updates from the proxy; null = client-signed only. */
   proxyKey: z.string().nullable().optional(),
   peers: z.array(z.string()).default([]),
-  /** Ask peers for their peers (getpeers); off: only configured and added peers, and nodes that connect here. */
+  /** Learn peers from peers (getpeers, nodes that connect here); off: talk only to configured and added peers. */
   peerDiscovery: z.boolean().default(true),
   /** HOST:PORT peers reach this node at, when it is not the bound host and RPC port (NAT, 0.0.0.0). */
   publicAddress: z.string().optional(),

@@ -64,7 +64,7 @@ export interface PeerManagerOptions {
   /** Called while a long catch-up runs (the console progress bar). */
   onSyncProgress?: (addr: string, p: SyncProgress) => void;
   onPeerSeen?: (addr: string) => void;
-  /** Ask peers for their peers (default true); off: only the seeds, added ones and those that connect here. */
+  /** Learn peers (default true): from getpeers and from nodes that connect here; off: only the seeds and added ones. */
   discovery?: boolean;
 }
 
@@ -148,6 +148,7 @@ export class PeerManager implements PeerEvents {
 
   onHello(h: Hello): void {
     if (h.nonce === this.nonce || !h.listen) return;
+    if (this.opts.discovery === false && !this.peers.has(h.listen.toLowerCase())) return;
     this.add(h.listen, true);
     const p = this.peers.get(h.listen.toLowerCase());
     if (p && p.bannedUntil <= Date.now()) this.note(p, h);
