@@ -53,3 +53,12 @@ test('actions for the consensus rules', () => {
   assert.deepEqual(c.action('DROP TABLE members'), { op: 'drop', table: 'members' });
   assert.deepEqual(c.action('CREATE TABLE members (a INT)'), { op: 'create', table: 'members' });
 });
+
+test('executable comments in an update are refused (MySQL would run what the parser skips)', () => {
+  const c = new SqlClassifier();
+  for (const sql of ['INSERT INTO t VALUES (1) /*!, (2) */', 'UPDATE t SET a = 1 /*M!100000 , b = 2 */ WHERE id = 1', '/*!50000 DELETE FROM other WHERE 1 */ INSERT INTO t VALUES (1)']) {
+    assert.throws(() => c.parseWrite(sql), /executable comments/, sql);
+  }
+  // plain comments and the same characters inside a string are fine
+  assert.equal(c.parseWrite("INSERT INTO t VALUES ('/*! not a comment */') /* note */").table, 't');
+});
