@@ -45,6 +45,9 @@ export class NotInPoolError extends ChainError {
  * moves the application database with them (SPEC 3, 4 and 9). Every change runs under one lock and
  * one MySQL transaction; memory is updated only after COMMIT.
  */
+/** A pool tx that no longer fits after a fork switch or pool rebuild. */
+export interface DroppedTx { tx: Tx; reason: string; code?: string; at: number }
+
 export class Chain extends EventEmitter {
   readonly headers = new Map<string, StoredHeader>();
   /** Active branch: hash at each height. */
@@ -379,7 +382,7 @@ export class Chain extends EventEmitter {
       this.pool = pool;
       this.nextSeq = pool.size + 1;
       this.emit('sql');
-      for (const d of dropped) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
+      if (dropped.length) this.noteDropped(dropped);
       return dropped.map((d) => d.tx.id);
     } catch (e) {
       await conn.rollback();
@@ -461,6 +464,7 @@ export class Chain extends EventEmitter {
     const conn = await this.mysql.getConnection();
     const delta = new StateDelta(this.state);
     let newPool: TxPool;
+    let droppedTxs: DroppedTx[] = [];
     let failed: StoredHeader | undefined;
     try {
       await conn.beginTransaction();
@@ -489,7 +493,7 @@ export class Chain extends EventEmitter {
         throw new RetrySlow();
       }
       newPool = r.pool;
-      for (const d of r.dropped) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
+      droppedTxs = r.dropped;
       await this.store.writeDelta(delta, conn);
       await this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn);
       if (fast) await this.store.poolRemove(body.map((t) => t.id), conn);
@@ -519,6 +523,7 @@ export class Chain extends EventEmitter {
     this.pool = newPool;
     this.wakeDrain();
     if (!fast) this.emit('sql');
+    if (droppedTxs.length) this.noteDropped(droppedTxs);
     if (dropped.length) this.log(`fork switch: dropped ${dropped.length} block(s) above height ${forkHeight}, applied ${branch.length}`);
     this.emit('tip', this.tip);
   }
@@ -576,7 +581,7 @@ export class Chain extends EventEmitter {
   /** Re-checks `txs` in order on `base` for the pool at `height`; runs their SQL when `runSql`. */
   private async readmit(conn: PoolConnection, base: StateDelta | ConfirmedState, txs: Tx[], height: number, runSql: boolean, inflight = new Set<string>()) {
     const pool = new TxPool(base);
-    const dropped: { tx: Tx; reason: string }[] = [];
+    const dropped: DroppedTx[] = [];
     // Re-admitted txs were verified when they first came in (same txid and sig: same signature).
     const known = new Map(this.pool.list().map((e) => [e.tx.id, e.tx.sig]));
     const ctx = { ...this.txContext(height, this.now()), signatureKnownGood: (tx: Tx) => tx.sig !== undefined && known.get(tx.id) === tx.sig };
@@ -595,7 +600,7 @@ export class Chain extends EventEmitter {
         }
         pool.add(tx, check, Date.now(), inflight.has(tx.id));
       } catch (e) {
-        dropped.push({ tx, reason: (e as Error).message });
+        dropped.push({ tx, reason: (e as Error).message, code: e instanceof ConsensusError ? e.code : undefined, at: Date.now() });
       }
     }
     return { pool, dropped };
@@ -650,6 +655,17 @@ export class Chain extends EventEmitter {
       await this.store.clearDdl(txid);
       this.log(`ddl journal: the schema change of ${txid} had no pooled transaction after a crash: undone`);
     }
+  }
+
+  /** Txs a fork switch or pool rebuild dropped, newest last (what `oursql pool` explains). */
+  readonly recentlyDropped: DroppedTx[] = [];
+
+  /** Logs dropped txs, keeps the last 100 for `oursql pool`, and tells listeners ('dropped'). */
+  private noteDropped(list: DroppedTx[]): void {
+    for (const d of list) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
+    this.recentlyDropped.push(...list);
+    this.recentlyDropped.splice(0, Math.max(0, this.recentlyDropped.length - 100));
+    this.emit('dropped', list);
   }
 
   /** Human summary used by logs and `oursql status`. */

@@ -20,6 +20,7 @@ import { SignerThread } from '../wallet/signer-thread.ts';
 import { PeerList } from '../chain/peers.ts';
 import { p2pRouter } from '../p2p/http.ts';
 import { PeerManager } from '../p2p/peers.ts';
+import { rebaseOwnTxs } from './rebase.ts';
 import { P2pService } from '../p2p/service.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import { datadirPaths, readConsensusText, readNodeConfig, DatadirError, type NodeConfig } from './datadir.ts';
@@ -87,6 +88,7 @@ export class OursqlNode {
 
   /** The peer manager (set while the node serves). */
   peers?: PeerManager;
+  private stopRebasing?: () => void;
 
   private proxy?: ProxyServer;
 
@@ -185,6 +187,7 @@ export class OursqlNode {
       throw code === 'EADDRINUSE' ? new DatadirError(`port ${this.config.proxyPort} on ${this.config.host} is in use (another node? use --proxy-port)`) : e;
     }
     this.proxy = proxy;
+    this.stopRebasing = rebaseOwnTxs(this.chain, this.writes, this.mysql, this.log);
     peers.setListen(this.advertisedAddress());
     this.peers = peers;
     peers.start();
@@ -207,6 +210,7 @@ export class OursqlNode {
     this.stopping ??= (async () => {
       this.log('node stopping');
       this.peers?.stop();
+      this.stopRebasing?.();
       await this.miner?.stop();
       await this.proxy?.close();
       await this.signerThread?.close();

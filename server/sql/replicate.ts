@@ -157,6 +157,38 @@ export class ReplicatedWrites {
     }
   }
 
+  /**
+   * Runs the statements of a tx this node signed once more, as one new tx on the current state: a
+   * fork switch dropped the old one because a row it touched changed on the winning branch (SPEC 8:
+   * a node-signed tx is re-based and re-signed by its own node). The statements are canonical, so
+   * they mean the same as when first run; undo and row bases are made anew.
+   */
+  async rerun(exec: SqlExecutor, stmts: readonly string[]): Promise<WriteReply> {
+    const signer = this.opts.signer;
+    if (!signer) throw new ReplicationError(ER.NEEDS_SIGNATURE, 'OurSQL: no node-held key to sign the re-based transaction');
+    const writes = stmts.map((sql) => this.classifier.parseWrite(sql));
+    const s: WriteSession = { pending: [], cache: new Map() };
+    if (writes.length === 1 && isDdl(writes[0])) return this.autocommit(exec, s, writes[0], signer);
+    if (writes.some(isDdl)) throw new ReplicationError(ER.NOT_REPLICATED, 'OurSQL: a transaction mixing schema changes and row changes cannot be re-run');
+    await exec.query('START TRANSACTION');
+    try {
+      for (const w of writes) await this.inTransaction(exec, s, w);
+      if (s.pending.length === 0) {
+        await exec.query('COMMIT');
+        return { affectedRows: 0, insertId: 0n };
+      }
+      return await this.commit(exec, s);
+    } catch (e) {
+      await exec.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  }
+
+  /** The public key of the proxy key, if the node has one. */
+  get signerPubkey(): string | null {
+    return this.opts.signer?.pubkey ?? null;
+  }
+
   private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }): TxMaker {
     const body = () => buildSqlBody(this.chain, signer.pubkey, change).body;
     if (signer.signLater) return { make: () => makeTx(body()), sign: signer.signLater };

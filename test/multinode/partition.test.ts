@@ -1,7 +1,8 @@
 // A network partition: four nodes, every link through a real fault-injecting TCP proxy. The links
 // between {a, b} and {c, d} are cut; both sides write the same row and move coins; the {c, d} side
 // makes more blocks. After the heal every node is on the most-work branch with the same rows and
-// the same balances; the losing side's conflicting update is dropped, its other txs re-pooled.
+// the same balances; the losing side's conflicting update is dropped and re-based (run again on the
+// winning branch and re-signed) by the node that signed it, and by no other; its other txs re-pooled.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { signTx, sqlOf } from '../../consensus/index.ts';
@@ -59,7 +60,8 @@ describe('partition and heal', () => {
     await until('the halves to lose each other', () =>
       a.node.peers!.list().filter((p) => p.connected).length === 1 && c.node.peers!.list().filter((p) => p.connected).length === 1);
 
-    await sa.query("UPDATE t SET v = 'left' WHERE id = 1");
+    const [upd] = await sa.query<any>("UPDATE t SET v = 'left' WHERE id = 1");
+    const leftTxid = /txid ([0-9a-f]{64})/.exec(upd.info)![1];
     await sc.query("UPDATE t SET v = 'right' WHERE id = 1");
     await sc.query("UPDATE t SET v = 'right only' WHERE id = 2");
     await sa.query("INSERT INTO t VALUES (3, 'left only')");
@@ -77,18 +79,30 @@ describe('partition and heal', () => {
 
     for (const p of cross) p.heal();
     await until('one tip everywhere (the right side\'s)', () => nodes.every((n) => n.node.chain.tip.hash === c.node.chain.tip.hash), 60_000);
-    // a's conflicting update of row 1 cannot follow the right branch; its insert of row 3 can
-    await until('the same pool everywhere', () => {
+    // a's update of row 1 cannot follow the right branch as it was: dropped everywhere, and re-based
+    // by a alone (its proxy key signed it); a's insert of row 3 is simply re-pooled
+    await until('the same pool everywhere, with the re-based update', () => {
       const pools = nodes.map((n) => n.node.chain.pool.txs().map((t) => t.id).sort().join());
-      return new Set(pools).size === 1;
+      return new Set(pools).size === 1 && a.node.chain.pool.size === 2;
     });
-    const pooled = a.node.chain.pool.txs().flatMap((t) => sqlOf(t)?.stmts ?? []);
-    assert.ok(pooled.some((s) => s.includes("'left only'")), `row 3 re-pooled: ${pooled}`);
-    assert.ok(!pooled.some((s) => s.includes("'left'")), 'the conflicting update is dropped');
+    const pooled = a.node.chain.pool.txs();
+    const stmts = pooled.flatMap((t) => sqlOf(t)?.stmts ?? []);
+    assert.ok(stmts.some((s) => s.includes("'left only'")), `row 3 re-pooled: ${stmts}`);
+    const rebased = pooled.find((t) => sqlOf(t)?.stmts.some((s) => s.includes("'left'") && s.includes('UPDATE')));
+    assert.ok(rebased && rebased.id !== leftTxid, 'the update is in the pool as a new tx');
+    assert.equal((rebased!.body as { from: string }).from, a.node.writes.signerPubkey, 're-signed by a\'s proxy key');
+    assert.ok(a.logs.some((l) => l.includes(`re-based ${leftTxid}`)));
+    for (const n of [b, c, d]) assert.ok(!n.logs.some((l) => l.includes('re-based')), 'only the signer re-bases');
+    // `oursql pool` (RPC getpool) explains what was dropped and why
+    const res = await fetch(`http://${b.addr}/rpc`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getpool' }) });
+    const { result } = await res.json();
+    const why = new Map(result.dropped.map((x: { txid: string; reason: string }) => [x.txid, x.reason]));
+    assert.match(String(why.get(leftTxid)), /row t:1 was changed by another transaction/);
+    assert.equal([...why.values()].filter((r) => /already spent/.test(String(r))).length, 1, 'the losing payment, explained');
     const sums = await cluster.checksums('t');
     assert.equal(new Set(sums).size, 1, `checksums differ: ${sums}`);
     const rows = await cluster.rows(b, 'SELECT id, v FROM t ORDER BY id');
-    assert.deepEqual(rows.map((r) => [r.id, r.v]), [[1, 'right'], [2, 'right only'], [3, 'left only'], [4, 'right later']]);
+    assert.deepEqual(rows.map((r) => [r.id, r.v]), [[1, 'left'], [2, 'right only'], [3, 'left only'], [4, 'right later']]);
     assert.ok(a.logs.some((l) => /fork switch/.test(l)), 'a logged its fork switch');
     // the right side's payment stands, the left side's is gone; every node agrees on every balance
     for (const addr of [minter, p1, p2]) {

@@ -36,8 +36,12 @@ export const poolMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: false,
-    returns: '`{size, txs:[{txid, from, amount, out:[{to, amount}], spends, cost, time, added, sql}]}` (coins)',
-    result: z.strictObject({ size: Uint, txs: z.array(PoolEntryView) }),
+    returns: '`{size, txs:[{txid, from, amount, out:[{to, amount}], spends, cost, time, added, sql}], dropped:[{txid, reason, at}]}` (coins); `dropped`: the last txs a fork switch or pool rebuild took out, and why',
+    result: z.strictObject({
+      size: Uint,
+      txs: z.array(PoolEntryView),
+      dropped: z.array(z.strictObject({ txid: z.string(), reason: z.string(), at: Uint })),
+    }),
     example: {
       result: {
         size: 1,
@@ -45,11 +49,13 @@ export const poolMethods: MethodTable = {
           txid: exampleTxid, from: EX.alice, amount: '1.5', out: [{ to: EX.bob, amount: '1.5' }, { to: EX.alice, amount: '8.5' }],
           spends: '10', cost: '0', time: EX.time, added: EX.time + 12,
         }],
+        dropped: [{ txid: exampleTxid.replace(/^./, 'b'), reason: 'row notes:1 was changed by another transaction since this one was prepared', at: EX.time + 40 }],
       },
     },
     run: (_p, { node }) => {
       const txs = node.chain.pool.list().map(poolEntryView);
-      return { size: txs.length, txs };
+      const dropped = node.chain.recentlyDropped.map((d) => ({ txid: d.tx.id, reason: d.reason, at: d.at }));
+      return { size: txs.length, txs, dropped };
     },
   }),
 
