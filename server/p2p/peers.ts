@@ -8,7 +8,7 @@
  * a while) at 100.
  */
 import { randomBytes } from 'node:crypto';
-import { ConsensusError, txFromWire, type Tx } from '../../consensus/index.ts';
+import { blockToWire, ConsensusError, txFromWire, txToWire, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
 import { askPeer, PeerRequestError } from './client.ts';
 import { PROTOCOL_VERSION, type Hello, type Request } from './protocol.ts';
@@ -161,6 +161,17 @@ export class PeerManager implements PeerEvents {
     void this.fetchAnnounced(p, inv.txs, inv.blocks).catch((e) => this.failed(p, e));
   }
 
+  onPush(push: Extract<Request, { type: 'pushtxs' | 'pushblock' }>): void {
+    // the sender cannot be reached, so it cannot be asked for more nor scored: take what is valid
+    const from: Peer = { addr: 'an unreachable peer', known: new Set() } as Peer;
+    const work = push.type === 'pushtxs'
+      ? this.submitAll(from, push.txs.map((w) => this.decodeTx(from, w)))
+      : addPeerBlock(this.chain, from.addr, decodeBlock(from.addr, push.block)).then((r) => {
+        if (r === 'connected') this.opts.log(`pushed block ${this.chain.height} ${this.chain.tip.hash.slice(0, 16)}… from an unreachable peer`);
+      });
+    void work.catch((e) => this.opts.log(`push from an unreachable peer refused: ${(e as Error).message}`));
+  }
+
   knownPeers(): string[] {
     const now = Date.now();
     return [...this.peers.values()].filter((p) => p.connected && p.bannedUntil <= now).map((p) => p.addr);
@@ -276,18 +287,21 @@ export class PeerManager implements PeerEvents {
     this.trimKnown(p);
     for (let i = 0; i < wanted.length; i += 2000) {
       const { txs } = await askPeer(p.addr, { type: 'gettxs', ids: wanted.slice(i, i + 2000) }, this.opts.timeoutMs);
-      // in pool order: a tx spending another's output comes after it
-      for (const w of txs) {
-        const tx = this.decodeTx(p, w);
-        if (this.chain.pool.has(tx.id) || this.chain.state.hasTx(tx.id)) continue;
-        try {
-          await this.chain.submitTx(tx);
-        } catch (e) {
-          if (e instanceof ConsensusError && e.code === 'duplicate-tx') continue; // fetched twice at once (push and pull)
-          if (e instanceof ConsensusError && !HONEST.has(e.code)) {
-            this.blame(p, 20, `sent tx ${tx.id} that is invalid: ${e.message}`);
-          } else this.opts.log(`peer ${p.addr}: tx ${tx.id} not pooled: ${(e as Error).message}`);
-        }
+      await this.submitAll(p, txs.map((w) => this.decodeTx(p, w)));
+    }
+  }
+
+  /** Pools txs a peer sent, in its order (a tx spending another's output comes after it). */
+  private async submitAll(p: Peer, txs: Tx[]): Promise<void> {
+    for (const tx of txs) {
+      if (this.chain.pool.has(tx.id) || this.chain.state.hasTx(tx.id)) continue;
+      try {
+        await this.chain.submitTx(tx);
+      } catch (e) {
+        if (e instanceof ConsensusError && e.code === 'duplicate-tx') continue; // fetched twice at once (push and pull)
+        if (e instanceof ConsensusError && !HONEST.has(e.code) && this.peers.has(p.addr)) {
+          this.blame(p, 20, `sent tx ${tx.id} that is invalid: ${e.message}`);
+        } else this.opts.log(`peer ${p.addr}: tx ${tx.id} not pooled: ${(e as Error).message}`);
       }
     }
   }
@@ -323,10 +337,27 @@ export class PeerManager implements PeerEvents {
       if (news.length === 0 && blocks.length === 0) continue;
       for (const id of news) p.known.add(id);
       this.trimKnown(p);
+      if (!this.opts.listen) {
+        void this.push(p, news, blocks).catch((e) => this.failed(p, e));
+        continue;
+      }
       for (let i = 0; i < Math.max(news.length, 1); i += 5000) {
         const inv = { type: 'inv' as const, txs: news.slice(i, i + 5000), blocks: i === 0 ? blocks.slice(-16) : [], from: this.opts.listen };
         askPeer(p.addr, inv, this.opts.timeoutMs).catch((e) => this.failed(p, e));
       }
+    }
+  }
+
+  /** A node no one can reach cannot be asked: it sends its news whole. */
+  private async push(p: Peer, txids: string[], blocks: string[]): Promise<void> {
+    const txs = txids.flatMap((id) => {
+      const e = this.chain.pool.get(id);
+      return e && !e.inflight ? [txToWire(e.tx)] : [];
+    });
+    for (let i = 0; i < txs.length; i += 2000) await askPeer(p.addr, { type: 'pushtxs', txs: txs.slice(i, i + 2000) }, this.opts.timeoutMs);
+    for (const hash of blocks) {
+      const b = await this.chain.getBlock(hash);
+      if (b) await askPeer(p.addr, { type: 'pushblock', block: blockToWire(b) }, this.opts.timeoutMs);
     }
   }
 

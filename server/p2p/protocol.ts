@@ -22,6 +22,9 @@ const hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex charac
 export const peerAddr = z.string().max(255).regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/, 'must be HOST:PORT');
 const work = z.string().regex(/^[0-9]{1,80}$/, 'must be a decimal integer');
 
+const wireTx = z.object({ body: z.unknown(), sig: z.unknown().optional() });
+const wireBlock = z.object({ header: z.unknown(), txs: z.array(wireTx) });
+
 const hello = z.object({
   type: z.literal('hello'),
   version: z.number().int(),
@@ -45,14 +48,15 @@ export const requestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('getmempool') }),
   z.object({ type: z.literal('inv'), txs: z.array(hash).max(MAX_INV).default([]), blocks: z.array(hash).max(16).default([]), from: peerAddr.nullable().default(null) }),
   z.object({ type: z.literal('getpeers') }),
+  /** From a node no one can reach (its `listen` is null): its new txs and blocks, whole. */
+  z.object({ type: z.literal('pushtxs'), txs: z.array(wireTx).min(1).max(MAX_TXS_PER_REQUEST) }),
+  z.object({ type: z.literal('pushblock'), block: wireBlock }),
   z.object({ type: z.literal('getconsensus') }),
 ]);
 export type Request = z.infer<typeof requestSchema>;
 export type Hello = z.infer<typeof hello>;
 export type RequestType = Request['type'];
 
-const wireTx = z.object({ body: z.unknown(), sig: z.unknown().optional() });
-const wireBlock = z.object({ header: z.unknown(), txs: z.array(wireTx) });
 const storedHeader = z.object({ hash, header: z.unknown() });
 
 /** The answer schema of each request type. */
@@ -65,6 +69,8 @@ export const answerSchemas = {
   getmempool: z.object({ txids: z.array(hash).max(200_000) }),
   inv: z.object({ ok: z.literal(true) }),
   getpeers: z.object({ peers: z.array(peerAddr).max(MAX_PEERS_ANSWER) }),
+  pushtxs: z.object({ ok: z.literal(true) }),
+  pushblock: z.object({ ok: z.literal(true) }),
   getconsensus: z.object({ consensus: z.string().max(1024 * 1024), genesis: wireBlock }),
 } satisfies Record<RequestType, z.ZodType>;
 export type Answer<T extends RequestType> = z.infer<(typeof answerSchemas)[T]>;

@@ -21,6 +21,8 @@ export interface PeerEvents {
   onInv(inv: Extract<Request, { type: 'inv' }>): void;
   /** Addresses worth telling other peers about. */
   knownPeers(): string[];
+  /** Txs or a block pushed by a node no one can reach. */
+  onPush(push: Extract<Request, { type: 'pushtxs' | 'pushblock' }>): void;
 }
 
 export class P2pService {
@@ -55,6 +57,10 @@ export class P2pService {
       case 'inv':
         this.events.onInv(req);
         return { ok: true } satisfies Answer<'inv'>;
+      case 'pushtxs':
+      case 'pushblock':
+        this.events.onPush(req);
+        return { ok: true } satisfies Answer<'pushtxs'>;
       case 'getpeers':
         return { peers: this.events.knownPeers().slice(0, MAX_PEERS_ANSWER) } satisfies Answer<'getpeers'>;
       case 'getconsensus': {
