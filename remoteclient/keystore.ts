@@ -1,126 +1,20 @@
 /**
- * The encrypted keystore (`<dir>/keystore.json`): addresses and public keys in clear (so balances
- * need no passphrase), private keys sealed with the passphrase (sealing.ts). A `check` value sealed
- * with the same key tells a wrong passphrase from a damaged entry.
+ * The keystore of oursql-remote: the file `<dir>/keystore.json` (mode 0600, replaced atomically),
+ * sealed as keystore-core.ts says.
  */
-import { z } from 'zod';
-import { addressOf, bytesToHex, hexToBytes, parsePrivateKey, publicKeyOf } from '../consensus/index.ts';
-import { KeystoreError } from './errors.ts';
 import { readIfExists, writePrivateFile } from './files.ts';
-import { deriveKey, newKdf, seal, unseal, type KdfParams } from './sealing.ts';
+import { SealedKeystore, type KeystoreStorage } from './keystore-core.ts';
 
-const Hex = z.string().regex(/^(?:[0-9a-f]{2})+$/);
-const SealedSchema = z.strictObject({ nonce: Hex, data: Hex });
-const EntrySchema = z.strictObject({ address: z.string(), pubkey: z.string(), created: z.number().int(), key: SealedSchema });
-const KeystoreSchema = z.strictObject({
-  version: z.literal(1),
-  kdf: z.strictObject({
-    name: z.literal('scrypt'),
-    N: z.number().int().min(2 ** 10).max(2 ** 22).refine((n) => (n & (n - 1)) === 0, 'must be a power of 2'),
-    r: z.number().int().min(1).max(32),
-    p: z.number().int().min(1).max(16),
-    salt: Hex,
-  }),
-  check: SealedSchema,
-  keys: z.array(EntrySchema),
-});
-type KeystoreFile = z.infer<typeof KeystoreSchema>;
-export type KeyEntry = z.infer<typeof EntrySchema>;
+export { KeyRing, type KeyEntry, type PublicKeyInfo } from './keystore-core.ts';
 
-const CHECK_TEXT = 'oursql-remote keystore v1';
-const CHECK_AAD = 'check';
-
-export interface PublicKeyInfo { address: string; pubkey: string }
-
-export class Keystore {
-  private constructor(
-    readonly file: string,
-    private data: KeystoreFile | undefined,
-  ) {}
-
-  /** Reads the keystore; an absent file is an empty keystore (made at the first key). */
-  static async open(file: string): Promise<Keystore> {
-    const text = await readIfExists(file);
-    if (text === undefined) return new Keystore(file, undefined);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new KeystoreError(`${file} is not a keystore (not JSON)`);
-    }
-    const r = KeystoreSchema.safeParse(json);
-    if (!r.success) throw new KeystoreError(`${file} is not a valid keystore: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    return new Keystore(file, r.data);
-  }
-
-  /** False until the first key is stored: then the passphrase given is the keystore's. */
-  get initialized(): boolean {
-    return this.data !== undefined;
-  }
-
-  list(): PublicKeyInfo[] {
-    return (this.data?.keys ?? []).map(({ address, pubkey }) => ({ address, pubkey }));
-  }
-
-  has(address: string): boolean {
-    return this.list().some((k) => k.address === address);
-  }
-
-  /** Derives the key from `passphrase` (slow on purpose); a wrong passphrase is refused here. */
-  unlock(passphrase: string, kdfForNew?: KdfParams): KeyRing {
-    if (!passphrase) throw new KeystoreError('the passphrase is empty');
-    if (!this.data) {
-      const kdf = kdfForNew ?? newKdf();
-      const key = deriveKey(passphrase, kdf);
-      return new KeyRing(this, key, { version: 1, kdf, check: seal(key, new TextEncoder().encode(CHECK_TEXT), CHECK_AAD), keys: [] });
-    }
-    const key = deriveKey(passphrase, this.data.kdf);
-    const check = unseal(key, this.data.check, CHECK_AAD);
-    if (!check || new TextDecoder().decode(check) !== CHECK_TEXT) throw new KeystoreError(`wrong passphrase for the keystore ${this.file}`);
-    return new KeyRing(this, key, this.data);
-  }
-
-  /** @internal KeyRing stores its changes through here. */
-  async replace(data: KeystoreFile): Promise<void> {
-    await writePrivateFile(this.file, JSON.stringify(data, null, 2) + '\n');
-    this.data = data;
-  }
+export function fileStorage(file: string): KeystoreStorage {
+  return { name: file, read: () => readIfExists(file), write: (text) => writePrivateFile(file, text) };
 }
 
-/** An unlocked keystore: reads private keys, adds keys, saves. Lives for one command. */
-export class KeyRing {
-  constructor(
-    private readonly store: Keystore,
-    private readonly key: Uint8Array,
-    private data: KeystoreFile,
-  ) {}
-
-  privateKey(address: string): string {
-    const entry = this.data.keys.find((k) => k.address === address);
-    if (!entry) throw new KeystoreError(`address ${address} is not in the keystore ${this.store.file} (listaddresses shows its addresses)`);
-    const raw = unseal(this.key, entry.key, entry.address);
-    const privateKey = raw && bytesToHex(raw);
-    if (!privateKey || publicKeyOf(privateKey) !== entry.pubkey) throw new KeystoreError(`the keystore entry of ${address} is damaged`);
-    return privateKey;
-  }
-
-  /** Adds a private key (hex); `added` false when the keystore already holds it. */
-  add(privateKeyHex: string): PublicKeyInfo & { added: boolean } {
-    const privateKey = privateKeyHex.trim().toLowerCase();
-    parsePrivateKey(privateKey);
-    const pubkey = publicKeyOf(privateKey);
-    const address = addressOf(pubkey);
-    if (this.data.keys.some((k) => k.address === address)) return { address, pubkey, added: false };
-    const entry: KeyEntry = { address, pubkey, created: Date.now(), key: seal(this.key, hexToBytes(privateKey), address) };
-    this.data = { ...this.data, keys: [...this.data.keys, entry] };
-    return { address, pubkey, added: true };
-  }
-
-  list(): (PublicKeyInfo & { created: number })[] {
-    return this.data.keys.map(({ address, pubkey, created }) => ({ address, pubkey, created }));
-  }
-
-  save(): Promise<void> {
-    return this.store.replace(this.data);
+export class Keystore extends SealedKeystore {
+  /** Reads the keystore file; an absent file is an empty keystore (made at the first key). */
+  static async open(file: string): Promise<Keystore> {
+    const storage = fileStorage(file);
+    return new Keystore(storage, await SealedKeystore.read(storage));
   }
 }

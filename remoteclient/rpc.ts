@@ -1,18 +1,30 @@
-/** JSON-RPC 2.0 calls to the node; every answer is checked against the shape it must have. */
+/**
+ * JSON-RPC 2.0 calls to the node; every answer is checked against the shape it must have. Pure
+ * (fetch only): the web signer uses it too.
+ */
 import type { z } from 'zod';
+import { utf8ToBytes } from '../consensus/index.ts';
 import { NodeError, RemoteError, TamperError } from './errors.ts';
 
 const TIMEOUT_MS = 60_000;
 
 export type Call = <S extends z.ZodType>(method: string, params: unknown, shape: S) => Promise<z.infer<S>>;
 
-/** A caller for the node at `url`; credentials in the URL become HTTP Basic auth. */
-export function nodeClient(url: string): Call {
+export interface ClientOptions {
+  /** Said after "cannot reach the node at URL (why): is it running?"; the CLI names `setnode`. */
+  unreachableHint?: string;
+}
+
+const base64 = (bytes: Uint8Array): string => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
+
+/** A caller for the node at `url` (absolute); credentials in the URL become HTTP Basic auth. */
+export function nodeClient(url: string, opts: ClientOptions = {}): Call {
+  const hint = opts.unreachableHint ?? ' (setnode URL changes the node)';
   const target = new URL(url);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (target.username || target.password) {
     const creds = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
-    headers.authorization = `Basic ${Buffer.from(creds).toString('base64')}`;
+    headers.authorization = `Basic ${base64(utf8ToBytes(creds))}`;
     target.username = '';
     target.password = '';
   }
@@ -30,7 +42,7 @@ export function nodeClient(url: string): Call {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
-      throw new RemoteError(`cannot reach the node at ${shown} (${cause}): is it running? (setnode URL changes the node)`);
+      throw new RemoteError(`cannot reach the node at ${shown} (${cause}): is it running?${hint}`);
     }
     if (res.status === 401) throw new RemoteError(`the node at ${shown} asks for credentials for ${method}`);
     let body: { id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };

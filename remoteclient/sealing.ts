@@ -4,7 +4,7 @@
  * data binds a sealed key to its address, so entries cannot be swapped between addresses.
  */
 import { gcm } from '@noble/ciphers/aes.js';
-import { scrypt } from '@noble/hashes/scrypt.js';
+import { scrypt, scryptAsync } from '@noble/hashes/scrypt.js';
 import { bytesToHex, hexToBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 
 export interface KdfParams {
@@ -32,6 +32,11 @@ export function newKdf(N = DEFAULT_SCRYPT_N): KdfParams {
 
 export function deriveKey(passphrase: string, kdf: KdfParams): Uint8Array {
   return scrypt(utf8ToBytes(passphrase.normalize('NFC')), hexToBytes(kdf.salt), { N: kdf.N, r: kdf.r, p: kdf.p, dkLen: 32 });
+}
+
+/** As deriveKey, yielding to the event loop while it works (a browser page stays responsive). */
+export function deriveKeyAsync(passphrase: string, kdf: KdfParams): Promise<Uint8Array> {
+  return scryptAsync(utf8ToBytes(passphrase.normalize('NFC')), hexToBytes(kdf.salt), { N: kdf.N, r: kdf.r, p: kdf.p, dkLen: 32 });
 }
 
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Sealed {

@@ -2,17 +2,16 @@
  * The key holder's side of the two-step flow: check what the node prepared, show the exact message,
  * sign it here, send only the signature. The private key never leaves this process.
  */
-import { z } from 'zod';
-import { signStringToSign } from '../consensus/index.ts';
-import { Hash, Prepared, Uint } from '../server/rpc/shapes.ts';
-import { RemoteError, TamperError } from './errors.ts';
+import type { z } from 'zod';
+import type { Prepared } from '../server/rpc/shapes.ts';
+import { RemoteError } from './errors.ts';
 import { note } from './output.ts';
 import { confirmSigning } from './prompt.ts';
 import type { Call } from './rpc.ts';
+import { signAndSend, type SubmitResult } from './submit.ts';
 import { decodePrepared, type Decoded } from './verify.ts';
 
-const Submitted = z.object({ txid: Hash, affectedRows: Uint.optional(), insertId: z.string().optional() });
-export type SubmitResult = z.infer<typeof Submitted>;
+export type { SubmitResult };
 
 /** Who signs; the private key is asked for (passphrase) only once the body checked out. */
 export interface Signer { address: string; privateKey: () => Promise<string> }
@@ -32,8 +31,5 @@ export async function signAndSubmit(
   const what = check(d);
   note(`${what}\nThe message to sign (${signer.address}):\n${d.text}`);
   if (!(await confirmSigning(yes))) throw new RemoteError('not signed: cancelled');
-  const signature = signStringToSign(d.stringToSign, await signer.privateKey());
-  const r = await call('submitsigned', { transaction: prepared.transaction, signature }, Submitted);
-  if (r.txid !== d.txid) throw new TamperError(`the node reports txid ${r.txid} for the transaction ${d.txid}`);
-  return r;
+  return signAndSend(call, prepared, d, await signer.privateKey());
 }

@@ -1,8 +1,8 @@
 /** createwallet, importwallet, exportwallet, listaddresses: the keys held here. */
 import { writeFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { newPrivateKey } from '../../consensus/index.ts';
 import { KeystoreError, RemoteError } from '../errors.ts';
+import { keysInExport } from '../export-file.ts';
 import { readIfExists } from '../files.ts';
 import { emit, note } from '../output.ts';
 import { openSession, unlock, type RemoteOptions } from '../session.ts';
@@ -15,30 +15,13 @@ export async function createWalletCommand(opts: RemoteOptions): Promise<void> {
   emit(opts, { address, pubkey }, `${address}\npubkey ${pubkey}`);
 }
 
-/** What importwallet reads: exportwallet's JSON, or one private key (hex) per line. */
-const ExportFile = z.object({ keys: z.array(z.object({ privateKey: z.string() }).loose()).min(1) });
-
-function keysInFile(file: string, text: string): string[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    if (lines.length === 0) throw new RemoteError(`${file} holds no key`);
-    return lines;
-  }
-  const r = ExportFile.safeParse(json);
-  if (!r.success) throw new RemoteError(`${file} is not a file exportwallet writes ({"keys":[{"privateKey":"<hex>"}, ...]})`);
-  return r.data.keys.map((k) => k.privateKey);
-}
-
 export async function importWalletCommand(file: string | undefined, opts: RemoteOptions & { privateKey?: string }): Promise<void> {
   if ((file === undefined) === (opts.privateKey === undefined)) throw new RemoteError('importwallet takes a FILE or --private-key HEX (one of them)');
   let keys: string[];
   if (file !== undefined) {
     const text = await readIfExists(file);
     if (text === undefined) throw new RemoteError(`no file ${file}`);
-    keys = keysInFile(file, text);
+    keys = keysInExport(file, text);
   } else {
     keys = [opts.privateKey!];
   }

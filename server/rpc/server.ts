@@ -7,6 +7,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createJSONRPCErrorResponse, type JSONRPCResponse } from 'json-rpc-2.0';
 import type { OursqlNode } from '../node/node.ts';
+import { webSignerRouter } from '../web/static.ts';
 import { authState } from './auth.ts';
 import { answer, buildJsonRpcServer, needsAuth } from './dispatch.ts';
 import { RpcCode } from './errors.ts';
@@ -24,6 +25,7 @@ export function createRpcApp(node: OursqlNode): express.Express {
   // A bigint that slips into a result prints as a decimal string instead of failing the response.
   app.set('json replacer', (_key: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   app.use('/rpc', rpcRouter(node));
+  app.use(webSignerRouter());
   return app;
 }
 

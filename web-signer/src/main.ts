@@ -1,0 +1,3 @@
+/** Entry point: page styles and the app element (which creates everything else). */
+import './page.css';
+import './ui/app.ts';
