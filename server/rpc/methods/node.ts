@@ -40,7 +40,8 @@ export const nodeMethods: MethodTable = {
       height: node.chain.height,
       tip: node.chain.tip.hash,
       pool: node.chain.pool.size,
-      peers: (await new PeerList(node.chain.store).list()).map((p) => p.addr),
+      // connected peers while the node runs; the stored list on a stopped node
+      peers: node.peers ? node.peers.list().filter((p) => p.connected).map((p) => p.addr) : (await new PeerList(node.chain.store).list()).map((p) => p.addr),
       uptime: Math.floor((Date.now() - node.startedAt) / 1000),
       minter: node.config.minter ?? null,
       proxyKey: node.config.proxyKey ?? null,
