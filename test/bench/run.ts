@@ -1,10 +1,11 @@
 // `npm run bench`: runs each bench file in order and prints a table plus one `BENCH_JSON {...}` line.
 // Figures are for this machine; each ratio compares with a baseline measured in the same run.
-// Env: BENCH_TXS (block size for the chain benches, default 2000), BENCH_ONLY=pow,crypto,apply,proxy.
+// Env: BENCH_TXS (block size for the chain benches, default 2000), BENCH_ONLY=pow,crypto,apply,proxy,p2p.
 import { cpus } from 'node:os';
 import * as apply from './apply.ts';
 import * as crypto from './crypto.ts';
 import * as pow from './pow.ts';
+import * as p2p from './p2p.ts';
 import * as proxy from './proxy.ts';
 import { interrupt, now, progress } from './measure.ts';
 import { jsonLine, printTable, withRatios, type Row } from './table.ts';
@@ -14,9 +15,10 @@ const benches: [string, () => Promise<Row[]>][] = [
   ['crypto', crypto.run],
   ['apply', apply.run],
   ['proxy', proxy.run],
+  ['p2p', p2p.run],
 ];
 
-const cleanupAll = () => Promise.all([apply.cleanup(), proxy.cleanup()]);
+const cleanupAll = () => Promise.all([apply.cleanup(), proxy.cleanup(), p2p.cleanup()]);
 
 // Ctrl-C: stop at the bench's next check so its `finally` drops its databases; a second one exits now.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

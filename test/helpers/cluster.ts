@@ -33,21 +33,35 @@ export class Cluster {
   /** The seed node: a new chain. */
   async seed(overrides: NodeOverrides = {}): Promise<ClusterNode> {
     const env = await tempNodeDir('mesh');
-    const file = join(env.tmp, 'cluster-consensus.json');
-    await writeFile(file, JSON.stringify(CLUSTER_CONSENSUS));
-    await initNode({ datadir: env.datadir, mysql: env.db.url, consensusFile: file });
-    return this.start(env, overrides);
+    return this.cleanOnError(env, async () => {
+      const file = join(env.tmp, 'cluster-consensus.json');
+      await writeFile(file, JSON.stringify(CLUSTER_CONSENSUS));
+      await initNode({ datadir: env.datadir, mysql: env.db.url, consensusFile: file });
+      return this.start(env, overrides);
+    });
   }
 
   /** A node imported from `from`, knowing only the peers in `peers` (default: `from`). */
   async join(from: ClusterNode, overrides: NodeOverrides = {}, peers?: string[]): Promise<ClusterNode> {
     const env = await tempNodeDir('mesh');
-    await importNode({ datadir: env.datadir, peer: from.addr, mysql: env.db.url });
-    if (peers) {
-      const cfg = (await readNodeConfig(env.datadir))!;
-      await writeNodeConfig(env.datadir, { ...cfg, peers });
+    return this.cleanOnError(env, async () => {
+      await importNode({ datadir: env.datadir, peer: from.addr, mysql: env.db.url });
+      if (peers) {
+        const cfg = (await readNodeConfig(env.datadir))!;
+        await writeNodeConfig(env.datadir, { ...cfg, peers });
+      }
+      return this.start(env, overrides);
+    });
+  }
+
+  /** A node that cannot be set up leaves no database behind. */
+  private async cleanOnError<T>(env: Awaited<ReturnType<typeof tempNodeDir>>, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      await env.cleanup().catch(() => {});
+      throw e;
     }
-    return this.start(env, overrides);
   }
 
   private async start(env: Awaited<ReturnType<typeof tempNodeDir>>, overrides: NodeOverrides): Promise<ClusterNode> {

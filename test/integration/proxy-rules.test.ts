@@ -21,9 +21,16 @@ async function nodeWith(example: string) {
   cfg.Settings = { ...cfg.Settings, Complexity: 6, ComplexityStep2: 6, MaxMinNumberTransactionInBlock: 1 };
   const file = join(env.tmp, example);
   await writeFile(file, JSON.stringify(cfg));
-  await initNode({ datadir: env.datadir, mysql: env.db.url, consensusFile: file });
-  const node = await OursqlNode.start({ datadir: env.datadir, overrides: { rpcPort: 0, proxyPort: 0, mining: false }, log: () => {} });
-  const conn = await mysql.createConnection({ host: '127.0.0.1', port: node.proxyPort, user: 'root', database: env.db.name });
+  let node: OursqlNode;
+  let conn: Connection;
+  try {
+    await initNode({ datadir: env.datadir, mysql: env.db.url, consensusFile: file });
+    node = await OursqlNode.start({ datadir: env.datadir, overrides: { rpcPort: 0, proxyPort: 0, mining: false }, log: () => {} });
+    conn = await mysql.createConnection({ host: '127.0.0.1', port: node.proxyPort, user: 'root', database: env.db.name });
+  } catch (e) {
+    await env.cleanup(); // a node that cannot start leaves no database behind
+    throw e;
+  }
   const minter = node.config.minter!;
   return {
     node, conn, minter,
