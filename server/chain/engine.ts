@@ -45,6 +45,39 @@ export class NotInPoolError extends ChainError {
  * moves the application database with them (SPEC 3, 4 and 9). Every change runs under one lock and
  * one MySQL transaction; memory is updated only after COMMIT.
  */
+/**
+ * True when applying `body` (a block's txs) leaves the database as running the pool did: every tx
+ * is a committed pool entry, and on every row (and every table a schema change touches) the block
+ * keeps the pool's order and no other pool tx came first. Txs on different rows commute, so a block
+ * that orders them otherwise than this node's pool (peers see txs in other orders) still needs no
+ * SQL undone or replayed.
+ */
+export function sameEffectAsPool(body: readonly Tx[], pool: readonly { tx: Tx; inflight: boolean }[]): boolean {
+  const pos = new Map(body.map((t, i) => [t.id, i]));
+  const pooled = new Set(pool.filter((e) => !e.inflight).map((e) => e.tx.id));
+  if (body.some((t) => !pooled.has(t.id))) return false;
+  // tables with a schema change in the pool: every tx on them is ordered as one key
+  const whole = new Set<string>();
+  for (const e of pool) for (const r of sqlOf(e.tx)?.refs ?? []) if (r.endsWith(':*')) whole.add(r.slice(0, -2));
+  const seen = new Map<string, { last: number; other: boolean }>();
+  for (const e of pool) {
+    const keys = new Set<string>();
+    for (const r of sqlOf(e.tx)?.refs ?? []) {
+      const table = r.slice(0, r.lastIndexOf(':'));
+      keys.add(whole.has(table) ? `${table}:*` : r);
+    }
+    const at = pos.get(e.tx.id);
+    for (const k of keys) {
+      const s = seen.get(k) ?? { last: -1, other: false };
+      if (at === undefined) s.other = true;
+      else if (s.other || at < s.last) return false;
+      else s.last = at;
+      seen.set(k, s);
+    }
+  }
+  return true;
+}
+
 /** A pool tx that no longer fits after a fork switch or pool rebuild. */
 export interface DroppedTx { tx: Tx; reason: string; code?: string; at: number }
 
@@ -458,7 +491,7 @@ export class Chain extends EventEmitter {
     // Fast path: the new block extends the tip and is exactly the pool's first txs, whose SQL
     // already ran in this order. Otherwise undo the pool, then the dropped blocks, then replay;
     // that needs every admitted proxy write committed first.
-    const fast = !forceSlow && dropped.length === 0 && branch.length === 1 && body.every((t, i) => poolBefore[i]?.id === t.id && !this.pool.get(t.id)!.inflight);
+    const fast = !forceSlow && dropped.length === 0 && branch.length === 1 && sameEffectAsPool(body, this.pool.list());
     if (!fast) await this.drain();
     const inflight = new Set(this.pool.list().filter((e) => e.inflight).map((e) => e.tx.id));
     const conn = await this.mysql.getConnection();
