@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { Pool, PoolConnection } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import {
-  bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, ConsensusError,
+  isUnmanagedTable, bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, ConsensusError,
   hasEnoughTxs, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, merkleRoot,
   minTxForHeight, sqlOf, unitsToCoins, type Block, type BlockHeader, type ConsensusConfig, type SqlAction,
   type Tx, type Verifier,
@@ -77,6 +77,8 @@ export function sameEffectAsPool(body: readonly Tx[], pool: readonly { tx: Tx; i
   }
   return true;
 }
+
+const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
 
 /** A pool tx that no longer fits after a fork switch or pool rebuild. */
 export interface DroppedTx { tx: Tx; reason: string; code?: string; at: number }
@@ -185,6 +187,7 @@ export class Chain extends EventEmitter {
     // fits (it expired while the node was down), undo the pool's SQL and re-admit the rest.
     const { txs: pooled, nextSeq } = await store.loadPool();
     chain.nextSeq = nextSeq;
+    await chain.repairSqlAfterCrash(pooled);
     const probe = new TxPool(chain.state);
     const stale = pooled.filter((tx) => {
       try {
@@ -273,12 +276,14 @@ export class Chain extends EventEmitter {
     try {
       if (own) await conn.beginTransaction();
       const sql = sqlOf(tx);
-      if (sql && !opts.executed) await this.runSql(conn, sql.stmts);
+      if (sql && !opts.executed) await this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx));
       await this.store.poolAdd(tx, this.nextSeq, conn);
+      if (own) await this.clearSqlUnsafe(conn);
       if (own) await conn.commit();
       this.nextSeq++;
     } catch (e) {
       if (own) await conn.rollback();
+      await this.repairIfHalfDone();
       throw e;
     } finally {
       if (own) conn.release();
@@ -411,6 +416,7 @@ export class Chain extends EventEmitter {
       await this.undoSql(conn, pooled);
       const { pool, dropped } = await this.readmit(conn, this.state, pooled.filter((t) => !remove.has(t.id)), this.height + 1, true);
       await this.store.poolReplace(pool.txs(), conn);
+      await this.clearSqlUnsafe(conn);
       await conn.commit();
       this.pool = pool;
       this.nextSeq = pool.size + 1;
@@ -419,6 +425,7 @@ export class Chain extends EventEmitter {
       return dropped.map((d) => d.tx.id);
     } catch (e) {
       await conn.rollback();
+      await this.repairIfHalfDone();
       throw e;
     } finally {
       conn.release();
@@ -531,12 +538,14 @@ export class Chain extends EventEmitter {
       await this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn);
       if (fast) await this.store.poolRemove(body.map((t) => t.id), conn);
       else await this.store.poolReplace(newPool.txs(), conn);
+      await this.clearSqlUnsafe(conn);
       await this.opts.beforeCommit?.();
       await conn.commit();
       if (!fast) this.nextSeq = newPool.size + 1;
     } catch (e) {
       await conn.rollback().catch(() => {});
       conn.release();
+      await this.repairIfHalfDone();
       if (e instanceof RetrySlow) return this.switchTo(target, targetBlock, true);
       if (failed) await this.markInvalid(failed);
       throw e;
@@ -583,7 +592,7 @@ export class Chain extends EventEmitter {
       const tx = block.txs[i];
       checkTx(tx, delta, this.config, ctx);
       const sql = sqlOf(tx);
-      if (runSql && sql) await this.runSql(conn, sql.stmts, `block ${header.height} tx ${tx.id}`);
+      if (runSql && sql) await this.runSql(conn, sql.stmts, `block ${header.height} tx ${tx.id}`, hasDdl(tx));
       delta.applyTx(tx, header.height, i);
     }
     delta.chain.set(header.height, block.hash);
@@ -604,7 +613,7 @@ export class Chain extends EventEmitter {
     for (const b of [...blocks].reverse()) {
       for (const tx of [...b.txs].reverse()) {
         const sql = sqlOf(tx);
-        if (sql) await this.runSql(conn, sql.undo, `undo of tx ${tx.id}`);
+        if (sql) await this.runSql(conn, sql.undo, `undo of tx ${tx.id}`, hasDdl(tx));
         delta.undoTx(tx, spentCoin);
       }
       delta.chain.set(b.header.height, null);
@@ -625,7 +634,7 @@ export class Chain extends EventEmitter {
         if (runSql && sql) {
           await conn.query('SAVEPOINT readmit');
           try {
-            await this.runSql(conn, sql.stmts);
+            await this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx));
           } catch (e) {
             await conn.query('ROLLBACK TO SAVEPOINT readmit');
             throw e;
@@ -642,11 +651,14 @@ export class Chain extends EventEmitter {
   private async undoSql(conn: PoolConnection, txs: Tx[]): Promise<void> {
     for (const tx of [...txs].reverse()) {
       const sql = sqlOf(tx);
-      if (sql) await this.runSql(conn, sql.undo, `undo of pooled tx ${tx.id}`);
+      if (sql) await this.runSql(conn, sql.undo, `undo of pooled tx ${tx.id}`, hasDdl(tx));
     }
   }
 
-  private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction'): Promise<void> {
+  private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false): Promise<void> {
+    // MySQL commits DDL by itself: what ran before it in this transaction commits with it, so a
+    // crash from here to the final COMMIT would leave the database half changed. Say so first.
+    if (ddl) await this.markSqlUnsafe();
     for (const stmt of stmts) {
       try {
         await conn.query(stmt);
@@ -654,6 +666,62 @@ export class Chain extends EventEmitter {
         throw new ConsensusError('bad-block', `SQL of ${what} failed: ${(e as Error).message}`, { stmt });
       }
     }
+  }
+
+  // ---- DDL inside the engine's own SQL runs (SPEC 9) ----
+
+  private sqlUnsafe = false;
+
+  /** Commits, on a connection of its own, that the application database may be half changed. */
+  private async markSqlUnsafe(): Promise<void> {
+    if (this.sqlUnsafe) return;
+    await this.store.setMeta('sql_unsafe', '1');
+    this.sqlUnsafe = true;
+  }
+
+  /** In the transaction that completes the change: the database matches the chain again. */
+  private async clearSqlUnsafe(conn: PoolConnection): Promise<void> {
+    if (!this.sqlUnsafe) return;
+    await this.store.setMeta('sql_unsafe', '0', conn);
+    this.sqlUnsafe = false;
+  }
+
+  /** A run that failed after DDL committed part of it: put the database back to chain + pool now. */
+  private async repairIfHalfDone(): Promise<void> {
+    if (!this.sqlUnsafe) return;
+    this.sqlUnsafe = false;
+    await this.drain(); // proxy writes admitted before: let them commit (no new ones: we hold the lock)
+    await this.repairSqlAfterCrash(this.pool.txs()).catch((e) => this.log(`rebuilding the application database failed: ${(e as Error).message}; it is retried at the next start`));
+  }
+
+  /**
+   * After a crash while block or pool SQL with DDL was running: the application database is
+   * rebuilt from the chain: every table dropped (unmanaged ones kept), then the SQL of every
+   * active block and of the pool replayed in order. Slow for a long chain, but needs no one.
+   */
+  private async repairSqlAfterCrash(pooled: readonly Tx[]): Promise<void> {
+    if ((await this.store.getMeta('sql_unsafe')) !== '1') return;
+    this.log('a block or pool switch with a schema change did not finish: rebuilding the application database from the chain');
+    const conn = await this.mysql.getConnection();
+    try {
+      await conn.query(`USE \`${this.store.appDb}\``);
+      await conn.query('SET FOREIGN_KEY_CHECKS = 0');
+      const [tables] = await conn.query<RowDataPacket[]>(
+        "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
+      );
+      for (const { t } of tables) if (!isUnmanagedTable(this.config, t)) await conn.query(`DROP TABLE \`${String(t).replace(/`/g, '``')}\``);
+      for (const hash of this.active) {
+        for (const tx of (await this.store.getBlock(this.headers.get(hash)!, conn)).txs) {
+          for (const stmt of sqlOf(tx)?.stmts ?? []) await conn.query(stmt);
+        }
+      }
+      for (const tx of pooled) for (const stmt of sqlOf(tx)?.stmts ?? []) await conn.query(stmt);
+      await conn.query('SET FOREIGN_KEY_CHECKS = 1');
+      await this.store.setMeta('sql_unsafe', '0', conn);
+    } finally {
+      conn.release();
+    }
+    this.log(`application database rebuilt: ${this.active.length} block(s) and ${pooled.length} pooled tx(s) replayed`);
   }
 
   // ---- the DDL journal: schema changes the proxy runs outside a transaction (SPEC 9) ----

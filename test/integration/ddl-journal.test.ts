@@ -79,3 +79,45 @@ describe('DDL journal', () => {
     assert.ok(logs.some((l) => l.includes(`ddl journal: the schema change of ${'aa'.repeat(32)}`)));
   });
 });
+
+describe('a block or pool switch with DDL that did not finish', () => {
+  test('the next start rebuilds the application database from the chain and the pool', async () => {
+    const env = await tempNodeDir('sqlunsafe');
+    const root = await rootConnection();
+    try {
+      await initNode({ datadir: env.datadir, mysql: env.db.url });
+      let node = await OursqlNode.start({ datadir: env.datadir, overrides: { rpcPort: 0, proxyPort: 0, mining: false }, log: () => {} });
+      const c = await mysql.createConnection({ host: '127.0.0.1', port: node.proxyPort, user: 'root', database: env.db.name });
+      await c.query('CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(10))');
+      await c.query("INSERT INTO a VALUES (1, 'one'), (2, 'two')");
+      assert.ok('block' in (await node.miner!.mineNow()));
+      await c.query('CREATE TABLE b (id INT PRIMARY KEY)');
+      await c.query("UPDATE a SET v = 'uno' WHERE id = 1");
+      await c.end();
+      const sum = async (t: string) => String((await root.query<any[]>(`CHECKSUM TABLE \`${env.db.name}\`.\`${t}\``))[0][0].Checksum);
+      const before = [await sum('a'), await sum('b')];
+      await node.stop();
+      // what a crash in the middle of such a switch leaves: the flag, and a database half changed
+      await root.query(`UPDATE \`${env.db.name}_chain\`.meta SET v = '1' WHERE k = 'sql_unsafe'`);
+      await root.query(`INSERT INTO \`${env.db.name}_chain\`.meta (k, v) VALUES ('sql_unsafe', '1') ON DUPLICATE KEY UPDATE v = '1'`);
+      await root.query(`DROP TABLE \`${env.db.name}\`.b`);
+      await root.query(`UPDATE \`${env.db.name}\`.a SET v = 'half' WHERE id = 2`);
+      await root.query(`CREATE TABLE \`${env.db.name}\`.stray (x INT)`);
+      const logs: string[] = [];
+      node = await OursqlNode.start({ datadir: env.datadir, overrides: { rpcPort: 0, proxyPort: 0, mining: false }, log: (m) => logs.push(m) });
+      try {
+        assert.deepEqual([await sum('a'), await sum('b')], before);
+        const [tables] = await root.query<any[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [env.db.name]);
+        assert.deepEqual(tables.map((r) => r.t), ['a', 'b']);
+        assert.ok(logs.some((l) => l.includes('rebuilding the application database')));
+        const [[flag]] = await root.query<any[]>(`SELECT v FROM \`${env.db.name}_chain\`.meta WHERE k = 'sql_unsafe'`);
+        assert.equal(flag.v, '0');
+      } finally {
+        await node.stop();
+      }
+    } finally {
+      await root.end();
+      await env.cleanup();
+    }
+  });
+});
