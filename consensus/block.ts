@@ -103,9 +103,15 @@ export function checkHeaderShape(h: unknown): asserts h is BlockHeader {
 /** Parses a block from the wire: shapes, canonical bodies, merkle root. Chain rules are checked elsewhere. */
 export function blockFromWire(wire: unknown): Block {
   if (!isObject(wire) || !onlyKeys(wire, ['header', 'txs']) || !Array.isArray(wire.txs)) fail('bad-block', 'block must be {header, txs}');
-  checkHeaderShape(wire.header);
-  const header = wire.header;
-  const txs = (wire.txs as unknown[]).map(txFromWire);
+  return blockFromParts(wire.header, (wire.txs as unknown[]).map(txFromWire));
+}
+
+/**
+ * A block from a header and txs already decoded (a compact block: most txs come from the pool,
+ * parsed and checked when they were pooled): header shape and merkle root checked.
+ */
+export function blockFromParts(header: unknown, txs: readonly Tx[]): Block {
+  checkHeaderShape(header);
   if (txs.length === 0) fail('bad-block', 'block has no coinbase');
   if (merkleRoot(txs.map((t) => t.id)) !== header.merkle) fail('bad-block', 'merkle root does not match the transactions');
   return { hash: blockHash(header), header, txs };

@@ -8,7 +8,7 @@
  * a while) at 100.
  */
 import { randomBytes } from 'node:crypto';
-import { blockToWire, ConsensusError, txFromWire, txToWire, type Tx } from '../../consensus/index.ts';
+import { blockFromParts, blockToWire, ConsensusError, txFromWire, txToWire, type Block, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
 import { askPeer, PeerRequestError } from './client.ts';
 import { PROTOCOL_VERSION, type Hello, type Request } from './protocol.ts';
@@ -275,7 +275,13 @@ export class PeerManager implements PeerEvents {
       }
     }
     if (c.txids.some((id) => !have.has(id))) throw new PeerMisbehaved(p.addr, `announced block ${hash} but did not send all its txs`);
-    const block = decodeBlock(p.addr, { header: c.header, txs: [c.coinbase, ...c.txids.map((id) => ({ body: have.get(id)!.body, sig: have.get(id)!.sig }))] });
+    let block: Block;
+    try {
+      // pooled txs were parsed and checked when pooled: only the coinbase is decoded here
+      block = blockFromParts(c.header, [txFromWire(c.coinbase), ...c.txids.map((id) => have.get(id)!)]);
+    } catch (e) {
+      throw new PeerMisbehaved(p.addr, `undecodable compact block: ${(e as Error).message}`);
+    }
     if (block.hash !== hash) throw new PeerMisbehaved(p.addr, `compact block ${hash} does not hash to its name`);
     const r = await addPeerBlock(this.chain, p.addr, block);
     if (r === 'connected') this.opts.log(`peer ${p.addr}: block ${block.header.height} ${hash.slice(0, 16)}… (${c.txids.length} txs, ${missing.length} fetched)`);
