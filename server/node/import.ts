@@ -4,6 +4,7 @@
  * datadir and databases as `init` does (the genesis's SQL, tables a chain began with, runs on
  * this node's MySQL), then pulls and replays the whole chain from the peer.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { blockFromWire, parseConsensusConfig, sqlOf } from '../../consensus/index.ts';
 import { Chain } from '../chain/engine.ts';
@@ -11,6 +12,7 @@ import { ChainStore } from '../chain/store.ts';
 import { resolveBackend } from '../mysql/backend.ts';
 import { chainDatabase, DEFAULT_MYSQL_URL, parseMysqlUrl } from '../mysql/url.ts';
 import { askPeer } from '../p2p/client.ts';
+import { PROTOCOL_VERSION } from '../p2p/protocol.ts';
 import { syncFrom, type SyncProgress } from '../p2p/sync.ts';
 import { databaseHasTables } from '../sql/import.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
@@ -97,7 +99,7 @@ export async function importNode(opts: ImportOptions): Promise<ImportResult> {
 
 function helloOf(node: OursqlNode) {
   return {
-    version: 1, genesis: node.chain.genesis, consensus: node.chain.config.hash, height: node.chain.height,
-    work: node.chain.tip.work.toString(), listen: null, nonce: '00'.repeat(16),
+    version: PROTOCOL_VERSION, genesis: node.chain.genesis, consensus: node.chain.config.hash, height: node.chain.height,
+    work: node.chain.tip.work.toString(), listen: null, nonce: randomBytes(16).toString('hex'),
   };
 }

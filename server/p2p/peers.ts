@@ -63,7 +63,6 @@ export interface PeerManagerOptions {
   timeoutMs?: number;
   /** Called while a long catch-up runs (the console progress bar). */
   onSyncProgress?: (addr: string, p: SyncProgress) => void;
-  onPeerSeen?: (addr: string) => void;
   /** Learn peers (default true): from getpeers and from nodes that connect here; off: only the seeds and added ones. */
   discovery?: boolean;
 }
@@ -226,7 +225,6 @@ export class PeerManager implements PeerEvents {
     p.work = BigInt(h.work);
     p.failures = 0;
     p.lastSeen = Date.now();
-    this.opts.onPeerSeen?.(p.addr);
   }
 
   private async askPeers(p: Peer): Promise<void> {

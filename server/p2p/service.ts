@@ -33,11 +33,6 @@ export class P2pService {
     private readonly events: PeerEvents,
   ) {}
 
-  /** This node's hello. */
-  hello(): Omit<Hello, 'type'> {
-    return this.self();
-  }
-
   async handle(req: Request): Promise<unknown> {
     switch (req.type) {
       case 'hello':

@@ -5,7 +5,7 @@
  */
 import { blockFromWire, ConsensusError, type Block } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
-import { askPeer, PeerRequestError } from './client.ts';
+import { askPeer } from './client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS } from './protocol.ts';
 
 /** Hashes of the active chain at tip, tip-1, tip-2, tip-4, … and genesis (bitcoin's locator). */
@@ -92,4 +92,3 @@ export async function addPeerBlock(chain: Chain, addr: string, block: Block): Pr
   }
 }
 
-export { PeerRequestError };

@@ -8,8 +8,13 @@ export const BIN = join(import.meta.dirname, '../../bin/oursql.js');
 export interface Run { code: number | null; stdout: string; stderr: string }
 
 export function oursql(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runBin(BIN, args, env);
+}
+
+/** Runs a node script (one of bin/) with its output collected. */
+export function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

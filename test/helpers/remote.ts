@@ -1,20 +1,11 @@
 // Runs the real `oursql-remote` binary as a user would, and a node's JSON-RPC with its cookie.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Run } from './cli.ts';
+import { runBin, type Run } from './cli.ts';
 
 export const REMOTE_BIN = join(import.meta.dirname, '../../bin/oursql-remote.js');
 
 export function oursqlRemote(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [REMOTE_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runBin(REMOTE_BIN, args, env);
 }
 
 /** A JSON-RPC caller for `url`; `cookie` (user:password) for the methods that need auth. */
