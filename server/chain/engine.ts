@@ -493,13 +493,15 @@ export class Chain extends EventEmitter {
     const forkHeight = branch[0].header.height - 1;
     const dropped = this.active.slice(forkHeight + 1).map((hash) => this.headers.get(hash)!);
 
-    const poolBefore = this.pool.txs();
     const body = targetBlock.txs.slice(1);
     // Fast path: the new block extends the tip and is exactly the pool's first txs, whose SQL
     // already ran in this order. Otherwise undo the pool, then the dropped blocks, then replay;
     // that needs every admitted proxy write committed first.
     const fast = !forceSlow && dropped.length === 0 && branch.length === 1 && sameEffectAsPool(body, this.pool.list());
     if (!fast) await this.drain();
+    // Taken after the drain: an in-flight entry is signed by the time it commits, and the pool then
+    // holds the signed tx (its admission held the unsigned one).
+    const poolBefore = this.pool.txs();
     const inflight = new Set(this.pool.list().filter((e) => e.inflight).map((e) => e.tx.id));
     const conn = await this.mysql.getConnection();
     const delta = new StateDelta(this.state);
@@ -556,11 +558,16 @@ export class Chain extends EventEmitter {
     for (const h of branch) h.status = BlockStatus.Connected;
     newPool.rebase(this.state);
     // Proxy writes that committed or rolled back while this block was applied settled on the old pool.
+    // One signed meanwhile (on the signing thread) was replaced in the old pool: keep the signed tx.
     for (const e of newPool.list()) {
       if (!e.inflight) continue;
       const before = this.pool.get(e.tx.id);
-      if (!before) newPool.remove(e.tx.id, (tx, p) => p.check(tx, this.config, this.txContext(this.height + 1, this.now())));
-      else if (!before.inflight) e.inflight = false;
+      if (!before) {
+        newPool.remove(e.tx.id, (tx, p) => p.check(tx, this.config, this.txContext(this.height + 1, this.now())));
+        continue;
+      }
+      e.tx = before.tx;
+      if (!before.inflight) e.inflight = false;
     }
     this.pool = newPool;
     this.wakeDrain();
@@ -625,8 +632,12 @@ export class Chain extends EventEmitter {
     const pool = new TxPool(base);
     const dropped: DroppedTx[] = [];
     // Re-admitted txs were verified when they first came in (same txid and sig: same signature).
+    // An in-flight entry was checked at admission and may still wait for its own signature.
     const known = new Map(this.pool.list().map((e) => [e.tx.id, e.tx.sig]));
-    const ctx = { ...this.txContext(height, this.now()), signatureKnownGood: (tx: Tx) => tx.sig !== undefined && known.get(tx.id) === tx.sig };
+    const ctx = {
+      ...this.txContext(height, this.now()),
+      signatureKnownGood: (tx: Tx) => inflight.has(tx.id) || (tx.sig !== undefined && known.get(tx.id) === tx.sig),
+    };
     for (const tx of txs) {
       try {
         const check = pool.check(tx, this.config, ctx);

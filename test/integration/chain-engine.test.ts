@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coinsToUnits, ConsensusError, signTx, type Tx } from '../../consensus/index.ts';
+import { coinsToUnits, ConsensusError, hasValidSignature, makeTx, signTx, type Tx } from '../../consensus/index.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
 import { Miner } from '../../server/chain/miner.ts';
 import type { Chain } from '../../server/chain/engine.ts';
@@ -300,6 +300,44 @@ describe('in-flight admission (proxy writes commit the pool entry with their SQL
       assert.equal((await chain.balance(dest.address)).pending, 0n);
       const reopened = await t.reopen();
       assert.equal(reopened.pool.size, 0, 'nothing was persisted for the rolled-back write');
+    } finally {
+      conn.release();
+      await miner.stop();
+    }
+  });
+
+  test('a block mined while a pool tx waits for its signature keeps that tx, signed', { timeout: 30_000 }, async () => {
+    const chain = t.chain;
+    const miner = new Miner(chain, { minter: minter.address });
+    const conn = await t.pool.getConnection();
+    const persistAndCommit = async (persist: string[], txid: string) => {
+      await conn.beginTransaction();
+      for (const stmt of persist) await conn.query(stmt);
+      await conn.commit();
+      chain.commitInflight(txid);
+    };
+    try {
+      const first = signTx(await buildTransfer(chain, minter.pub, dest.address, coins('1')), minter.priv);
+      await persistAndCommit((await chain.admitInflight(first)).persist, first.id);
+      // The second is admitted unsigned; its signature comes only after a block has been mined.
+      const body = await buildTransfer(chain, minter.pub, dest.address, coins('2'));
+      const signed = signTx(body, minter.priv);
+      let release = () => {};
+      const gate = new Promise<void>((r) => (release = r));
+      const admitted = chain.admitInflight(makeTx(body), { signatureKnownGood: true, sign: async () => (await gate, signed.sig!) });
+      while (!chain.pool.has(signed.id)) await new Promise((r) => setTimeout(r, 5));
+      const mined = miner.mineOnce();
+      while (chain.pool.has(first.id)) await new Promise((r) => setTimeout(r, 5));
+      release();
+      const second = await admitted;
+      assert.equal(second.tx.sig, signed.sig);
+      await persistAndCommit(second.persist, signed.id);
+      const r = await mined;
+      assert.ok('block' in r && r.block.txs.length === 2 && r.block.txs[1].id === first.id);
+      assert.deepEqual(chain.recentlyDropped.map((d) => d.reason), []);
+      assert.equal(chain.pool.get(signed.id)?.tx.sig, signed.sig, 'the pool holds the signed tx');
+      assert.ok(hasValidSignature(chain.pool.get(signed.id)!.tx));
+      assert.equal(chain.pool.committedPrefix(10).at(-1)?.sig, signed.sig, 'the next block gets the signed tx');
     } finally {
       conn.release();
       await miner.stop();
