@@ -67,8 +67,16 @@ export function addressOf(publicKeyHex: string): string {
  * on-curve check, which costs a modular square root, on the validation hot path.
  */
 export function addressOfCheckedKey(compressedHex: string): string {
-  return bs58check.encode(concatBytes(new Uint8Array([ADDRESS_VERSION]), ripemd160(sha256(hexToBytes(compressedHex)))));
+  let address = addresses.get(compressedHex);
+  if (address === undefined) {
+    address = bs58check.encode(concatBytes(new Uint8Array([ADDRESS_VERSION]), ripemd160(sha256(hexToBytes(compressedHex)))));
+    // A pure function's memo, as for validKeys: every tx of a signer asks for the same address.
+    if (addresses.size >= 10_000) addresses.clear();
+    addresses.set(compressedHex, address);
+  }
+  return address;
 }
+const addresses = new Map<string, string>();
 
 export function isValidAddress(address: unknown): address is string {
   if (typeof address !== 'string' || address.length < 26 || address.length > 35) return false;

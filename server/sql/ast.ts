@@ -31,8 +31,26 @@ export function parseOne(sql: string): any {
 
 /** Deep copy without location info and without the parser's derived table/column lists. */
 export function cleanCopy<T>(node: T): T {
-  return JSON.parse(JSON.stringify(node, (k, v) => (k === 'loc' || k === 'tableList' || k === 'columnList' ? undefined : v)));
+  return copyNode(node) as T;
 }
+
+/** What a JSON round trip keeps, without the text in between (several times faster on ASTs). */
+function copyNode(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  if (Array.isArray(v)) {
+    const out = new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = dropped(v[i]) ? null : copyNode(v[i]);
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    if (k === 'loc' || k === 'tableList' || k === 'columnList') continue;
+    const c = (v as Record<string, unknown>)[k];
+    if (!dropped(c)) out[k] = copyNode(c);
+  }
+  return out;
+}
+const dropped = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
 /** Visits every object in the tree (depth first, parents before children). */
 export function walk(node: any, visit: (n: any, parent: any, key: string | number | null) => void | 'skip'): void {

@@ -58,3 +58,20 @@ test('shape flags: printable when the read-back check passes; refusals stay refu
   for (let i = 0; i < 2; i++) assert.throws(() => c.parseWrite(`DELETE a, b FROM a JOIN b ON a.id = b.id WHERE a.id = ${i}`), /exactly one table/);
   assert.throws(() => c.parseWrite('INSERT INTO db2.items VALUES (1)'), /without its database/);
 });
+
+test('cleanCopy gives what a JSON round trip without loc, tableList and columnList gives', () => {
+  const viaJson = (n: unknown) => JSON.parse(JSON.stringify(n, (k, v) => (k === 'loc' || k === 'tableList' || k === 'columnList' ? undefined : v)));
+  for (const [a, b] of CORPUS) {
+    for (const sql of [a, b, `SELECT * FROM items WHERE id = 1 AND name LIKE 'x%' ORDER BY id LIMIT 3`]) {
+      const ast = parseOne(sql);
+      assert.deepEqual(cleanCopy(ast), viaJson(ast));
+      assert.equal(toSql(cleanCopy(ast)), toSql(ast));
+    }
+  }
+  const odd = { a: undefined, b: [undefined, () => 1, NaN, 2], c: { loc: 1, d: 'x' }, e: null, tableList: ['t'] };
+  assert.deepEqual(cleanCopy(odd), viaJson(odd));
+  const src = { x: { y: [1] } };
+  const copy = cleanCopy(src);
+  copy.x.y.push(2);
+  assert.deepEqual(src.x.y, [1], 'a deep copy');
+});
