@@ -1,9 +1,8 @@
 // Signs transaction messages off the main thread. ECDSA is the largest single cost of a
 // node-signed update, so this thread signs with libsecp256k1 (compiled to WebAssembly, in
-// tiny-secp256k1): ~2.7× noble's speed here. Both sign SHA-256(message) with RFC 6979 nonces and
+// tiny-secp256k1): ~2.7× noble's speed here. Both sign the SHA-256 of the tx's signed message (its txid) with RFC 6979 nonces and
 // low S, so the signature bytes are the same (test/unit/signer-thread proves it). Plain JS that
 // loads the consensus code through tsx for key checks and DER.
-import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { sign } from 'tiny-secp256k1';
 import { register } from 'tsx/esm/api';
@@ -25,9 +24,9 @@ const keyOf = (hex) => {
   return k;
 };
 
-parentPort.on('message', ({ id, message, privateKey }) => {
+parentPort.on('message', ({ id, digest, privateKey }) => {
   try {
-    const digest = createHash('sha256').update(message).digest();
+    if (!(digest instanceof Uint8Array) || digest.length !== 32) throw new Error('a digest is 32 bytes');
     parentPort.postMessage({ id, sig: bytesToHex(compactToDer(sign(digest, keyOf(privateKey)))) });
   } catch (e) {
     parentPort.postMessage({ id, error: e instanceof Error ? e.message : String(e) });

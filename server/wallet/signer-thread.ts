@@ -3,7 +3,7 @@
  * beside the event loop instead of on it. Signatures are the same as consensus/'s signTx makes.
  */
 import { Worker } from 'node:worker_threads';
-import { fail, signedMessage, txSigner, type TransferBody, type Tx } from '../../consensus/index.ts';
+import { fail, hexToBytes, txSigner, type TransferBody, type Tx } from '../../consensus/index.ts';
 
 interface Waiting { resolve: (sig: string) => void; reject: (e: Error) => void }
 
@@ -28,14 +28,14 @@ export class SignerThread {
     this.worker.unref();
   }
 
-  /** DER signature (hex) of `message` by the key. */
-  sign(message: Uint8Array, privateKeyHex: string): Promise<string> {
+  /** DER signature (hex) by the key of a message whose SHA-256 is `digest` (32 bytes). */
+  signDigest(digest: Uint8Array, privateKeyHex: string): Promise<string> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.next++;
     return new Promise((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, message, privateKey: privateKeyHex });
+      this.worker.postMessage({ id, digest, privateKey: privateKeyHex });
     });
   }
 
@@ -47,7 +47,8 @@ export class SignerThread {
       sign: (body) => signer.sign(body),
       signLater: async (tx) => {
         if (!('from' in tx.body) || tx.body.from !== signer.pubkey) fail('bad-key', "private key does not match the body's from");
-        return this.sign(signedMessage(tx.raw), privateKeyHex);
+        // A txid is the SHA-256 of the signed message (consensus txidOf): sign it, do not hash again.
+        return this.signDigest(hexToBytes(tx.id), privateKeyHex);
       },
     };
   }

@@ -24,9 +24,10 @@ test('the signing thread makes the signatures signTx makes, many at once', async
       assert.ok(hasValidSignature(signed));
     });
     await assert.rejects(signer.signLater(makeTx({ ...body(1), from: publicKeyOf('2e'.repeat(32)) })), /does not match/);
-    await assert.rejects(thread.sign(new Uint8Array([1]), 'zz'), /signing failed/);
+    await assert.rejects(thread.signDigest(new Uint8Array(32).fill(1), 'zz'), /signing failed/);
+    await assert.rejects(thread.signDigest(new Uint8Array([1]), KEY), /signing failed: a digest is 32 bytes/);
   } finally {
     await thread.close();
   }
-  await assert.rejects(thread.sign(new Uint8Array([1]), KEY), /closed/);
+  await assert.rejects(thread.signDigest(new Uint8Array(32), KEY), /closed/);
 });
