@@ -42,8 +42,11 @@ export class P2pService {
       case 'getblocks':
         return { blocks: await Promise.all(req.hashes.map(async (h) => blockToWire(await this.block(h)))) } satisfies Answer<'getblocks'>;
       case 'getcompact': {
-        const b = await this.block(req.hash);
-        return { header: b.header, coinbase: txToWire(b.txs[0]), txids: b.txs.slice(1).map((t) => t.id) } satisfies Answer<'getcompact'>;
+        // Header and txids are in memory: only the coinbase is read (every peer asks for a new block at once).
+        const h = this.chain.headers.get(req.hash);
+        const coinbase = h && (await this.chain.store.getTxs(h.txids.slice(0, 1))).get(h.txids[0]);
+        if (!h || !coinbase) throw new P2pRefusal('not-found', `no block ${req.hash}`);
+        return { header: h.header, coinbase: txToWire(coinbase), txids: h.txids.slice(1) } satisfies Answer<'getcompact'>;
       }
       case 'gettxs':
         return { txs: (await this.txs(req.ids)).map(txToWire) } satisfies Answer<'gettxs'>;
