@@ -82,7 +82,10 @@ export class PeerManager implements PeerEvents {
   };
   private readonly onTip = (tip: { hash: string }) => {
     this.blockOutbox.add(tip.hash);
-    this.scheduleFlush();
+    // A block is announced at once (with the txs waiting for the next flush): it is what peers wait for.
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flush();
   };
 
   private readonly opts: PeerManagerOptions;
