@@ -44,7 +44,7 @@ export class P2pService {
       case 'getcompact': {
         // Header and txids are in memory: only the coinbase is read (every peer asks for a new block at once).
         const h = this.chain.headers.get(req.hash);
-        const coinbase = h && (await this.chain.store.getTxs(h.txids.slice(0, 1))).get(h.txids[0]);
+        const coinbase = h && (await this.chain.store.getTx(h.txids[0]));
         if (!h || !coinbase) throw new P2pRefusal('not-found', `no block ${req.hash}`);
         return { header: h.header, coinbase: txToWire(coinbase), txids: h.txids.slice(1) } satisfies Answer<'getcompact'>;
       }

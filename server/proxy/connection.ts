@@ -71,6 +71,8 @@ export class ProxyConnection {
   private readonly statements = new Map<number, PreparedStatement>();
   private pendingPrepare?: { sql: string; write?: PreparedStatement['write'] };
   private idleTimer?: NodeJS.Timeout;
+  /** When the client last sent bytes (Date.now()); one timer checks it, none is re-armed per packet. */
+  private lastActive = Date.now();
 
   constructor(readonly client: Socket, readonly backend: Socket, private readonly opts: ConnectionOptions) {
     client.setNoDelay(true);
@@ -85,7 +87,7 @@ export class ProxyConnection {
       s.on('error', () => this.close());
       s.on('close', () => this.close());
     }
-    this.touch();
+    this.armIdle(this.opts.idleTimeoutMs);
   }
 
   close(): void {
@@ -96,15 +98,15 @@ export class ProxyConnection {
     this.backend.destroy();
   }
 
-  private touch(): void {
-    clearTimeout(this.idleTimer);
+  private armIdle(ms: number): void {
     this.idleTimer = setTimeout(() => {
+      const idle = Date.now() - this.lastActive;
       // busy: a command of ours runs; relaying: the server has not finished answering one
-      if (!this.busy && !this.relaying && !this.intercepting) {
+      if (idle >= this.opts.idleTimeoutMs && !this.busy && !this.relaying && !this.intercepting) {
         this.opts.log('proxy: closing an idle connection');
         this.close();
-      } else this.touch();
-    }, this.opts.idleTimeoutMs);
+      } else this.armIdle(idle < this.opts.idleTimeoutMs ? this.opts.idleTimeoutMs - idle : this.opts.idleTimeoutMs);
+    }, ms);
     this.idleTimer.unref();
   }
 
@@ -145,7 +147,7 @@ export class ProxyConnection {
   }
 
   private onClientData(chunk: Buffer): void {
-    this.touch();
+    this.lastActive = Date.now();
     let packets: Packet[];
     try {
       packets = this.clientReader.push(chunk);
