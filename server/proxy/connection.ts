@@ -385,17 +385,8 @@ export class ProxyConnection {
   private async execute(p: Packet): Promise<void> {
     const id = p.payload.readUInt32LE(1);
     const stmt = this.statements.get(id);
-    if (!stmt?.write) {
-      if (stmt && stmt.paramCount > 0) {
-        // Remember bound types: a later execute may omit them.
-        try {
-          stmt.types = decodeExecute(p.payload, { paramCount: stmt.paramCount, previousTypes: stmt.types }).types;
-        } catch {
-          /* the server will answer the malformed execute itself */
-        }
-      }
-      return this.relay(p);
-    }
+    // A read stays a read: its bytes go through undecoded (only writes need their bound types).
+    if (!stmt?.write) return this.relay(p);
     let sql: string;
     try {
       const req = decodeExecute(p.payload, { paramCount: stmt.paramCount, previousTypes: stmt.types });
