@@ -17,6 +17,8 @@ export interface ChainOptions {
   store: ChainStore;
   config: ConsensusConfig;
   verify: Verifier;
+  /** Checks many signatures off the event loop (worker threads); used by `precheck`. */
+  checkSignatures?: (txs: readonly Tx[]) => Promise<boolean[]>;
   /** The SQL classifier of the node (server/sql); without it SQL transactions are refused. */
   classify?: (stmt: string) => SqlAction;
   log?: (msg: string) => void;
@@ -589,12 +591,30 @@ export class Chain extends EventEmitter {
     for (const hash of hashes) this.headers.get(hash)!.status = BlockStatus.Invalid;
   }
 
+  /** Tx objects whose signature `precheck` found valid (the objects themselves: nothing else can be in here). */
+  private readonly checkedSignatures = new WeakSet<Tx>();
+
+  /**
+   * Checks the signatures of a block's txs on the signature workers ahead of addBlock, so a sync
+   * can check the next blocks while this one's SQL runs. Only marks valid ones; anything it could
+   * not check is checked when the block is applied, as without it.
+   */
+  async precheck(block: Block): Promise<void> {
+    if (!this.opts.checkSignatures) return;
+    const txs = block.txs.filter((t) => !isCoinbase(t.body) && !(t.sig !== undefined && this.pool.get(t.id)?.tx.sig === t.sig));
+    const ok = await this.opts.checkSignatures(txs).catch(() => [] as boolean[]);
+    txs.forEach((t, i) => ok[i] === true && this.checkedSignatures.add(t));
+  }
+
   /** Validates every tx of `block` on `delta` and connects it; runs its SQL when `runSql`. */
   private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean): Promise<void> {
     const { header } = block;
     delta.applyTx(block.txs[0], header.height, 0);
     // txid binds the body, so a pool tx with the same sig was verified at admission already.
-    const ctx = { ...this.txContext(header.height, header.time), signatureKnownGood: (tx: Tx) => tx.sig !== undefined && this.pool.get(tx.id)?.tx.sig === tx.sig };
+    const ctx = {
+      ...this.txContext(header.height, header.time),
+      signatureKnownGood: (tx: Tx) => this.checkedSignatures.has(tx) || (tx.sig !== undefined && this.pool.get(tx.id)?.tx.sig === tx.sig),
+    };
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
       checkTx(tx, delta, this.config, ctx);

@@ -17,6 +17,7 @@ import { createRpcApp } from '../rpc/server.ts';
 import { SqlClassifier } from '../sql/classify.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
 import { SignerThread } from '../wallet/signer-thread.ts';
+import { VerifyPool } from '../chain/verify-pool.ts';
 import { PeerList } from '../chain/peers.ts';
 import { p2pRouter } from '../p2p/http.ts';
 import { PeerManager } from '../p2p/peers.ts';
@@ -84,6 +85,7 @@ export class OursqlNode {
     readonly writes: ReplicatedWrites,
     private readonly signerThread: SignerThread | undefined,
     private readonly consensusText: string,
+    private readonly verifyPool: VerifyPool,
   ) {}
 
   /** The peer manager (set while the node serves). */
@@ -121,14 +123,18 @@ export class OursqlNode {
     let cleanupOnError: (() => Promise<void> | undefined) | undefined;
     try {
       const store = new ChainStore(pool, chainDatabase(target), target.database);
+      // its threads start at the first block to check (a sync), not for CLI commands
+      const verifyPool = new VerifyPool();
+      cleanupOnError = () => verifyPool.close();
       const chain = await Chain.open({
-        store, config: consensus, verify: makeNativeVerifier(), classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
+        store, config: consensus, verify: makeNativeVerifier(), checkSignatures: (txs) => verifyPool.check(txs),
+        classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
       });
       const minter = config.minter;
       const serve = opts.serve ?? true;
       // a serving node signs proxy updates on a thread of their own (CLI commands on a stopped node do not)
       const signerThread = serve && config.proxyKey ? new SignerThread() : undefined;
-      cleanupOnError = () => signerThread?.close();
+      cleanupOnError = () => Promise.all([signerThread?.close(), verifyPool.close()]).then(() => {});
       const miner = minter ? new Miner(chain, { minter, log }) : undefined;
       const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
       const writes = new ReplicatedWrites(chain, new SqlClassifier(), {
@@ -138,7 +144,7 @@ export class OursqlNode {
       });
       const node = new OursqlNode(
         opts.datadir, config, consensus, wallet, pool, chain, miner, managed, cookie, log, serve && !!opts.pidFile, target, writes, signerThread,
-        consensusText,
+        consensusText, verifyPool,
       );
       if (!serve) return node;
       await node.listen();
@@ -214,6 +220,7 @@ export class OursqlNode {
       await this.miner?.stop();
       await this.proxy?.close();
       await this.signerThread?.close();
+      await this.verifyPool.close();
       if (this.http) {
         this.http.closeAllConnections();
         await new Promise<void>((r) => this.http!.close(() => r()));

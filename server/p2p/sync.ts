@@ -59,9 +59,15 @@ export async function syncFrom(
       const batch = wanted.slice(i, i + MAX_BLOCKS_PER_REQUEST);
       const { blocks } = await askPeer(addr, { type: 'getblocks', hashes: batch }, opts.timeoutMs);
       if (blocks.length !== batch.length) throw new PeerMisbehaved(addr, `asked for ${batch.length} blocks, got ${blocks.length}`);
-      for (const [k, wire] of blocks.entries()) {
+      const decoded = blocks.map((wire, k) => {
         const block = decodeBlock(addr, wire);
         if (block.hash !== batch[k]) throw new PeerMisbehaved(addr, `sent block ${block.hash} for ${batch[k]}`);
+        return block;
+      });
+      // signatures are checked on worker threads ahead of the block being applied
+      const checked = decoded.map((b) => chain.precheck(b));
+      for (const [k, block] of decoded.entries()) {
+        await checked[k];
         await addPeerBlock(chain, addr, block);
         progress.blocks++;
         progress.txs += block.txs.length - 1;

@@ -1,0 +1,75 @@
+// Signatures checked on worker threads ahead of a block (import and catch-up): the workers say
+// what consensus hasValidSignature says, a block whose signatures they checked is applied without
+// checking them again, and a forged signature still makes the block invalid.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { coinsToUnits, ConsensusError, hasValidSignature, makeTx, nobleVerify, signTx, type Tx, type Verifier } from '../../consensus/index.ts';
+import { buildTransfer } from '../../server/chain/send.ts';
+import { VerifyPool } from '../../server/chain/verify-pool.ts';
+import { makeNativeVerifier } from '../../server/chain/verify.ts';
+import { mineOn, newKey, openTestChain, testConfig } from '../helpers/chain.ts';
+
+const sqlBody = (from: string, i: number) => ({
+  v: 1, chain: 'ab'.repeat(32), time: 1_700_000_000_000 + i, from, in: [], out: [],
+  sql: { stmts: [`INSERT INTO t VALUES (${i})`], undo: [`DELETE FROM t WHERE id = ${i}`], refs: [`t:${i}`], base: { [`t:${i}`]: null } },
+}) as unknown as Parameters<typeof signTx>[0];
+
+test('the workers agree with hasValidSignature on valid, swapped and tampered signatures', async () => {
+  const pool = new VerifyPool(2);
+  try {
+    const keys = [newKey(), newKey(), newKey()];
+    const valid = Array.from({ length: 30 }, (_, i) => signTx(sqlBody(keys[i % 3].pub, i), keys[i % 3].priv));
+    const txs: Tx[] = [
+      ...valid,
+      { ...valid[0], sig: valid[1].sig }, // another tx's signature
+      { ...valid[3], sig: valid[4].sig }, // another key's signature
+      { ...valid[2], raw: valid[2].raw.replace('INSERT', 'insert') }, // the text changed after signing
+      { ...valid[5], sig: undefined }, // no signature
+      { ...valid[6], sig: '3006020101020101' }, // well-formed DER, wrong values
+    ];
+    const ok = await pool.check(txs);
+    assert.deepEqual(ok, txs.map((t) => hasValidSignature(t, nobleVerify)));
+    assert.deepEqual(ok.slice(0, 30), Array(30).fill(true));
+    assert.deepEqual(ok.slice(30), [false, false, false, false, false]);
+    assert.deepEqual(await pool.check([]), []);
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.check([makeTx(sqlBody(newKey().pub, 1))]), /closed/);
+});
+
+describe('chain precheck', () => {
+  const minter = newKey();
+  const dest = newKey();
+  const pool = new VerifyPool(2);
+  let mainThreadChecks = 0;
+  const native = makeNativeVerifier();
+  const counting: Verifier = (pub, msg, sig) => (mainThreadChecks++, native(pub, msg, sig));
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+  before(async () => {
+    t = await openTestChain(testConfig(), minter, { verify: counting, checkSignatures: (txs) => pool.check(txs) });
+  });
+  after(async () => {
+    await t.close();
+    await pool.close();
+  });
+
+  test('a forged signature is refused even after a precheck; checked ones are not checked again', async () => {
+    const chain = t.chain;
+    const body = await buildTransfer(chain, minter.pub, dest.address, coinsToUnits('1'));
+    const tx = signTx(body, minter.priv);
+    const forged = { ...tx, sig: signTx({ ...body, time: body.time + 1 }, minter.priv).sig };
+    const bad = mineOn(chain, chain.tip.hash, [forged], minter.address);
+    await chain.precheck(bad);
+    mainThreadChecks = 0;
+    await assert.rejects(chain.addBlock(bad), (e) => e instanceof ConsensusError && e.code === 'bad-signature');
+    assert.equal(mainThreadChecks, 1, 'the forged signature was checked on the main thread');
+
+    const good = mineOn(chain, chain.tip.hash, [tx], minter.address);
+    await chain.precheck(good);
+    mainThreadChecks = 0;
+    assert.equal(await chain.addBlock(good), 'connected');
+    assert.equal(mainThreadChecks, 0, 'the workers checked it');
+    assert.equal((await chain.balance(dest.address)).approved, coinsToUnits('1'));
+  });
+});
