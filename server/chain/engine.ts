@@ -591,6 +591,11 @@ export class Chain extends EventEmitter {
     for (const hash of hashes) this.headers.get(hash)!.status = BlockStatus.Invalid;
   }
 
+  /** The pool holds this tx with this signature: txid binds the body, so it was verified at admission. */
+  private pooledAsIs(tx: Tx): boolean {
+    return tx.sig !== undefined && this.pool.get(tx.id)?.tx.sig === tx.sig;
+  }
+
   /** Tx objects whose signature `precheck` found valid (the objects themselves: nothing else can be in here). */
   private readonly checkedSignatures = new WeakSet<Tx>();
 
@@ -601,7 +606,7 @@ export class Chain extends EventEmitter {
    */
   async precheck(block: Block): Promise<void> {
     if (!this.opts.checkSignatures) return;
-    const txs = block.txs.filter((t) => !isCoinbase(t.body) && !(t.sig !== undefined && this.pool.get(t.id)?.tx.sig === t.sig));
+    const txs = block.txs.filter((t) => !isCoinbase(t.body) && !this.pooledAsIs(t));
     const ok = await this.opts.checkSignatures(txs).catch(() => [] as boolean[]);
     txs.forEach((t, i) => ok[i] === true && this.checkedSignatures.add(t));
   }
@@ -610,11 +615,7 @@ export class Chain extends EventEmitter {
   private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean): Promise<void> {
     const { header } = block;
     delta.applyTx(block.txs[0], header.height, 0);
-    // txid binds the body, so a pool tx with the same sig was verified at admission already.
-    const ctx = {
-      ...this.txContext(header.height, header.time),
-      signatureKnownGood: (tx: Tx) => this.checkedSignatures.has(tx) || (tx.sig !== undefined && this.pool.get(tx.id)?.tx.sig === tx.sig),
-    };
+    const ctx = { ...this.txContext(header.height, header.time), signatureKnownGood: (tx: Tx) => this.checkedSignatures.has(tx) || this.pooledAsIs(tx) };
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
       checkTx(tx, delta, this.config, ctx);

@@ -34,9 +34,7 @@ export class VerifyPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.fail(new Error('the verify pool is closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers = [];
+    await this.reset(new Error('the verify pool is closed'));
   }
 
   private start(): void {
@@ -50,7 +48,9 @@ export class VerifyPool {
         if (m.ok) waiting?.resolve(m.ok);
         else waiting?.reject(new Error(`signature check failed: ${m.error}`));
       });
-      w.on('error', (e) => this.fail(e));
+      // a worker that dies takes the others with it; the next check starts new ones
+      w.on('error', (e) => this.workers.includes(w) && void this.reset(e));
+      w.on('exit', () => this.workers.includes(w) && void this.reset(new Error('a signature worker stopped')));
       w.unref(); // idle workers do not keep the process alive
       this.workers.push(w);
     }
@@ -65,8 +65,11 @@ export class VerifyPool {
     });
   }
 
-  private fail(e: Error): void {
+  private reset(e: Error): Promise<unknown> {
     for (const w of this.waiting.values()) w.reject(e);
     this.waiting.clear();
+    const workers = this.workers;
+    this.workers = [];
+    return Promise.all(workers.map((w) => w.terminate()));
   }
 }

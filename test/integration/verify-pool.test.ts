@@ -32,6 +32,11 @@ test('the workers agree with hasValidSignature on valid, swapped and tampered si
     assert.deepEqual(ok.slice(0, 30), Array(30).fill(true));
     assert.deepEqual(ok.slice(30), [false, false, false, false, false]);
     assert.deepEqual(await pool.check([]), []);
+    // a worker that dies fails the check in flight (no hang) and the next check starts new ones
+    const inFlight = pool.check(Array.from({ length: 100 }, () => valid).flat()); // long enough to be running
+    await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
+    await assert.rejects(inFlight, /stopped/);
+    assert.deepEqual(await pool.check(valid), Array(30).fill(true));
   } finally {
     await pool.close();
   }
