@@ -479,17 +479,30 @@ export class Chain extends EventEmitter {
       checkBlockShape(this.config, block, parent.header.time, this.genesis);
 
       const work = parent.work + blockWork(block.header.bits);
-      const seq = await this.store.saveBlock(block, work, this.mysql, (id) => this.pool.has(id));
-      const stored: StoredHeader = { hash: block.hash, header: block.header, txids: block.txs.map((t) => t.id), work, status: BlockStatus.Stored, seq };
+      const stored: StoredHeader = { hash: block.hash, header: block.header, txids: block.txs.map((t) => t.id), work, status: BlockStatus.Stored, seq: 0 };
+      if (work <= this.tip.work) {
+        stored.seq = await this.store.saveBlock(block, work, this.mysql, (id) => this.committedInPool(id));
+        this.headers.set(block.hash, stored);
+        return 'side';
+      }
+      // A block that becomes the tip is stored in the transaction that connects it (one commit).
       this.headers.set(block.hash, stored);
-      if (work <= this.tip.work) return 'side';
-      await this.switchTo(stored, block, false);
+      await this.switchTo(stored, block, false, true);
       return 'connected';
     });
   }
 
-  /** Makes `target` the tip: undo pool and blocks down to the fork point, apply the new branch, re-admit. */
-  private async switchTo(target: StoredHeader, targetBlock: Block, forceSlow: boolean): Promise<void> {
+  /** A pool tx whose row is committed (an in-flight proxy write's row may not be yet). */
+  private committedInPool(txid: string): boolean {
+    const e = this.pool.get(txid);
+    return e !== undefined && !e.inflight;
+  }
+
+  /**
+   * Makes `target` the tip: undo pool and blocks down to the fork point, apply the new branch, re-admit.
+   * `saveTarget`: the target block is not stored yet; it is stored in the same transaction.
+   */
+  private async switchTo(target: StoredHeader, targetBlock: Block, forceSlow: boolean, saveTarget = false): Promise<void> {
     const branch: StoredHeader[] = [];
     for (let h: StoredHeader | undefined = target; h && !this.isActive(h.hash); h = this.headers.get(h.header.prev)) branch.unshift(h);
     const forkHeight = branch[0].header.height - 1;
@@ -512,6 +525,8 @@ export class Chain extends EventEmitter {
     let failed: StoredHeader | undefined;
     try {
       await conn.beginTransaction();
+      // first: it copies pooled bodies from the pool table, which the rest may empty
+      if (saveTarget) target.seq = await this.store.saveBlock(targetBlock, target.work, conn, (id) => this.committedInPool(id));
       await conn.query(`USE \`${this.store.appDb}\``);
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
@@ -550,7 +565,9 @@ export class Chain extends EventEmitter {
       await conn.rollback().catch(() => {});
       conn.release();
       await this.repairIfHalfDone();
-      if (e instanceof RetrySlow) return this.switchTo(target, targetBlock, true);
+      if (e instanceof RetrySlow) return this.switchTo(target, targetBlock, true, saveTarget);
+      // The rollback took the new block's row with it: store it as a block not connected.
+      if (saveTarget && !(await this.saveUnconnected(target, targetBlock))) throw e;
       if (failed) await this.markInvalid(failed);
       throw e;
     }
@@ -577,6 +594,18 @@ export class Chain extends EventEmitter {
     if (droppedTxs.length) this.noteDropped(droppedTxs);
     if (dropped.length) this.log(`fork switch: dropped ${dropped.length} block(s) above height ${forkHeight}, applied ${branch.length}`);
     this.emit('tip', this.tip);
+  }
+
+  /** Stores a block whose connection failed; if even that fails, forgets it so it can come again. */
+  private async saveUnconnected(h: StoredHeader, block: Block): Promise<boolean> {
+    try {
+      h.seq = await this.store.saveBlock(block, h.work, this.mysql, (id) => this.committedInPool(id));
+      return true;
+    } catch (e) {
+      this.headers.delete(h.hash);
+      this.log(`block ${h.hash} could not be stored: ${(e as Error).message}`);
+      return false;
+    }
   }
 
   private async markInvalid(bad: StoredHeader): Promise<void> {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { makeBlock, type Block } from '../../consensus/index.ts';
 import type { Chain } from './engine.ts';
 import { PowWorker } from './pow.ts';
@@ -13,9 +14,10 @@ export type MineOutcome = { block: Block } | { wait: string; retryAt?: number } 
 
 /**
  * Makes blocks from the pool whenever the block rule allows one (SPEC 3). It reacts to pool and tip
- * events; a new tip abandons the current search.
+ * events; a new tip abandons the current search. Emits 'found' (the block) as soon as its proof of
+ * work is found, before the chain stores it, so peers can start fetching it meanwhile.
  */
-export class Miner {
+export class Miner extends EventEmitter<{ found: [Block] }> {
   private readonly pow = new PowWorker();
   private running = false;
   private busy = false;
@@ -39,7 +41,9 @@ export class Miner {
   };
   hashes = 0;
 
-  constructor(private readonly chain: Chain, private readonly opts: MinerOptions) {}
+  constructor(private readonly chain: Chain, private readonly opts: MinerOptions) {
+    super();
+  }
 
   start(): void {
     if (this.running) return;
@@ -112,6 +116,7 @@ export class Miner {
     this.hashes += r.hashes;
     if ('cancelled' in r) return r;
     const block = makeBlock({ ...t.header, nonce: r.nonce }, t.txs);
+    this.emit('found', block);
     const result = await this.chain.addBlock(block);
     if (result === 'connected') this.opts.log?.(`mined block ${block.header.height} ${block.hash} with ${block.txs.length - 1} tx`);
     return { block };

@@ -177,13 +177,14 @@ export class ChainStore {
     const setRefs = [...delta.refs].filter(([, t]) => t !== null).map(([r, t]) => [r, t]);
     if (delRefs.length) await conn.query(`DELETE FROM ${this.t('refs')} WHERE ref IN (?)`, [delRefs]);
     for (let i = 0; i < setRefs.length; i += 1000) {
-      await conn.query(`REPLACE INTO ${this.t('refs')} (ref, txid) VALUES ?`, [setRefs.slice(i, i + 1000)]);
+      // an existing ref is updated in place (REPLACE would delete and re-insert it)
+      await conn.query(`INSERT INTO ${this.t('refs')} (ref, txid) VALUES ? ON DUPLICATE KEY UPDATE txid = VALUES(txid)`, [setRefs.slice(i, i + 1000)]);
     }
     const delIndex = [...delta.index].filter(([, v]) => v === null).map(([t]) => t);
     const addIndex = [...delta.index].filter(([, v]) => v !== null).map(([t, v]) => [t, v![0], v![1]]);
     if (delIndex.length) await conn.query(`DELETE FROM ${this.t('txindex')} WHERE txid IN (?)`, [delIndex]);
     for (let i = 0; i < addIndex.length; i += 1000) {
-      await conn.query(`REPLACE INTO ${this.t('txindex')} (txid, height, pos) VALUES ?`, [addIndex.slice(i, i + 1000)]);
+      await conn.query(`INSERT INTO ${this.t('txindex')} (txid, height, pos) VALUES ? ON DUPLICATE KEY UPDATE height = VALUES(height), pos = VALUES(pos)`, [addIndex.slice(i, i + 1000)]);
     }
     const delChain = [...delta.chain].filter(([, h]) => h === null).map(([height]) => height);
     const addChain = [...delta.chain].filter(([, h]) => h !== null).map(([height, h]) => [height, h]);

@@ -196,6 +196,7 @@ export class OursqlNode {
     this.stopRebasing = rebaseOwnTxs(this.chain, this.writes, this.mysql, this.log);
     peers.setListen(this.advertisedAddress());
     this.peers = peers;
+    this.miner?.on('found', (block) => peers.announceFound(block));
     peers.start();
     await writeFile(paths.cookie, this.cookie, { mode: 0o600 });
     await chmod(paths.cookie, 0o600);

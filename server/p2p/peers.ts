@@ -19,6 +19,8 @@ export const BAN_SCORE = 100;
 const BAN_MS = 10 * 60_000;
 const MAX_BACKOFF_MS = 60_000;
 const KNOWN_LIMIT = 20_000;
+/** Own blocks kept for getcompact after being announced (a few: peers ask within seconds). */
+const FOUND_KEPT = 8;
 /** Consensus errors that an honest peer can cause (races between pools): no blame. */
 const HONEST = new Set(['duplicate-tx', 'double-spend', 'missing-input', 'stale-base', 'insufficient-funds', 'bad-time', 'bad-block' /* its SQL failed here: may be ordering */]);
 
@@ -81,6 +83,7 @@ export class PeerManager implements PeerEvents {
     this.scheduleFlush();
   };
   private readonly onTip = (tip: { hash: string }) => {
+    if (this.found.has(tip.hash)) return; // announced when it was found
     this.blockOutbox.add(tip.hash);
     // A block is announced at once (with the txs waiting for the next flush): it is what peers wait for.
     clearTimeout(this.flushTimer);
@@ -89,6 +92,10 @@ export class PeerManager implements PeerEvents {
   };
 
   private readonly opts: PeerManagerOptions;
+  /** Blocks this node mined lately, announced before being stored: getcompact answers from here. */
+  private readonly found = new Map<string, Block>();
+  /** Blocks being fetched from some peer (others announcing them meanwhile are not asked too). */
+  private readonly fetching = new Set<string>();
 
   constructor(private readonly chain: Chain, opts: PeerManagerOptions) {
     this.opts = { ...opts };
@@ -119,6 +126,25 @@ export class PeerManager implements PeerEvents {
     clearTimeout(this.flushTimer);
     this.chain.off('pool', this.onPool);
     this.chain.off('tip', this.onTip);
+  }
+
+  /**
+   * Announces a block this node just mined, before the chain has stored it: peers start fetching
+   * it while this node writes it (as BIP 152 relays before full validation; this node built it from
+   * its own valid pool, so it is valid). A node no one can reach pushes it once stored (onTip).
+   */
+  announceFound(block: Block): void {
+    if (!this.opts.listen) return;
+    this.found.set(block.hash, block);
+    if (this.found.size > FOUND_KEPT) this.found.delete(this.found.keys().next().value!);
+    this.blockOutbox.add(block.hash);
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flush();
+  }
+
+  foundBlock(hash: string): Block | undefined {
+    return this.found.get(hash);
   }
 
   /** Adds an address to try (returns false for this node's own address or a malformed one). */
@@ -207,7 +233,10 @@ export class PeerManager implements PeerEvents {
       if (this.opts.discovery !== false) void this.askPeers(p).catch(() => {});
     }
     this.note(p, h);
-    if (BigInt(h.work) > this.chain.tip.work) {
+    // One block ahead while a new block is being fetched (compact): that fetch brings this node there,
+    // so the whole block is not downloaded a second time; the next visit checks again.
+    const fetchingIt = this.fetching.size > 0 && h.height <= this.chain.height + 1;
+    if (BigInt(h.work) > this.chain.tip.work && !fetchingIt) {
       const added = await syncFrom(this.chain, p.addr, {
         peerHeight: h.height, timeoutMs: this.opts.timeoutMs, onProgress: (pr) => this.opts.onSyncProgress?.(p.addr, pr),
       });
@@ -246,8 +275,13 @@ export class PeerManager implements PeerEvents {
 
   private async fetchAnnounced(p: Peer, txids: string[], blocks: string[]): Promise<void> {
     for (const hash of blocks) {
-      if (this.chain.headers.has(hash)) continue;
-      await this.fetchCompact(p, hash);
+      if (this.chain.headers.has(hash) || this.fetching.has(hash)) continue;
+      this.fetching.add(hash);
+      try {
+        await this.fetchCompact(p, hash);
+      } finally {
+        this.fetching.delete(hash);
+      }
     }
     await this.fetchTxs(p, txids);
   }

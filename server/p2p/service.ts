@@ -2,7 +2,7 @@
  * Answers peers' requests from the node's chain (the server side of `POST /p2p`). Requests are
  * already checked against protocol.ts; what they name is looked up, never trusted.
  */
-import { blockToWire, txToWire, type Tx } from '../../consensus/index.ts';
+import { blockToWire, txToWire, type Block, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
 import { MAX_HEADERS, MAX_PEERS_ANSWER, PROTOCOL_VERSION, type Answer, type Hello, type Request } from './protocol.ts';
 
@@ -23,6 +23,8 @@ export interface PeerEvents {
   knownPeers(): string[];
   /** Txs or a block pushed by a node no one can reach. */
   onPush(push: Extract<Request, { type: 'pushtxs' | 'pushblock' }>): void;
+  /** A block this node mined and announced before storing it (see PeerManager.announceFound). */
+  foundBlock(hash: string): Block | undefined;
 }
 
 export class P2pService {
@@ -43,6 +45,10 @@ export class P2pService {
         return { blocks: await Promise.all(req.hashes.map(async (h) => blockToWire(await this.block(h)))) } satisfies Answer<'getblocks'>;
       case 'getcompact': {
         // Header and txids are in memory: only the coinbase is read (every peer asks for a new block at once).
+        const found = this.events.foundBlock(req.hash);
+        if (found) {
+          return { header: found.header, coinbase: txToWire(found.txs[0]), txids: found.txs.slice(1).map((t) => t.id) } satisfies Answer<'getcompact'>;
+        }
         const h = this.chain.headers.get(req.hash);
         const coinbase = h && (await this.chain.store.getTx(h.txids[0]));
         if (!h || !coinbase) throw new P2pRefusal('not-found', `no block ${req.hash}`);

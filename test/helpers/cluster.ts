@@ -25,19 +25,25 @@ export interface ClusterNode {
   sql(): Promise<Connection>;
 }
 
+/** Test hooks passed to the node (see OursqlNode.start). */
+export interface NodeHooks {
+  /** Runs inside each block's MySQL transaction, just before its COMMIT. */
+  beforeCommit?: () => Promise<void>;
+}
+
 export class Cluster {
   readonly nodes: ClusterNode[] = [];
   private readonly conns: Connection[] = [];
   private root?: Connection;
 
   /** The seed node: a new chain. */
-  async seed(overrides: NodeOverrides = {}): Promise<ClusterNode> {
+  async seed(overrides: NodeOverrides = {}, hooks: NodeHooks = {}): Promise<ClusterNode> {
     const env = await tempNodeDir('mesh');
     return this.cleanOnError(env, async () => {
       const file = join(env.tmp, 'cluster-consensus.json');
       await writeFile(file, JSON.stringify(CLUSTER_CONSENSUS));
       await initNode({ datadir: env.datadir, mysql: env.db.url, consensusFile: file });
-      return this.start(env, overrides);
+      return this.start(env, overrides, hooks);
     });
   }
 
@@ -64,12 +70,13 @@ export class Cluster {
     }
   }
 
-  private async start(env: Awaited<ReturnType<typeof tempNodeDir>>, overrides: NodeOverrides): Promise<ClusterNode> {
+  private async start(env: Awaited<ReturnType<typeof tempNodeDir>>, overrides: NodeOverrides, hooks: NodeHooks = {}): Promise<ClusterNode> {
     const logs: string[] = [];
     const tag = env.db.name.slice(-4);
     const node = await OursqlNode.start({
       datadir: env.datadir,
       overrides: { rpcPort: 0, proxyPort: 0, mining: false, ...overrides },
+      ...hooks,
       log: (m) => {
         logs.push(m);
         if (process.env.DEBUG_CLUSTER) console.error(`[${tag}] ${m}`);

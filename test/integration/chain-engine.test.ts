@@ -4,6 +4,7 @@ import { coinsToUnits, ConsensusError, hasValidSignature, makeTx, signTx, type T
 import { buildTransfer } from '../../server/chain/send.ts';
 import { Miner } from '../../server/chain/miner.ts';
 import type { Chain } from '../../server/chain/engine.ts';
+import { BlockStatus } from '../../server/chain/store.ts';
 import { mineOn, newKey, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 
@@ -110,6 +111,9 @@ describe('chain engine on MariaDB', () => {
     await assert.rejects(t.chain.addBlock(b), ConsensusError);
     assert.equal(t.chain.tip.hash, tip);
     assert.equal(t.chain.pool.size, 1);
+    // stored once the transaction that tried to connect it rolled back, and known to be invalid
+    await assert.rejects(t.chain.addBlock(b), /found invalid before/);
+    assert.equal((await t.reopen()).headers.get(b.hash)?.status, BlockStatus.Invalid);
     await t.chain.cancel(tx.id);
     assert.equal(t.chain.pool.size, 0);
   });
@@ -349,5 +353,40 @@ describe('in-flight admission (proxy writes commit the pool entry with their SQL
       conn.release();
       await miner.stop();
     }
+  });
+});
+
+describe('a block whose COMMIT fails', () => {
+  const minter = newKey();
+  const alice = newKey();
+  let failNext = false;
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+  before(async () => {
+    t = await openTestChain(testConfig(), minter, {
+      beforeCommit: async () => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('disk full (test)');
+        }
+      },
+    });
+  });
+  after(async () => t.close());
+
+  test('is stored but not connected; tip, state and pool unchanged, also after a restart', async () => {
+    const tx = await send(t.chain, minter, alice.address, '1');
+    const tip = t.chain.tip.hash;
+    const utxo = [...t.chain.state.utxo.keys()].sort();
+    const b = mineOn(t.chain, tip, [tx], minter.address);
+    failNext = true;
+    await assert.rejects(t.chain.addBlock(b), /disk full/);
+    assert.equal(t.chain.tip.hash, tip);
+    assert.deepEqual([...t.chain.state.utxo.keys()].sort(), utxo);
+    assert.deepEqual(t.chain.pool.txs().map((x) => x.id), [tx.id]);
+    const reopened = await t.reopen();
+    assert.equal(reopened.tip.hash, tip);
+    assert.equal(reopened.headers.get(b.hash)?.status, BlockStatus.Stored, 'the block itself was kept');
+    assert.deepEqual((await reopened.getBlock(b.hash))?.txs.map((x) => x.id), b.txs.map((x) => x.id));
+    assert.deepEqual(reopened.pool.txs().map((x) => x.id), [tx.id]);
   });
 });
