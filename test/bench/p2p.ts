@@ -1,8 +1,11 @@
 // Peers: replay speed of `oursql import` (next to the same statements run straight on MariaDB),
-// propagation of a 1,000-tx block from a miner to 5 peers (p50/p95), and the bytes a block needs
-// on the wire as a compact block next to its full size. The five receivers run as node processes of
-// their own (p2p-node.ts), as peers on other machines would, not on the bench's event loop.
+// propagation of a 1,000-tx block from a miner to one peer alone and to 5 peers (p50/p95), and the
+// bytes a block needs on the wire as a compact block next to its full size. The receivers run as
+// node processes of their own (p2p-node.ts), as peers on other machines would, not on the bench's
+// event loop; five of them and the seed share this machine's cores, which peers on machines of
+// their own would not.
 import { fork, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 import { blockToWire, sqlOf } from '../../consensus/index.ts';
@@ -152,45 +155,56 @@ async function measure(): Promise<Row[]> {
     value: r.txs / importSecs, unit: 'tx/s', base: 'p2p.replay.direct', note: 'target ≥ 5,000 tx/s',
   });
 
-  // ---- propagation of a full block to 5 peers, each a node process of its own ----
+  // ---- propagation of a full block: to one peer alone, then to 5 peers, each a node process of its own ----
   checkInterrupt();
-  progress(`p2p: ${RECEIVERS} peers (node processes) joining the seed`);
-  const receivers: Receiver[] = [];
-  for (let i = 0; i < RECEIVERS; i++) receivers.push(await Receiver.start(seed));
-  const states = () => Promise.all(receivers.map((r) => r.state()));
-  const atTip = async () => (await states()).every((st) => st.tip === seed.node.chain.tip.hash);
-  await until('all peers at the tip', atTip, 120_000);
-  const delays: number[] = [];
-  let compactBytes = 0;
-  let fullBytes = 0;
   await c.query('CREATE TABLE prop (id INT PRIMARY KEY, owner VARCHAR(20) NOT NULL, note TEXT)');
   await seed.node.miner!.mineNow();
-  // Round 0 warms the receivers up (JIT, connections, caches) and is not counted.
-  for (let round = 0; round <= PROP_ROUNDS; round++) {
-    checkInterrupt();
-    progress(`p2p: block of ${PROP_TXS} txs to ${RECEIVERS} peers, ${round === 0 ? 'warm-up round' : `round ${round}/${PROP_ROUNDS}`}`);
-    await until('every peer at the tip', atTip, 120_000);
-    await writeRows(seed, 'prop', PROP_TXS, round * PROP_TXS);
-    await until('the txs in every pool', async () => (await states()).every((st) => st.pool === seed.node.chain.pool.size), 120_000);
-    const start = clock();
-    const mined = await seed.node.miner!.mineNow();
-    if (!('block' in mined)) throw new Error(`no block: ${JSON.stringify(mined)}`);
-    // Receivers may connect the block before the seed has (it is announced once found).
-    for (const at of await Promise.all(receivers.map((r) => r.connected(mined.block.hash)))) {
-      if (round > 0) delays.push(at - start);
+  let nextRow = 0;
+  let compactBytes = 0;
+  let fullBytes = 0;
+  /** Mines `rounds` blocks of PROP_TXS pooled txs (after an uncounted warm-up round); the delays until each receiver connected each. */
+  const propagate = async (to: Receiver[], rounds: number): Promise<number[]> => {
+    const states = () => Promise.all(to.map((r) => r.state()));
+    const atTip = async () => (await states()).every((st) => st.tip === seed.node.chain.tip.hash);
+    const delays: number[] = [];
+    for (let round = 0; round <= rounds; round++) {
+      checkInterrupt();
+      progress(`p2p: block of ${PROP_TXS} txs to ${to.length} peer(s), ${round === 0 ? 'warm-up round' : `round ${round}/${rounds}`}`);
+      await until('every peer at the tip', atTip, 120_000);
+      await writeRows(seed, 'prop', PROP_TXS, nextRow);
+      nextRow += PROP_TXS;
+      await until('the txs in every pool', async () => (await states()).every((st) => st.pool === seed.node.chain.pool.size), 120_000);
+      const start = clock();
+      const mined = await seed.node.miner!.mineNow();
+      if (!('block' in mined)) throw new Error(`no block: ${JSON.stringify(mined)}`);
+      // Receivers may connect the block before the seed has (it is announced once found).
+      for (const at of await Promise.all(to.map((r) => r.connected(mined.block.hash)))) {
+        if (round > 0) delays.push(at - start);
+      }
+      if (round === 0) continue;
+      const b = mined.block;
+      fullBytes += Buffer.byteLength(JSON.stringify(blockToWire(b)));
+      compactBytes += Buffer.byteLength(JSON.stringify({ header: b.header, coinbase: blockToWire(b).txs[0], txids: b.txs.slice(1).map((t) => t.id) }));
     }
-    if (round === 0) continue;
-    const b = mined.block;
-    fullBytes += Buffer.byteLength(JSON.stringify(blockToWire(b)));
-    compactBytes += Buffer.byteLength(JSON.stringify({ header: b.header, coinbase: blockToWire(b).txs[0], txids: b.txs.slice(1).map((t) => t.id) }));
-  }
-  const fetched = receivers.reduce((n, r) => n + r.fetched, 0); // warm-up round included
-  rows.push({ key: 'p2p.prop.p50', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a peer (p50 of ${delays.length})`, value: pct(delays, 50), unit: 'ms' });
-  rows.push({ key: 'p2p.prop.p95', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a peer (p95)`, value: pct(delays, 95), unit: 'ms', note: 'target ≤ 300 ms' });
-  rows.push({ key: 'p2p.bytes.full', group: 'Peers', name: 'bytes of a full block on the wire', value: fullBytes / PROP_ROUNDS, unit: 'B' });
+    return delays;
+  };
+  progress('p2p: one peer (a node process) joining the seed');
+  const receivers: Receiver[] = [await Receiver.start(seed)];
+  // What one hop costs when the receiver has a machine to itself (here: shares it only with the seed).
+  const alone = await propagate(receivers, PROP_ROUNDS);
+  progress(`p2p: ${RECEIVERS - 1} more peers joining the seed`);
+  for (let i = 1; i < RECEIVERS; i++) receivers.push(await Receiver.start(seed));
+  const delays = await propagate(receivers, PROP_ROUNDS);
+  const fetched = receivers.reduce((n, r) => n + r.fetched, 0); // warm-up rounds included
+  const blocks = 2 * PROP_ROUNDS;
+  rows.push({ key: 'p2p.prop1.p50', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a lone peer (p50 of ${alone.length})`, value: pct(alone, 50), unit: 'ms', note: 'one receiver process: the cost of one hop' });
+  rows.push({ key: 'p2p.prop1.p95', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a lone peer (p95)`, value: pct(alone, 95), unit: 'ms' });
+  rows.push({ key: 'p2p.prop.p50', group: 'Peers', name: `block of ${PROP_TXS} txs reaches ${RECEIVERS} peers (p50 of ${delays.length})`, value: pct(delays, 50), unit: 'ms', note: `${RECEIVERS} receiver processes and the seed share ${cpus().length} cores` });
+  rows.push({ key: 'p2p.prop.p95', group: 'Peers', name: `block of ${PROP_TXS} txs reaches ${RECEIVERS} peers (p95)`, value: pct(delays, 95), unit: 'ms', note: 'target ≤ 300 ms' });
+  rows.push({ key: 'p2p.bytes.full', group: 'Peers', name: 'bytes of a full block on the wire', value: fullBytes / blocks, unit: 'B' });
   rows.push({
     key: 'p2p.bytes.compact', group: 'Peers', name: `bytes of the compact block (txs fetched besides: ${fetched})`,
-    value: compactBytes / PROP_ROUNDS, unit: 'B', base: 'p2p.bytes.full',
+    value: compactBytes / blocks, unit: 'B', base: 'p2p.bytes.full',
   });
   return rows;
 }
