@@ -57,3 +57,31 @@ export class PeerList {
     if ((res as unknown as { affectedRows: number }).affectedRows === 0) throw new PeerError('not-added', addr, `peer ${addr} is not in the peer list`);
   }
 }
+
+/** Peers this node has reached, newest first: where it looks for the network at its next start. */
+export class KnownPeers {
+  /** Addresses not reached for this long are forgotten. */
+  static readonly FORGET_AFTER_MS = 14 * 24 * 3600_000;
+  /** At most this many are tried at a start. */
+  static readonly MAX_LOADED = 64;
+
+  constructor(private readonly store: ChainStore) {}
+
+  private get table(): string {
+    return `${this.store.db}.known_peers`;
+  }
+
+  async recent(now = Date.now()): Promise<string[]> {
+    await this.store.mysql.query(`DELETE FROM ${this.table} WHERE last_seen < ?`, [now - KnownPeers.FORGET_AFTER_MS]);
+    const [rows] = await this.store.mysql.query<RowDataPacket[]>(`SELECT addr FROM ${this.table} ORDER BY last_seen DESC LIMIT ?`, [KnownPeers.MAX_LOADED]);
+    return rows.map((r) => String(r.addr));
+  }
+
+  async seen(addr: string, now = Date.now()): Promise<void> {
+    await this.store.mysql.query(`INSERT INTO ${this.table} (addr, last_seen) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_seen = VALUES(last_seen)`, [addr, now]);
+  }
+
+  async forget(addr: string): Promise<void> {
+    await this.store.mysql.query(`DELETE FROM ${this.table} WHERE addr = ?`, [addr]);
+  }
+}

@@ -70,6 +70,12 @@ export const CHAIN_TABLES: readonly string[] = [
      undo_sql MEDIUMTEXT NOT NULL,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
+  // Peers this node reached (learnt from peers or configured), so a restart finds the network
+  // even when its configured peers are gone; `peers` above is the list the user keeps.
+  `CREATE TABLE IF NOT EXISTS known_peers (
+     addr VARCHAR(255) CHARACTER SET ascii PRIMARY KEY,
+     last_seen BIGINT UNSIGNED NOT NULL
+   ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS peers (
      addr VARCHAR(255) CHARACTER SET ascii PRIMARY KEY,
      added BIGINT UNSIGNED NOT NULL,

@@ -18,7 +18,7 @@ import { SqlClassifier } from '../sql/classify.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
 import { SignerThread } from '../wallet/signer-thread.ts';
 import { VerifyPool } from '../chain/verify-pool.ts';
-import { PeerList } from '../chain/peers.ts';
+import { KnownPeers, PeerList } from '../chain/peers.ts';
 import { p2pRouter } from '../p2p/http.ts';
 import { PeerManager } from '../p2p/peers.ts';
 import { rebaseOwnTxs } from './rebase.ts';
@@ -166,11 +166,17 @@ export class OursqlNode {
   private async listen(): Promise<void> {
     const paths = datadirPaths(this.datadir);
     const app = createRpcApp(this);
+    const known = new KnownPeers(this.chain.store);
     const peers = new PeerManager(this.chain, {
       listen: null, // known once the port is bound (below)
-      seeds: [...this.config.peers, ...this.consensus.initNodes, ...(await new PeerList(this.chain.store).list()).map((p) => p.addr)],
+      seeds: [
+        ...this.config.peers, ...this.consensus.initNodes, ...(await new PeerList(this.chain.store).list()).map((p) => p.addr),
+        // with discovery off, only configured and added peers are talked to
+        ...(this.config.peerDiscovery ? await known.recent() : []),
+      ],
       log: this.log,
       discovery: this.config.peerDiscovery,
+      remember: known,
     });
     const service = new P2pService(this.chain, () => peers.hello(), this.consensusText, peers);
     app.use('/p2p', p2pRouter(service, { log: this.log, misbehaved: (from, why) => peers.misbehavedRequest(from, why) }));

@@ -67,6 +67,8 @@ export interface PeerManagerOptions {
   onSyncProgress?: (addr: string, p: SyncProgress) => void;
   /** Learn peers (default true): from getpeers and from nodes that connect here; off: only the seeds and added ones. */
   discovery?: boolean;
+  /** A peer was reached (once per connection), or dropped for misbehaving: kept for the next start. */
+  remember?: { seen(addr: string): Promise<void>; forget(addr: string): Promise<void> };
 }
 
 export class PeerManager implements PeerEvents {
@@ -231,6 +233,7 @@ export class PeerManager implements PeerEvents {
     if (!p.connected) {
       this.opts.log(`peer ${p.addr}: connected (height ${h.height})`);
       if (this.opts.discovery !== false) void this.askPeers(p).catch(() => {});
+      void this.opts.remember?.seen(p.addr).catch((e: Error) => this.opts.log(`peer ${p.addr}: not remembered: ${e.message}`));
     }
     this.note(p, h);
     // One block ahead while a new block is being fetched (compact): that fetch brings this node there,
@@ -430,6 +433,7 @@ export class PeerManager implements PeerEvents {
   }
 
   private ban(p: Peer): void {
+    void this.opts.remember?.forget(p.addr).catch(() => {});
     p.connected = false;
     p.bannedUntil = Date.now() + BAN_MS;
     p.score = 0;
