@@ -98,6 +98,7 @@ export class PeerManager implements PeerEvents {
   private readonly found = new Map<string, Block>();
   /** Blocks being fetched from some peer (others announcing them meanwhile are not asked too). */
   private readonly fetching = new Set<string>();
+  private remembering: Promise<void> = Promise.resolve();
 
   constructor(private readonly chain: Chain, opts: PeerManagerOptions) {
     this.opts = { ...opts };
@@ -233,7 +234,7 @@ export class PeerManager implements PeerEvents {
     if (!p.connected) {
       this.opts.log(`peer ${p.addr}: connected (height ${h.height})`);
       if (this.opts.discovery !== false) void this.askPeers(p).catch(() => {});
-      void this.opts.remember?.seen(p.addr).catch((e: Error) => this.opts.log(`peer ${p.addr}: not remembered: ${e.message}`));
+      this.remember((r) => r.seen(p.addr));
     }
     this.note(p, h);
     // One block ahead while a new block is being fetched (compact): that fetch brings this node there,
@@ -432,8 +433,15 @@ export class PeerManager implements PeerEvents {
     if (p.score >= BAN_SCORE) this.ban(p);
   }
 
+  /** Runs remembered-peer writes in order (a peer seen, then dropped, ends up forgotten). */
+  private remember(op: (r: NonNullable<PeerManagerOptions['remember']>) => Promise<void>): void {
+    const r = this.opts.remember;
+    if (!r) return;
+    this.remembering = this.remembering.then(() => op(r)).catch((e: Error) => this.opts.log(`peer list not saved: ${e.message}`));
+  }
+
   private ban(p: Peer): void {
-    void this.opts.remember?.forget(p.addr).catch(() => {});
+    this.remember((r) => r.forget(p.addr));
     p.connected = false;
     p.bannedUntil = Date.now() + BAN_MS;
     p.score = 0;

@@ -95,6 +95,9 @@ describe('misbehaving peers', () => {
       assert.ok(fake.asked.includes('getblocks'), `${what}: the node fetched the block`);
       assert.equal(chain.height, 0, `${what}: the block was not taken`);
       assert.ok(v.logs.some((l) => l.includes(fake.addr) && l.includes('misbehaved')), what);
+      // reached once (remembered), then dropped: not tried again at the next start
+      await until(`${what}: the peer forgotten`, async () =>
+        !(await cluster.rows(v, `SELECT addr FROM \`${v.db}_chain\`.known_peers`)).some((r) => r.addr === fake.addr));
     }
   });
 
