@@ -85,13 +85,16 @@ export class PeerManager implements PeerEvents {
     this.scheduleFlush();
   };
   private readonly onTip = (tip: { hash: string }) => {
-    if (this.found.has(tip.hash)) return; // announced when it was found
-    this.blockOutbox.add(tip.hash);
-    // A block is announced at once (with the txs waiting for the next flush): it is what peers wait for.
+    if (!this.found.has(tip.hash)) this.announceBlock(tip.hash); // else announced when it was found
+  };
+
+  /** A block is announced at once (with the txs waiting for the next flush): it is what peers wait for. */
+  private announceBlock(hash: string): void {
+    this.blockOutbox.add(hash);
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.flush();
-  };
+  }
 
   private readonly opts: PeerManagerOptions;
   /** Blocks this node mined lately, announced before being stored: getcompact answers from here. */
@@ -140,10 +143,7 @@ export class PeerManager implements PeerEvents {
     if (!this.opts.listen) return;
     this.found.set(block.hash, block);
     if (this.found.size > FOUND_KEPT) this.found.delete(this.found.keys().next().value!);
-    this.blockOutbox.add(block.hash);
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.flush();
+    this.announceBlock(block.hash);
   }
 
   foundBlock(hash: string): Block | undefined {
