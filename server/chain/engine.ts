@@ -23,6 +23,11 @@ export interface ChainOptions {
   classify?: (stmt: string) => SqlAction;
   log?: (msg: string) => void;
   now?: () => number;
+  /**
+   * The state digest of `refs` as the connection sees them now (SPEC 9, server/sql/digest.ts);
+   * without it blocks get no digest.
+   */
+  stateDigest?: (conn: PoolConnection, refs: readonly string[]) => Promise<string>;
   /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
   beforeCommit?: () => Promise<void>;
 }
@@ -81,6 +86,8 @@ export function sameEffectAsPool(body: readonly Tx[], pool: readonly { tx: Tx; i
 }
 
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
+/** The table of a ref (`table:<pk>` or `table:*`); table names with a colon are not supported. */
+const tableOfRef = (ref: string): string => ref.slice(0, ref.indexOf(':'));
 
 /** A pool tx that no longer fits after a fork switch or pool rebuild. */
 export interface DroppedTx { tx: Tx; reason: string; code?: string; at: number }
@@ -512,7 +519,10 @@ export class Chain extends EventEmitter {
     // Fast path: the new block extends the tip and is exactly the pool's first txs, whose SQL
     // already ran in this order. Otherwise undo the pool, then the dropped blocks, then replay;
     // that needs every admitted proxy write committed first.
-    const fast = !forceSlow && dropped.length === 0 && branch.length === 1 && sameEffectAsPool(body, this.pool.list());
+    const extendsTip = !forceSlow && dropped.length === 0 && branch.length === 1;
+    // Pool txs after the block that touched its rows: undone for a moment to read its digest.
+    const overDigest = extendsTip && this.opts.stateDigest ? await this.laterOnSameRows(body) : [];
+    const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, this.pool.list());
     if (!fast) await this.drain();
     // Taken after the drain: an in-flight entry is signed by the time it commits, and the pool then
     // holds the signed tx (its admission held the unsigned one).
@@ -523,11 +533,13 @@ export class Chain extends EventEmitter {
     let newPool: TxPool;
     let droppedTxs: DroppedTx[] = [];
     let failed: StoredHeader | undefined;
+    const digests = new Map<string, string>();
     try {
       await conn.beginTransaction();
       // first: it copies pooled bodies from the pool table, which the rest may empty
       if (saveTarget) target.seq = await this.store.saveBlock(targetBlock, target.work, conn, (id) => this.committedInPool(id));
       await conn.query(`USE \`${this.store.appDb}\``);
+      if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests);
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
 
@@ -543,6 +555,8 @@ export class Chain extends EventEmitter {
           failed = h;
           throw e;
         }
+        // Slow path: the database holds exactly the state after this block.
+        if (!fast) await this.digestAfter(conn, block, [], digests);
       }
       const newHeight = target.header.height;
       const again = [...droppedBlocks.flatMap((b) => b.txs.slice(1)), ...poolBefore].filter((t) => !delta.hasTx(t.id));
@@ -555,6 +569,7 @@ export class Chain extends EventEmitter {
       droppedTxs = r.dropped;
       await this.store.writeDelta(delta, conn);
       await this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn);
+      await this.store.saveDigests(digests, conn);
       if (fast) await this.store.poolRemove(body.map((t) => t.id), conn);
       else await this.store.poolReplace(newPool.txs(), conn);
       await this.clearSqlUnsafe(conn);
@@ -574,7 +589,11 @@ export class Chain extends EventEmitter {
     conn.release();
     this.state.merge(delta);
     this.active = [...this.active.slice(0, forkHeight + 1), ...branch.map((h) => h.hash)];
-    for (const h of branch) h.status = BlockStatus.Connected;
+    for (const h of branch) {
+      h.status = BlockStatus.Connected;
+      const d = digests.get(h.hash);
+      if (d) h.digest = d;
+    }
     newPool.rebase(this.state);
     // Proxy writes that committed or rolled back while this block was applied settled on the old pool.
     // One signed meanwhile (on the signing thread) was replaced in the old pool: keep the signed tx.
@@ -594,6 +613,52 @@ export class Chain extends EventEmitter {
     if (droppedTxs.length) this.noteDropped(droppedTxs);
     if (dropped.length) this.log(`fork switch: dropped ${dropped.length} block(s) above height ${forkHeight}, applied ${branch.length}`);
     this.emit('tip', this.tip);
+  }
+
+  /**
+   * Committed pool txs outside `body` that touch its rows (or tables), last first: what must be
+   * undone for a moment to see the rows as the block leaves them. Waits for admitted writes on
+   * those rows to commit first. null: one is a schema change, which no savepoint can take back.
+   */
+  private async laterOnSameRows(body: readonly Tx[]): Promise<Tx[] | null> {
+    const refs = new Set(body.flatMap((t) => sqlOf(t)?.refs ?? []));
+    if (refs.size === 0) return [];
+    const tables = new Set([...refs].map(tableOfRef));
+    const inBody = new Set(body.map((t) => t.id));
+    const touches = (tx: Tx) => sqlOf(tx)?.refs.some((r) => refs.has(r) || (tables.has(tableOfRef(r)) && (r.endsWith(':*') || refs.has(`${tableOfRef(r)}:*`))));
+    const later = () => this.pool.list().filter((e) => !inBody.has(e.tx.id) && touches(e.tx));
+    if (later().some((e) => e.inflight)) await this.drain();
+    const txs = later().map((e) => e.tx);
+    if (txs.some(hasDdl)) return null;
+    return txs.reverse();
+  }
+
+  /**
+   * Reads the state digest of `block` (SPEC 9) into `digests`, with `undo` (pool txs on its rows,
+   * last first) undone inside a savepoint and put back after. A failure to undo retries the switch
+   * on the slow path; a failure to read leaves the block without a digest.
+   */
+  private async digestAfter(conn: PoolConnection, block: Block, undo: readonly Tx[], digests: Map<string, string>): Promise<void> {
+    const read = this.opts.stateDigest;
+    if (!read) return;
+    const refs = [...new Set(block.txs.flatMap((t) => sqlOf(t)?.refs ?? []))];
+    if (undo.length === 0) {
+      try {
+        digests.set(block.hash, await read(conn, refs));
+      } catch (e) {
+        this.log(`block ${block.hash}: state digest not read: ${(e as Error).message}`);
+      }
+      return;
+    }
+    await conn.query('SAVEPOINT digest');
+    try {
+      for (const tx of undo) for (const stmt of sqlOf(tx)!.undo) await conn.query(stmt);
+      digests.set(block.hash, await read(conn, refs));
+    } catch {
+      await conn.query('ROLLBACK TO SAVEPOINT digest');
+      throw new RetrySlow();
+    }
+    await conn.query('ROLLBACK TO SAVEPOINT digest');
   }
 
   /** Stores a block whose connection failed; if even that fails, forgets it so it can come again. */

@@ -70,6 +70,12 @@ export const CHAIN_TABLES: readonly string[] = [
      undo_sql MEDIUMTEXT NOT NULL,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
+  // State digest of each block this node connected (SPEC 9, server/sql/digest.ts): the hash of the
+  // row images its SQL left. Peers at the same tip compare them to see that their data diverged.
+  `CREATE TABLE IF NOT EXISTS block_digests (
+     hash CHAR(64) CHARACTER SET ascii PRIMARY KEY,
+     digest CHAR(64) CHARACTER SET ascii NOT NULL
+   ) ENGINE=InnoDB`,
   // Peers this node reached (learnt from peers or configured), so a restart finds the network
   // even when its configured peers are gone; `peers` above is the list the user keeps.
   `CREATE TABLE IF NOT EXISTS known_peers (

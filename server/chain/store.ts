@@ -14,6 +14,8 @@ export interface StoredHeader {
   work: bigint;
   status: BlockStatus;
   seq: number;
+  /** State digest once this node connected the block (SPEC 9); undefined before, or when not computed. */
+  digest?: string;
 }
 export const enum BlockStatus { Stored = 0, Connected = 1, Invalid = 2 }
 
@@ -54,7 +56,10 @@ export class ChainStore {
   }
 
   async loadHeaders(): Promise<StoredHeader[]> {
-    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT hash, header, txids, work, status, seq FROM ${this.t('blocks')} ORDER BY seq`);
+    const [rows] = await this.mysql.query<RowDataPacket[]>(
+      `SELECT b.hash, b.header, b.txids, b.work, b.status, b.seq, d.digest FROM ${this.t('blocks')} b ` +
+      `LEFT JOIN ${this.t('block_digests')} d ON d.hash = b.hash ORDER BY b.seq`,
+    );
     return rows.map((r) => ({
       hash: r.hash,
       header: JSON.parse(r.header),
@@ -62,6 +67,7 @@ export class ChainStore {
       work: BigInt(r.work),
       status: r.status,
       seq: Number(r.seq),
+      ...(r.digest ? { digest: r.digest as string } : {}),
     }));
   }
 
@@ -152,6 +158,11 @@ export class ChainStore {
       [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString()],
     );
     return Number((res as unknown as { insertId: number }).insertId);
+  }
+
+  async saveDigests(digests: ReadonlyMap<string, string>, conn: Conn = this.mysql): Promise<void> {
+    if (digests.size === 0) return;
+    await conn.query(`INSERT INTO ${this.t('block_digests')} (hash, digest) VALUES ? ON DUPLICATE KEY UPDATE digest = VALUES(digest)`, [[...digests]]);
   }
 
   async setBlockStatus(hashes: readonly string[], status: BlockStatus, conn: Conn = this.mysql): Promise<void> {

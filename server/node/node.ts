@@ -15,6 +15,8 @@ import { chainDatabase, type MysqlTarget } from '../mysql/url.ts';
 import { ProxyServer } from '../proxy/server.ts';
 import { createRpcApp } from '../rpc/server.ts';
 import { SqlClassifier } from '../sql/classify.ts';
+import { stateDigest } from '../sql/digest.ts';
+import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
 import { SignerThread } from '../wallet/signer-thread.ts';
 import { VerifyPool } from '../chain/verify-pool.ts';
@@ -129,6 +131,7 @@ export class OursqlNode {
       const chain = await Chain.open({
         store, config: consensus, verify: makeNativeVerifier(), checkSignatures: (txs) => verifyPool.check(txs),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
+        stateDigest: (conn, refs) => stateDigest(mysql2Executor(conn), refs),
       });
       const minter = config.minter;
       const serve = opts.serve ?? true;

@@ -34,7 +34,12 @@ export interface PeerView {
   lastSeen: number | null;
   banned: boolean;
   inbound: boolean;
+  /** The last block at which this peer's state digest differed from this node's (SPEC 9), if any. */
+  diverged: Divergence | null;
 }
+
+/** Both nodes connected `block`, and the rows its SQL left differ (their digests do). */
+export interface Divergence { height: number; block: string; ours: string; theirs: string; at: number }
 
 interface Peer {
   addr: string;
@@ -51,6 +56,7 @@ interface Peer {
   /** txids this peer has (told us or we told it): not announced to it again */
   known: Set<string>;
   nextPull: number;
+  diverged: Divergence | null;
 }
 
 export interface PeerManagerOptions {
@@ -157,7 +163,7 @@ export class PeerManager implements PeerEvents {
     if (!this.peers.has(a)) {
       this.peers.set(a, {
         addr: a, connected: false, inbound, height: 0, work: 0n, score: 0, failures: 0, retryAt: 0, bannedUntil: 0, lastSeen: null,
-        busy: false, known: new Set(), nextPull: 0,
+        busy: false, known: new Set(), nextPull: 0, diverged: null,
       });
     }
     return true;
@@ -171,7 +177,7 @@ export class PeerManager implements PeerEvents {
     const now = Date.now();
     return [...this.peers.values()].map((p) => ({
       addr: p.addr, connected: p.connected, height: p.height, work: p.work.toString(), score: p.score, failures: p.failures,
-      lastSeen: p.lastSeen, banned: p.bannedUntil > now, inbound: p.inbound,
+      lastSeen: p.lastSeen, banned: p.bannedUntil > now, inbound: p.inbound, diverged: p.diverged,
     }));
   }
 
@@ -183,6 +189,22 @@ export class PeerManager implements PeerEvents {
     this.add(h.listen, true);
     const p = this.peers.get(h.listen.toLowerCase());
     if (p && p.bannedUntil <= Date.now()) this.note(p, h);
+  }
+
+  /**
+   * At the same tip, different state digests mean the two databases hold different rows where that
+   * block wrote (SPEC 9). Nothing says which node is right: it is logged and shown (`oursql peers`,
+   * RPC `getpeerinfo`) for an operator to look at.
+   */
+  private compareDigest(p: Peer, h: Omit<Hello, 'type'>): void {
+    const tip = this.chain.tip;
+    if (!h.tip || !h.digest || h.tip !== tip.hash || !tip.digest || h.digest === tip.digest) return;
+    if (p.diverged?.block === tip.hash) return;
+    p.diverged = { height: tip.header.height, block: tip.hash, ours: tip.digest, theirs: h.digest, at: Date.now() };
+    this.opts.log(
+      `peer ${p.addr}: DATA DIVERGED at block ${tip.header.height} (${tip.hash}): the rows its SQL left differ ` +
+      `(state digest here ${tip.digest}, there ${h.digest}); compare the tables on both nodes`,
+    );
   }
 
   onInv(inv: Extract<Request, { type: 'inv' }>): void {
@@ -256,6 +278,7 @@ export class PeerManager implements PeerEvents {
   }
 
   private note(p: Peer, h: Omit<Hello, 'type'>): void {
+    this.compareDigest(p, h);
     p.connected = true;
     p.height = h.height;
     p.work = BigInt(h.work);
@@ -272,6 +295,7 @@ export class PeerManager implements PeerEvents {
     return {
       version: PROTOCOL_VERSION, genesis: this.chain.genesis, consensus: this.chain.config.hash, height: this.chain.height,
       work: this.chain.tip.work.toString(), listen: this.opts.listen, nonce: this.nonce,
+      tip: this.chain.tip.hash, ...(this.chain.tip.digest ? { digest: this.chain.tip.digest } : {}),
     };
   }
 

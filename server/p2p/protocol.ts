@@ -36,6 +36,9 @@ const hello = z.object({
   listen: peerAddr.nullable(),
   /** Random per node: a node that reaches itself drops the connection. */
   nonce: z.string().regex(/^[0-9a-f]{16,64}$/),
+  /** The sender's tip and its state digest (SPEC 9): a peer at the same tip compares digests. */
+  tip: hash.optional(),
+  digest: hash.optional(),
 });
 
 export const requestSchema = z.discriminatedUnion('type', [

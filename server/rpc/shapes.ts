@@ -33,6 +33,7 @@ export const Prepared = z.strictObject({
 
 export const HeaderView = z.strictObject({
   hash: Hash, height: Uint, confirmations: z.number().int(), header: Header, work: Units, next: Hash.nullable(), ntx: Uint,
+  stateDigest: Hash.nullable(),
 });
 export const BlockView1 = HeaderView.extend({ txs: z.array(Hash) });
 export const BlockView2 = HeaderView.extend({ txs: z.array(TxWire) });

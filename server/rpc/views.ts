@@ -23,6 +23,8 @@ export function headerView(chain: Chain, h: StoredHeader) {
     work: h.work.toString(),
     next: active ? (chain.blockHashAt(h.header.height + 1) ?? null) : null,
     ntx: h.txids.length,
+    /** Hash of the row images the block's SQL left here (SPEC 9); null until this node connected it. */
+    stateDigest: h.digest ?? null,
   };
 }
 

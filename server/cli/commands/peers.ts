@@ -9,7 +9,10 @@ import type { CommonOptions } from '../options.ts';
 import { emit, progress } from '../output.ts';
 import { cliLog, withNode } from '../session.ts';
 
-interface PeerInfo { addr: string; source: string; connected: boolean; height: number | null; score: number; lastSeen: number | null }
+interface PeerInfo {
+  addr: string; source: string; connected: boolean; height: number | null; score: number; lastSeen: number | null;
+  diverged: { height: number; block: string } | null;
+}
 
 export async function importCommand(opts: CommonOptions & { peer: string }): Promise<void> {
   const peer = checkPeer(opts.peer, '--peer');
@@ -65,7 +68,10 @@ export async function peersListCommand(opts: CommonOptions): Promise<void> {
     emit(opts, { peers }, () =>
       peers.length === 0
         ? 'no peers'
-        : peers.map((p) => `${p.addr}  ${p.connected ? `connected, height ${p.height}` : 'not connected'}  (${p.source}${p.score ? `, score ${p.score}` : ''})`).join('\n'),
+        : peers.map((p) =>
+          `${p.addr}  ${p.connected ? `connected, height ${p.height}` : 'not connected'}  (${p.source}${p.score ? `, score ${p.score}` : ''})` +
+          (p.diverged ? `  DATA DIVERGED at block ${p.diverged.height} (${p.diverged.block})` : ''),
+        ).join('\n'),
     );
   });
 }

@@ -9,7 +9,10 @@ import { BlockView1, BlockView2, BlockWire, Hash, HeaderView, Uint, Units } from
 import { blockView, headerView, type Verbosity } from '../views.ts';
 
 const exampleHeader = { v: 1, height: 1, prev: EX.genesis, merkle: EX.merkle, time: EX.time, bits: 8, nonce: 41 } as const;
-const exampleHeaderView = { hash: EX.block1, height: 1, confirmations: 1, header: exampleHeader, work: '512', next: null, ntx: 2 };
+const exampleHeaderView = {
+  hash: EX.block1, height: 1, confirmations: 1, header: exampleHeader, work: '512', next: null, ntx: 2,
+  stateDigest: '5d1f0c6f9a2b7e3d8c4a1f6e0b9d2c7a3e8f1b4d6c9a0e2f5b8d1c4a7e0f3b6d',
+};
 const defaultConsensus = parseConsensusConfig({});
 
 const MAX_LIST = 1000;
@@ -106,7 +109,7 @@ export const chainMethods: MethodTable = {
       verbosity: z.union([z.literal(0), z.literal(1), z.literal(2), z.boolean()]).default(1),
     }),
     auth: false,
-    returns: '0: `{header, txs:[{body, sig}]}` (wire form); 1: `{hash, height, confirmations, header, work, next, ntx, txs:[txid]}`; 2: as 1 with `txs:[{txid, body, sig}]`. `confirmations` is -1 off the active chain',
+    returns: '0: `{header, txs:[{body, sig}]}` (wire form); 1: `{hash, height, confirmations, header, work, next, ntx, stateDigest, txs:[txid]}`; 2: as 1 with `txs:[{txid, body, sig}]`. `confirmations` is -1 off the active chain; `stateDigest` hashes the row images the block\'s SQL left on this node (null until it connected the block): peers at the same block should show the same',
     result: z.union([BlockWire, BlockView1, BlockView2]),
     errors: { [RpcCode.INVALID_ADDRESS_OR_KEY]: 'unknown block' },
     example: {

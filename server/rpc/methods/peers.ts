@@ -4,7 +4,7 @@ import { isPeerAddr, normalizePeerAddr, PeerList } from '../../chain/peers.ts';
 import { RpcCode } from '../errors.ts';
 import { EX } from '../examples.ts';
 import { method, type MethodTable } from '../method.ts';
-import { Uint } from '../shapes.ts';
+import { Hash, Uint } from '../shapes.ts';
 
 const peerParam = z.string().refine(isPeerAddr, 'must be HOST:PORT (a host name, IPv4 or [IPv6], port 1 to 65535)').transform(normalizePeerAddr).describe('HOST:PORT of the peer\'s HTTP port');
 
@@ -17,6 +17,7 @@ const PeerView = z.strictObject({
   connected: z.boolean(),
   height: Uint.nullable(),
   banned: z.boolean(),
+  diverged: z.strictObject({ height: Uint, block: Hash, ours: Hash, theirs: Hash, at: Uint }).nullable(),
 });
 
 export const peerMethods: MethodTable = {
@@ -25,14 +26,17 @@ export const peerMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: false,
-    returns: '`[{addr, source, added, lastSeen, score, connected, height, banned}]`: `source` "added", "config" or "discovered"; times in ms, null when unknown; `score` counts misbehaviour (dropped at 100)',
+    returns: '`[{addr, source, added, lastSeen, score, connected, height, banned, diverged}]`: `source` "added", "config" or "discovered"; times in ms, null when unknown; `score` counts misbehaviour (dropped at 100); `diverged` the last block at which the peer\'s state digest differed from this node\'s (its data differs there), else null',
     result: z.array(PeerView),
-    example: { result: [{ addr: 'peer1.example.org:8765', source: 'added', added: EX.time, lastSeen: EX.time, score: 0, connected: true, height: 42, banned: false }] },
+    example: { result: [{ addr: 'peer1.example.org:8765', source: 'added', added: EX.time, lastSeen: EX.time, score: 0, connected: true, height: 42, banned: false, diverged: null }] },
     run: async (_p, { node }) => {
       const live = new Map((node.peers?.list() ?? []).map((p) => [p.addr, p]));
       const state = (addr: string) => {
         const p = live.get(addr);
-        return { connected: p?.connected ?? false, height: p?.connected ? p.height : null, banned: p?.banned ?? false, lastSeen: p?.lastSeen ?? null, score: p?.score ?? 0 };
+        return {
+          connected: p?.connected ?? false, height: p?.connected ? p.height : null, banned: p?.banned ?? false, lastSeen: p?.lastSeen ?? null, score: p?.score ?? 0,
+          diverged: p?.diverged ?? null,
+        };
       };
       const stored = await new PeerList(node.chain.store).list();
       const seen = new Set(stored.map((p) => p.addr));

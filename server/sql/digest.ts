@@ -1,0 +1,140 @@
+/**
+ * The state digest of a block (SPEC 9): a hash of the row images the block's transactions leave,
+ * so peers at the same block can tell that their data diverged (a row changed behind the node's
+ * back, a server that stores a value differently, a replay bug).
+ *
+ * Definition (docs/protocol.md, "State digest"): for every ref the block's SQL names, the image it
+ * has once the block is applied: a row ref (`table:<pk>`) → the row's column names and values as
+ * the server's text protocol prints them (bytes as hex), or absent (rows whose keys give the same
+ * ref text, like ('a,b','c') and ('a','b,c'), all count); a table ref (`table:*`, and the rows of a
+ * table without a primary key) → `SHOW CREATE TABLE` without its AUTO_INCREMENT counter, or absent. The digest is the SHA-256 of the canonical JSON of `[[ref, image], …]`
+ * sorted by ref. A row several txs of the block touch counts once, as the last one left it.
+ */
+import { createHash } from 'node:crypto';
+import { SqlExecError, type SqlExecutor } from './executor.ts';
+import { quoteIdent, rowRef, sqlLiteral, type SqlValue } from './literal.ts';
+
+/** A row: `[column, value]` pairs (a value is text, `x:<hex>` for bytes, or null). */
+type Row = [string, string | null][];
+/** Rows (two rows can share a ref: ('a,b','c') and ('a','b,c')), a table definition, or absent. */
+type Image = null | string | Row[];
+
+/** Candidate keys tried for one composite ref whose values contain commas. */
+const MAX_KEY_SPLITS = 64;
+/** Keys per `WHERE (pk) IN (…)`. */
+const KEYS_PER_SELECT = 500;
+const NO_SUCH_TABLE = 1146;
+
+/** The digest of the images `refs` have in the connection's current database now. */
+export async function stateDigest(exec: SqlExecutor, refs: Iterable<string>): Promise<string> {
+  const byTable = new Map<string, Set<string>>();
+  for (const ref of refs) {
+    const colon = ref.indexOf(':');
+    if (colon <= 0) continue;
+    const table = ref.slice(0, colon);
+    let set = byTable.get(table);
+    if (!set) byTable.set(table, (set = new Set()));
+    set.add(ref);
+  }
+  const entries: [string, Image][] = [];
+  for (const [table, tableRefs] of byTable) {
+    for (const [ref, image] of await tableImages(exec, table, tableRefs)) entries.push([ref, image]);
+  }
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+}
+
+async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>): Promise<Map<string, Image>> {
+  const out = new Map<string, Image>();
+  const pk = await primaryKey(exec, table);
+  const rowRefs = [...refs].filter((r) => !r.endsWith(':*'));
+  if (pk === null || pk.length === 0 || rowRefs.length < refs.size) {
+    // The table itself (DDL), or rows that cannot be named one by one: its definition stands for them.
+    const def = pk === null ? null : await tableDefinition(exec, table);
+    for (const r of refs) out.set(r, def);
+    if (pk === null || pk.length === 0) return out;
+  }
+  for (const r of rowRefs) out.set(r, null);
+  const found = new Map<string, Row[]>();
+  const candidates = rowRefs.flatMap((r) => keyCandidates(r.slice(table.length + 1), pk.length));
+  for (let i = 0; i < candidates.length; i += KEYS_PER_SELECT) {
+    const keys = candidates.slice(i, i + KEYS_PER_SELECT).map((k) => `(${k.join(', ')})`).join(', ');
+    const r = await exec.query(`SELECT * FROM ${quoteIdent(table)} WHERE (${pk.map(quoteIdent).join(', ')}) IN (${keys})`);
+    const names = r.columns.map((c) => c.name);
+    const at = pk.map((k) => names.indexOf(k));
+    for (const row of r.rows) {
+      const ref = rowRef(table, at.map((j) => row[j]));
+      if (!out.has(ref)) continue;
+      const image: Row = row.map((v, j) => [names[j], imageValue(v)]);
+      found.set(ref, [...(found.get(ref) ?? []), image]);
+    }
+  }
+  for (const [ref, rows] of found) out.set(ref, rows.length === 1 ? rows : sortedRows(rows));
+  return out;
+}
+
+/** Primary key columns in key order; [] when the table has none; null when there is no such table. */
+async function primaryKey(exec: SqlExecutor, table: string): Promise<string[] | null> {
+  try {
+    const r = await exec.query(`SHOW KEYS FROM ${quoteIdent(table)} WHERE Key_name = 'PRIMARY'`);
+    const name = r.columns.findIndex((c) => c.name === 'Column_name');
+    const seq = r.columns.findIndex((c) => c.name === 'Seq_in_index');
+    return r.rows
+      .map((row) => ({ name: String(row[name]), seq: Number(String(row[seq])) }))
+      .sort((a, b) => a.seq - b.seq)
+      .map((k) => k.name);
+  } catch (e) {
+    if (e instanceof SqlExecError && e.errno === NO_SUCH_TABLE) return null;
+    throw e;
+  }
+}
+
+async function tableDefinition(exec: SqlExecutor, table: string): Promise<string> {
+  const r = await exec.query(`SHOW CREATE TABLE ${quoteIdent(table)}`);
+  // The counter is not data: undo and fork switches leave it where each node's history put it.
+  return String(r.rows[0][1]).replace(/ AUTO_INCREMENT=\d+/, '');
+}
+
+/** Rows sharing a ref, in an order that does not depend on how the server returned them. */
+function sortedRows(rows: Row[]): Row[] {
+  const keyed = rows.map((r) => ({ key: JSON.stringify(r), r }));
+  return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((k) => k.r);
+}
+
+function imageValue(v: SqlValue): string | null {
+  if (v === null) return null;
+  return Buffer.isBuffer(v) ? 'x:' + v.toString('hex') : v;
+}
+
+/**
+ * SQL literals of the keys whose ref text is `text`. Values are joined with `,` in a ref, so a
+ * composite key with commas in a value can be split several ways; bytes are written `0x…` in refs,
+ * so such a part is tried as bytes and as text. Rows found are matched by their exact ref after.
+ */
+export function keyCandidates(text: string, columns: number): string[][] {
+  const parts = text.split(',');
+  const splits: string[][] = [];
+  const place = (from: number, acc: string[]) => {
+    if (splits.length >= MAX_KEY_SPLITS) return;
+    const left = columns - acc.length;
+    if (left === 1) {
+      splits.push([...acc, parts.slice(from).join(',')]);
+      return;
+    }
+    for (let end = from + 1; end <= parts.length - left + 1; end++) place(end, [...acc, parts.slice(from, end).join(',')]);
+  };
+  if (parts.length >= columns) place(0, []);
+  const out: string[][] = [];
+  for (const split of splits) {
+    let forms: string[][] = [[]];
+    for (const v of split) {
+      const lits = [sqlLiteral(v)];
+      const hex = /^0x((?:[0-9a-f]{2})*)$/.exec(v);
+      if (hex) lits.push(hex[1] === '' ? "X''" : `X'${hex[1]}'`);
+      forms = forms.flatMap((f) => lits.map((l) => [...f, l]));
+    }
+    out.push(...forms);
+    if (out.length >= MAX_KEY_SPLITS) break;
+  }
+  return out.slice(0, MAX_KEY_SPLITS);
+}

@@ -1,0 +1,97 @@
+// SPEC 9: every node computes the same state digest for a block (the row images its SQL left), by
+// whichever path it connected the block; a row changed behind one node's back shows as a divergence.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { sqlOf } from '../../consensus/index.ts';
+import { stateDigest } from '../../server/sql/digest.ts';
+import { mysql2Executor } from '../../server/sql/mysql-executor.ts';
+import { mineOn, newKey } from '../helpers/chain.ts';
+import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
+import { rootConnection } from '../helpers/mysql.ts';
+
+describe('state digest of blocks (SPEC 9)', () => {
+  const cluster = new Cluster();
+  after(() => cluster.close());
+  const tipDigest = (n: ClusterNode) => n.node.chain.tip.digest;
+  const digestOf = (n: ClusterNode, hash: string) => n.node.chain.headers.get(hash)?.digest;
+
+  test('nodes agree on every block, however they connected it; a row changed behind a node shows as diverged', async () => {
+    const a = await cluster.seed();
+    const b = await cluster.join(a);
+    const sa = await a.sql();
+    await sa.query('CREATE TABLE acct (id INT PRIMARY KEY, name VARCHAR(20), bal DECIMAL(10,2) NOT NULL DEFAULT 0, raw VARBINARY(8) NULL, note TEXT NULL)');
+    await sa.query('CREATE TABLE kv (k1 VARCHAR(10), k2 VARCHAR(10), v INT, PRIMARY KEY (k1, k2))');
+    await sa.query("INSERT INTO acct (id, name, raw) VALUES (1, 'O''Brien', X'00ff'), (2, NULL, NULL)");
+    await sa.query("INSERT INTO kv VALUES ('a,b', 'c', 1), ('a', 'b,c', 2)");
+    await until('b to pool all four', () => b.node.chain.pool.size === 4);
+    assert.ok('block' in (await a.node.miner!.mineNow()));
+    await until('b at a\'s tip', () => b.node.chain.tip.hash === a.node.chain.tip.hash);
+    assert.match(tipDigest(a) ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(tipDigest(b), tipDigest(a));
+
+    // A block that takes the first of two pool txs on one row: to read the row as the block leaves
+    // it, both nodes undo the later tx for a moment (a savepoint) and put it back.
+    await sa.query('UPDATE acct SET bal = 5 WHERE id = 1');
+    await sa.query("UPDATE acct SET bal = 7, note = 'later' WHERE id = 1");
+    await until('b to pool both updates', () => b.node.chain.pool.size === 2);
+    const [first, second] = a.node.chain.pool.list().map((e) => e.tx);
+    assert.match(sqlOf(first)!.stmts[0], /`bal` = 5 /);
+    const block = mineOn(a.node.chain, a.node.chain.tip.hash, [first], newKey().address);
+    assert.equal(await a.node.chain.addBlock(block), 'connected');
+    await until('b to connect it', () => b.node.chain.tip.hash === block.hash);
+    assert.equal(a.node.chain.pool.size, 1);
+    assert.equal(b.node.chain.pool.size, 1);
+    const d = digestOf(a, block.hash);
+    assert.ok(d);
+    assert.equal(digestOf(b, block.hash), d);
+    // not the digest of the row as it is now (with the later update on it)
+    const root = await rootConnection();
+    try {
+      await root.query(`USE \`${a.db}\``);
+      const now = await stateDigest(mysql2Executor(root), sqlOf(first)!.refs);
+      assert.notEqual(now, d);
+      assert.deepEqual((await cluster.rows(a, 'SELECT bal, note FROM acct WHERE id = 1'))[0], { bal: '7.00', note: 'later' });
+    } finally {
+      await root.end();
+    }
+
+    // A third node replays the chain from scratch (no pool): it reads the state straight after each block.
+    const c = await cluster.join(a);
+    for (let h = 1; h <= a.node.chain.height; h++) {
+      const hash = a.node.chain.blockHashAt(h)!;
+      assert.equal(digestOf(c, hash), digestOf(a, hash), `block ${h}`);
+    }
+    await until('c to pool the later update', () => c.node.chain.pool.has(second.id));
+    assert.ok('block' in (await a.node.miner!.mineNow()));
+    await until('one tip everywhere', () => cluster.nodes.every((n) => n.node.chain.tip.hash === a.node.chain.tip.hash));
+    assert.ok(tipDigest(a));
+    assert.ok(cluster.nodes.every((n) => tipDigest(n) === tipDigest(a)));
+    assert.ok(a.node.peers!.list().every((p) => p.diverged === null));
+
+    // Row 2 changed on b behind its node's back; the next block that writes row 2 tells.
+    await cluster.rows(b, "UPDATE acct SET note = 'changed by hand' WHERE id = 2");
+    await sa.query('UPDATE acct SET bal = bal + 1 WHERE id = 2');
+    await until('b and c to pool it', () => b.node.chain.pool.size === 1 && c.node.chain.pool.size === 1);
+    assert.ok('block' in (await a.node.miner!.mineNow()));
+    await until('one tip everywhere', () => cluster.nodes.every((n) => n.node.chain.tip.hash === a.node.chain.tip.hash));
+    assert.notEqual(tipDigest(b), tipDigest(a));
+    assert.equal(tipDigest(c), tipDigest(a));
+    const tip = a.node.chain.tip;
+    await until('a and b to see the divergence', () =>
+      a.node.peers!.list().some((p) => p.addr === b.addr && p.diverged?.block === tip.hash) &&
+      b.node.peers!.list().some((p) => p.addr === a.addr && p.diverged?.block === tip.hash));
+    assert.ok(a.logs.some((l) => l.includes(`peer ${b.addr}: DATA DIVERGED at block ${tip.header.height}`)));
+    // a and c agree
+    assert.ok(a.node.peers!.list().every((p) => p.addr === b.addr || p.diverged === null));
+
+    const res = await fetch(`http://${a.addr}/rpc`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getpeerinfo', params: [] }),
+    });
+    const peers = ((await res.json()) as { result: { addr: string; diverged: { height: number; ours: string; theirs: string } | null }[] }).result;
+    const seen = peers.find((p) => p.addr === b.addr)!;
+    assert.deepEqual(seen.diverged && { height: seen.diverged.height, ours: seen.diverged.ours, theirs: seen.diverged.theirs }, {
+      height: tip.header.height, ours: tipDigest(a), theirs: tipDigest(b),
+    });
+  });
+});
