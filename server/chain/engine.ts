@@ -85,6 +85,7 @@ export function sameEffectAsPool(body: readonly Tx[], pool: readonly { tx: Tx; i
   return true;
 }
 
+const ER_LOCK_DEADLOCK = 1213;
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
 /** The table of a ref (`table:<pk>` or `table:*`); table names with a colon are not supported. */
 const tableOfRef = (ref: string): string => ref.slice(0, ref.indexOf(':'));
@@ -635,29 +636,33 @@ export class Chain extends EventEmitter {
 
   /**
    * Reads the state digest of `block` (SPEC 9) into `digests`, with `undo` (pool txs on its rows,
-   * last first) undone inside a savepoint and put back after. A failure to undo retries the switch
-   * on the slow path; a failure to read leaves the block without a digest.
+   * last first) undone inside a savepoint and put back after. The undo never waits for a row lock:
+   * a proxy write running on those rows waits for this lock, so waiting for it would deadlock;
+   * the block then gets no digest here (peers that have one compare it). A failed read likewise.
    */
   private async digestAfter(conn: PoolConnection, block: Block, undo: readonly Tx[], digests: Map<string, string>): Promise<void> {
     const read = this.opts.stateDigest;
     if (!read) return;
     const refs = [...new Set(block.txs.flatMap((t) => sqlOf(t)?.refs ?? []))];
+    const skip = (e: unknown) => this.log(`block ${block.hash}: no state digest here: ${(e as Error).message}`);
     if (undo.length === 0) {
-      try {
-        digests.set(block.hash, await read(conn, refs));
-      } catch (e) {
-        this.log(`block ${block.hash}: state digest not read: ${(e as Error).message}`);
-      }
+      await read(conn, refs).then((d) => digests.set(block.hash, d), skip);
       return;
     }
     await conn.query('SAVEPOINT digest');
+    let deadlock = false;
     try {
+      await conn.query('SET SESSION innodb_lock_wait_timeout = 0');
       for (const tx of undo) for (const stmt of sqlOf(tx)!.undo) await conn.query(stmt);
       digests.set(block.hash, await read(conn, refs));
-    } catch {
-      await conn.query('ROLLBACK TO SAVEPOINT digest');
-      throw new RetrySlow();
+    } catch (e) {
+      // A deadlock rolled back the whole transaction: start over on the slow path.
+      if ((e as { errno?: number }).errno === ER_LOCK_DEADLOCK) deadlock = true;
+      else skip(e);
+    } finally {
+      await conn.query('SET SESSION innodb_lock_wait_timeout = DEFAULT').catch(() => {});
     }
+    if (deadlock) throw new RetrySlow();
     await conn.query('ROLLBACK TO SAVEPOINT digest');
   }
 
