@@ -40,6 +40,15 @@ export class ChainError extends Error {
   override name = 'ChainError';
 }
 
+/**
+ * The engine's SQL could not take a row lock (MySQL's lock wait timeout or deadlock): a client's
+ * transaction holds the rows. Nothing is wrong with the block or tx; it is tried again later.
+ * A proxy write that had to make way for the engine gets it too (MySQL error 1213: retry).
+ */
+export class ChainBusyError extends ChainError {
+  override name = 'ChainBusyError';
+}
+
 export class NotInPoolError extends ChainError {
   override name = 'NotInPoolError';
   constructor(readonly txid: string) {
@@ -86,9 +95,17 @@ export function sameEffectAsPool(body: readonly Tx[], pool: readonly { tx: Tx; i
 }
 
 const ER_LOCK_DEADLOCK = 1213;
+/** How soon a block that waited for rows a client held is tried again. */
+const RETRY_CONNECT_MS = 500;
+/** Lock wait timeout, deadlock: a lock someone else held, not an error of the SQL. */
+const LOCK_ERRNOS = new Set([1205, ER_LOCK_DEADLOCK]);
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
 /** The table of a ref (`table:<pk>` or `table:*`); table names with a colon are not supported. */
 const tableOfRef = (ref: string): string => ref.slice(0, ref.indexOf(':'));
+/** Some ref of `a` names a row (or table) of `b`; `t:*` covers every row of t. */
+function refsOverlap(a: readonly string[], b: ReadonlySet<string>): boolean {
+  return a.some((r) => b.has(r) || b.has(`${tableOfRef(r)}:*`) || (r.endsWith(':*') && [...b].some((x) => tableOfRef(x) === tableOfRef(r))));
+}
 
 /** A pool tx that no longer fits after a fork switch or pool rebuild. */
 export interface DroppedTx { tx: Tx; reason: string; code?: string; at: number }
@@ -108,6 +125,15 @@ export class Chain extends EventEmitter {
    * commit or abort. Kept here, not on pool entries, because blocks rebuild the pool's entries.
    */
   private readonly inflightWrites = new Map<string, { refs: Set<string>; settled: Promise<void>; settle: () => void }>();
+  /**
+   * Proxy writes waiting for the lock to be admitted. Their SQL ran and holds row locks, so engine
+   * SQL under the lock must not wait for those rows: a peer's tx on them is not pooled now, and a
+   * block that needs SQL undone or replayed makes them give way (they roll back with error 1213).
+   */
+  private readonly waitingWrites = new Map<symbol, { refs: readonly string[]; evict: (e: Error) => void }>();
+  /** Refs the engine's SQL is running on under the lock ('all': undo/replay); null: none. */
+  private engineSql: Set<string> | 'all' | null = null;
+  private retryTimer?: NodeJS.Timeout;
   private readonly log: (msg: string) => void;
   private readonly now: () => number;
 
@@ -286,7 +312,13 @@ export class Chain extends EventEmitter {
     try {
       if (own) await conn.beginTransaction();
       const sql = sqlOf(tx);
-      if (sql && !opts.executed) await this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx));
+      if (sql && !opts.executed) {
+        // A local write on these rows holds their locks and waits for this lock: it goes first.
+        if ([...this.waitingWrites.values()].some((w) => refsOverlap(sql.refs, new Set(w.refs)))) {
+          throw new ChainBusyError('a write of this node on the same rows is being pooled');
+        }
+        await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx)));
+      }
       await this.store.poolAdd(tx, this.nextSeq, conn);
       if (own) await this.clearSqlUnsafe(conn);
       if (own) await conn.commit();
@@ -318,16 +350,26 @@ export class Chain extends EventEmitter {
       sign?: (tx: Tx) => Promise<string>;
     } = {},
   ): Promise<{ tx: Tx; seq: number; persist: string[] }> {
+    const refs = opts.refs ?? [];
     for (;;) {
+      this.refuseIfEngineOn(refs);
       // A tx must not base on another write to the same rows whose MySQL commit is still open: if
       // that one rolled back, this one's base would name a tx that never happened. Wait for it.
-      const waits = this.inflightTouching(opts.refs ?? []);
+      const waits = this.inflightTouching(refs);
       if (waits.length) {
         await Promise.all(waits);
         continue;
       }
-      const r = await this.lock.run(async () => {
-        if (this.inflightTouching(opts.refs ?? []).length) return undefined;
+      const key = Symbol('write');
+      let evicted: Error | undefined;
+      const eviction = new Promise<never>((_, reject) => {
+        this.waitingWrites.set(key, { refs, evict: (e) => reject((evicted = e)) });
+      });
+      eviction.catch(() => {});
+      const admitted = this.lock.run(async () => {
+        this.waitingWrites.delete(key);
+        if (evicted) return undefined;
+        if (this.inflightTouching(refs).length) return undefined;
         // A maker runs here, so bodies built from the pool (SQL bases, coin choice) see it as admitted.
         const tx = typeof txOrMake === 'function' ? txOrMake() : txOrMake;
         if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
@@ -340,6 +382,12 @@ export class Chain extends EventEmitter {
         this.inflightWrites.set(tx.id, { refs: new Set(sqlOf(tx)?.refs ?? []), settled, settle });
         return { tx, seq };
       });
+      let r: Awaited<typeof admitted>;
+      try {
+        r = await Promise.race([admitted, eviction]);
+      } finally {
+        this.waitingWrites.delete(key);
+      }
       if (!r) continue;
       let tx = r.tx;
       if (opts.sign) {
@@ -385,6 +433,32 @@ export class Chain extends EventEmitter {
     return out;
   }
 
+  /** A write on rows the engine's SQL is running on now must not wait for the lock (see waitingWrites). */
+  private refuseIfEngineOn(refs: readonly string[]): void {
+    const on = this.engineSql;
+    if (on === null || refs.length === 0) return;
+    if (on === 'all' || refsOverlap(refs, on)) {
+      throw new ChainBusyError('a block from a peer is changing rows this update touched; it was rolled back: run it again');
+    }
+  }
+
+  /** Runs `work` (engine SQL under the lock) with proxy writes kept off `refs` ('all': every row). */
+  private async withEngineSql<T>(refs: Set<string> | 'all', work: () => Promise<T>): Promise<T> {
+    if (refs === 'all') {
+      for (const w of this.waitingWrites.values()) {
+        w.evict(new ChainBusyError('a block from a peer needed rows this update touched; it was rolled back: run it again'));
+      }
+      this.waitingWrites.clear();
+    }
+    const before = this.engineSql;
+    this.engineSql = refs;
+    try {
+      return await work();
+    } finally {
+      this.engineSql = before;
+    }
+  }
+
   private settleInflight(txid: string): void {
     this.inflightWrites.get(txid)?.settle();
     this.inflightWrites.delete(txid);
@@ -419,6 +493,10 @@ export class Chain extends EventEmitter {
    */
   private async rebuildPool(pooled: Tx[], remove: Set<string>): Promise<string[]> {
     await this.drain();
+    return this.withEngineSql('all', () => this.rebuildPoolNow(pooled, remove));
+  }
+
+  private async rebuildPoolNow(pooled: Tx[], remove: Set<string>): Promise<string[]> {
     const conn = await this.mysql.getConnection();
     try {
       await conn.beginTransaction();
@@ -495,9 +573,57 @@ export class Chain extends EventEmitter {
       }
       // A block that becomes the tip is stored in the transaction that connects it (one commit).
       this.headers.set(block.hash, stored);
-      await this.switchTo(stored, block, false, true);
+      try {
+        await this.switchTo(stored, block, false, true);
+      } catch (e) {
+        if (!(e instanceof ChainBusyError)) throw e;
+        this.retryLater(e);
+        return 'side';
+      }
       return 'connected';
     });
+  }
+
+  /**
+   * A stored block with more work could not connect because a client's transaction held rows its
+   * SQL needed: try again shortly (the client commits or rolls back; MySQL's lock wait is bounded).
+   */
+  private retryLater(why: Error): void {
+    this.log(`chain: a block with more work waits: ${why.message}; retrying`);
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.lock.run(() => this.connectBest()).catch((e: Error) => {
+        if (e instanceof ChainBusyError) this.retryLater(e);
+        else this.log(`chain: could not connect the best stored block: ${e.message}`);
+      });
+    }, RETRY_CONNECT_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Switches to the stored, not invalid block with the most work, if it has more than the tip. */
+  private async connectBest(): Promise<void> {
+    let best: StoredHeader | undefined;
+    for (const h of this.headers.values()) {
+      if (h.work > (best ?? this.tip).work && this.validBranch(h)) best = h;
+    }
+    if (!best) return;
+    const block = await this.store.getBlock(best);
+    await this.switchTo(best, block, false);
+  }
+
+  /** No block from `h` down to the active chain is known invalid. */
+  private validBranch(h: StoredHeader): boolean {
+    for (let x: StoredHeader | undefined = h; x && !this.isActive(x.hash); x = this.headers.get(x.header.prev)) {
+      if (x.status === BlockStatus.Invalid) return false;
+    }
+    return true;
+  }
+
+  /** Stops the retry timer (the node is stopping). */
+  close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   /** A pool tx whose row is committed (an in-flight proxy write's row may not be yet). */
@@ -524,7 +650,11 @@ export class Chain extends EventEmitter {
     // Pool txs after the block that touched its rows: undone for a moment to read its digest.
     const overDigest = extendsTip && this.opts.stateDigest ? await this.laterOnSameRows(body) : [];
     const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, this.pool.list());
-    if (!fast) await this.drain();
+    if (!fast) {
+      await this.drain();
+      // Undo and replay need every row: proxy writes waiting with row locks make way (see waitingWrites).
+      if (this.engineSql !== 'all') return this.withEngineSql('all', () => this.switchTo(target, targetBlock, true, saveTarget));
+    }
     // Taken after the drain: an in-flight entry is signed by the time it commits, and the pool then
     // holds the signed tx (its admission held the unsigned one).
     const poolBefore = this.pool.txs();
@@ -584,7 +714,7 @@ export class Chain extends EventEmitter {
       if (e instanceof RetrySlow) return this.switchTo(target, targetBlock, true, saveTarget);
       // The rollback took the new block's row with it: store it as a block not connected.
       if (saveTarget && !(await this.saveUnconnected(target, targetBlock))) throw e;
-      if (failed) await this.markInvalid(failed);
+      if (failed && !(e instanceof ChainBusyError)) await this.markInvalid(failed);
       throw e;
     }
     conn.release();
@@ -794,6 +924,9 @@ export class Chain extends EventEmitter {
       try {
         await conn.query(stmt);
       } catch (e) {
+        if (LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0)) {
+          throw new ChainBusyError(`SQL of ${what} is waiting for rows a client transaction holds: ${(e as Error).message}`);
+        }
         throw new ConsensusError('bad-block', `SQL of ${what} failed: ${(e as Error).message}`, { stmt });
       }
     }

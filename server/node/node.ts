@@ -231,6 +231,7 @@ export class OursqlNode {
       await this.proxy?.close();
       await this.signerThread?.close();
       await this.verifyPool.close();
+      this.chain.close();
       if (this.http) {
         this.http.closeAllConnections();
         await new Promise<void>((r) => this.http!.close(() => r()));

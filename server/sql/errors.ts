@@ -10,6 +10,8 @@ import { WriteRefused } from './write-refused.ts';
 export const ER = {
   /** generic, as MySQL's ER_UNKNOWN_ERROR */
   UNKNOWN: 1105,
+  /** MySQL's ER_LOCK_DEADLOCK (SQLSTATE 40001): the update was rolled back; drivers and ORMs retry it */
+  LOCK_DEADLOCK: 1213,
   NEEDS_SIGNATURE: 4100,
   REFUSED_BY_RULES: 4101,
   UNPAID: 4102,

@@ -2,7 +2,7 @@ import {
   ConsensusError, isUnmanagedTable, makeTx, normalizePublicKey, prepareTx, sqlOf, txFromPrepared,
   type PreparedTx, type TransferBody, type Tx,
 } from '../../consensus/index.ts';
-import type { Chain } from '../chain/engine.ts';
+import { ChainBusyError, type Chain } from '../chain/engine.ts';
 import { buildSqlBody, joinChanges } from '../chain/sqltx.ts';
 import { ER, ReplicationError } from './errors.ts';
 import type { SqlClassifier, WriteStatement } from './classify.ts';
@@ -315,6 +315,7 @@ export class ReplicatedWrites {
       return await this.chain.admitInflight(maker.make, { signatureKnownGood: ownSignature, refs, sign: maker.sign });
     } catch (e) {
       if (e instanceof ConsensusError) throw e;
+      if (e instanceof ChainBusyError) throw new ReplicationError(ER.LOCK_DEADLOCK, `OurSQL: ${e.message}`, '40001');
       throw notPooled(e);
     }
   }
