@@ -51,6 +51,8 @@ export interface NodeStartOptions {
   serve?: boolean;
 }
 
+const ENGINE_LOCK_WAIT_S = 5;
+
 export function openMysqlPool(target: MysqlTarget, database: string): Pool {
   const pool = mysql.createPool({
     host: target.host, port: target.port, socketPath: target.socketPath, user: target.user, password: target.password,
@@ -58,7 +60,9 @@ export function openMysqlPool(target: MysqlTarget, database: string): Pool {
     charset: 'utf8mb4',
   });
   // Replayed SQL carries TIMESTAMP literals written at UTC (server/sql/replicate.ts): read them so.
-  pool.pool.on('connection', (conn) => conn.query("SET time_zone = '+00:00'"));
+  // The chain's SQL runs under its lock: it waits for a client's row locks 5 s at most, then the
+  // block is tried again shortly (MySQL's default is 50 s).
+  pool.pool.on('connection', (conn) => conn.query(`SET time_zone = '+00:00', innodb_lock_wait_timeout = ${ENGINE_LOCK_WAIT_S}`));
   return pool;
 }
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Cluster, until } from '../helpers/cluster.ts';
+import { rootConnection } from '../helpers/mysql.ts';
 
 const SECONDS = Number(process.env.HOT_SECONDS ?? 8);
 
@@ -72,5 +73,37 @@ describe('hot rows written on two nodes while blocks are mined', () => {
     const sums = await cluster.checksums('hot');
     assert.equal(new Set(sums).size, 1, `checksums differ: ${sums}`);
     console.log(`hot rows: ${ok} updates, errors ${JSON.stringify([...errors])}, longest lag ${maxLagMs} ms, height ${a.node.chain.height}`);
+  });
+
+  test('a block waits for a client transaction holding its rows, without blaming the peer, and connects after', async () => {
+    const a = await cluster.seed();
+    const b = await cluster.join(a);
+    const sa = await a.sql();
+    await sa.query('CREATE TABLE held (id INT PRIMARY KEY, v INT NOT NULL)');
+    await sa.query('INSERT INTO held VALUES (1, 0)');
+    assert.ok('block' in (await a.node.miner!.mineNow()));
+    await until('b at block 1', () => b.node.chain.tip.hash === a.node.chain.tip.hash);
+
+    // A transaction on b's MySQL (not through its proxy) locks row 1 and stays open.
+    const root = await rootConnection();
+    try {
+      await root.query(`USE \`${b.db}\``);
+      await root.query('BEGIN');
+      await root.query('SELECT * FROM held WHERE id = 1 FOR UPDATE');
+      // a's block updates row 1: b cannot pool the tx nor replay the block while the row is held
+      await sa.query('UPDATE held SET v = 1 WHERE id = 1');
+      assert.ok('block' in (await a.node.miner!.mineNow()));
+      await until('b to try the block and wait', () => b.logs.some((l) => l.includes('a block with more work waits')), 30_000);
+      assert.notEqual(b.node.chain.tip.hash, a.node.chain.tip.hash);
+      await root.query('ROLLBACK');
+    } finally {
+      await root.end();
+    }
+    await until('b to connect it once the rows are free', () => b.node.chain.tip.hash === a.node.chain.tip.hash, 30_000);
+    const seen = b.node.peers!.list().find((p) => p.addr === a.addr)!;
+    assert.equal(seen.banned, false);
+    assert.equal(seen.score, 0);
+    assert.equal(b.node.chain.headers.get(a.node.chain.tip.hash)!.status, 1);
+    assert.deepEqual(await cluster.rows(b, 'SELECT v FROM held'), [{ v: 1 }]);
   });
 });
