@@ -212,6 +212,7 @@ export class Chain extends EventEmitter {
       throw new ChainError(`the chain in this database was made with another consensus config (hash ${configHash}, this node has ${config.hash})`);
     }
     const chain = new Chain(opts, genesis);
+    await store.buildAddressIndex(chain.log);
     await chain.repairDdl();
     for (const h of await store.loadHeaders()) chain.headers.set(h.hash, h);
     chain.active = await store.loadActiveChain();

@@ -41,26 +41,13 @@ function touch(txid: string, body: TxBody, address: string, height: number | nul
   return { txid, body, height, pos, received, sent };
 }
 
-/**
- * The public keys that sign for `address` somewhere in the stored bodies. An address is a hash of
- * its key, so the key is found among the signers MySQL lists (one scan, a short answer).
- */
-async function signingKeysOf(chain: Chain, address: string): Promise<string[]> {
-  const [rows] = await chain.store.mysql.query<RowDataPacket[]>(
-    `SELECT DISTINCT JSON_VALUE(body, '$.from') AS k FROM ${chain.store.db}.txs WHERE JSON_VALUE(body, '$.from') IS NOT NULL`,
-  );
-  return rows.map((r) => String(r.k)).filter((k) => /^0[23][0-9a-f]{64}$/.test(k) && addressOfCheckedKey(k) === address);
-}
-
-/** Confirmed transactions of the active chain that touch `address`, oldest first. */
+/** Confirmed transactions of the active chain that touch `address`, oldest first (addr_txs). */
 export async function confirmedTxsOf(chain: Chain, address: string): Promise<AddressTx[]> {
-  const keys = await signingKeysOf(chain, address);
-  // Canonical JSON writes each output as {"amount":"…","to":"<address>"}: one LIKE finds receipts.
-  const conds = ['t.body LIKE ?', ...keys.map(() => "JSON_VALUE(t.body, '$.from') = ?")];
+  const db = chain.store.db;
   const [rows] = await chain.store.mysql.query<RowDataPacket[]>(
-    `SELECT i.txid, i.height, i.pos, t.body FROM ${chain.store.db}.txindex i JOIN ${chain.store.db}.txs t ON t.txid = i.txid
-      WHERE ${conds.join(' OR ')} ORDER BY i.height, i.pos`,
-    [`%"to":"${address}"%`, ...keys],
+    `SELECT i.txid, i.height, i.pos, t.body FROM ${db}.addr_txs a JOIN ${db}.txindex i ON i.txid = a.txid JOIN ${db}.txs t ON t.txid = a.txid
+      WHERE a.address = ? ORDER BY i.height, i.pos`,
+    [address],
   );
   const out: AddressTx[] = [];
   for (const r of rows) {

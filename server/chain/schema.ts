@@ -38,6 +38,13 @@ export const CHAIN_TABLES: readonly string[] = [
      pos INT UNSIGNED NOT NULL,
      KEY (height)
    ) ENGINE=InnoDB`,
+  // Which active-chain txs touch an address (its signer and every address paid): history lookups.
+  `CREATE TABLE IF NOT EXISTS addr_txs (
+     address VARCHAR(40) CHARACTER SET ascii NOT NULL,
+     txid CHAR(64) CHARACTER SET ascii NOT NULL,
+     PRIMARY KEY (address, txid),
+     KEY (txid)
+   ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS utxo (
      txid CHAR(64) CHARACTER SET ascii NOT NULL,
      n INT UNSIGNED NOT NULL,

@@ -1,4 +1,4 @@
-import { outpoint, parseUnits, type ChainView, type Coin, type Tx, isCoinbase } from '../../consensus/index.ts';
+import { addressOfCheckedKey, outpoint, parseUnits, type ChainView, type Coin, type Tx, type TxBody, isCoinbase } from '../../consensus/index.ts';
 
 /** An unspent output on the active branch, with the height of the block that made it. */
 export interface ConfirmedCoin extends Coin { height: number }
@@ -72,6 +72,8 @@ export class StateDelta implements ChainView {
   readonly txids = new Map<string, boolean>();
   /** txid → [height, pos] for txindex rows added; removed ones map to null. */
   readonly index = new Map<string, [number, number] | null>();
+  /** txid → the addresses it touches (addr_txs rows added); removed ones map to null. */
+  readonly addresses = new Map<string, string[] | null>();
   readonly chain = new Map<number, string | null>();
 
   constructor(readonly base: ConfirmedState) {}
@@ -99,6 +101,7 @@ export class StateDelta implements ChainView {
     tx.body.out.forEach((o, n) => this.utxo.set(outpoint(tx.id, n), { to: o.to, amount: parseUnits(o.amount), height }));
     this.txids.set(tx.id, true);
     this.index.set(tx.id, [height, pos]);
+    this.addresses.set(tx.id, addressesOf(tx.body));
   }
 
   /**
@@ -113,5 +116,14 @@ export class StateDelta implements ChainView {
     }
     this.txids.set(tx.id, false);
     this.index.set(tx.id, null);
+    this.addresses.set(tx.id, null);
   }
+}
+
+/** The signer's address (not of a coinbase) and every address a tx pays (not a burn), once each. */
+export function addressesOf(body: TxBody): string[] {
+  const out = new Set<string>();
+  for (const o of body.out) if (o.to !== null) out.add(o.to);
+  if (!isCoinbase(body)) out.add(addressOfCheckedKey(body.from));
+  return [...out];
 }

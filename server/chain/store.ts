@@ -1,8 +1,8 @@
 import { format } from 'mysql2';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { blockHash, txFromRaw, type Block, type BlockHeader, type Tx } from '../../consensus/index.ts';
+import { blockHash, parseCanonical, txFromRaw, type Block, type BlockHeader, type Tx, type TxBody } from '../../consensus/index.ts';
 import { CHAIN_TABLES } from './schema.ts';
-import type { ConfirmedCoin, StateDelta } from './state.ts';
+import { addressesOf, type ConfirmedCoin, type StateDelta } from './state.ts';
 
 export type Conn = Pool | PoolConnection;
 
@@ -197,6 +197,10 @@ export class ChainStore {
     for (let i = 0; i < addIndex.length; i += 1000) {
       await conn.query(`INSERT INTO ${this.t('txindex')} (txid, height, pos) VALUES ? ON DUPLICATE KEY UPDATE height = VALUES(height), pos = VALUES(pos)`, [addIndex.slice(i, i + 1000)]);
     }
+    const delAddr = [...delta.addresses].filter(([, a]) => a === null).map(([t]) => t);
+    const addAddr = [...delta.addresses].flatMap(([t, a]) => (a ?? []).map((address) => [address, t]));
+    for (let i = 0; i < delAddr.length; i += 1000) await conn.query(`DELETE FROM ${this.t('addr_txs')} WHERE txid IN (?)`, [delAddr.slice(i, i + 1000)]);
+    for (let i = 0; i < addAddr.length; i += 1000) await conn.query(`INSERT IGNORE INTO ${this.t('addr_txs')} (address, txid) VALUES ?`, [addAddr.slice(i, i + 1000)]);
     const delChain = [...delta.chain].filter(([, h]) => h === null).map(([height]) => height);
     const addChain = [...delta.chain].filter(([, h]) => h !== null).map(([height, h]) => [height, h]);
     if (delChain.length) await conn.query(`DELETE FROM ${this.t('chain')} WHERE height IN (?)`, [delChain]);
@@ -204,6 +208,29 @@ export class ChainStore {
   }
 
   // ---- the DDL journal (schema.ts) ----
+
+  /**
+   * Fills addr_txs for a chain stored before it existed (one pass over the active chain's bodies);
+   * a no-op once done (`meta.addr_index`).
+   */
+  async buildAddressIndex(log: (msg: string) => void): Promise<void> {
+    if ((await this.getMeta('addr_index')) === '1') return;
+    let last = '';
+    let rows = 0;
+    for (;;) {
+      const [batch] = await this.mysql.query<RowDataPacket[]>(
+        `SELECT i.txid, t.body FROM ${this.t('txindex')} i JOIN ${this.t('txs')} t ON t.txid = i.txid WHERE i.txid > ? ORDER BY i.txid LIMIT 2000`,
+        [last],
+      );
+      if (batch.length === 0) break;
+      const values = batch.flatMap((r) => addressesOf(parseCanonical(r.body) as TxBody).map((a) => [a, r.txid]));
+      if (values.length) await this.mysql.query(`INSERT IGNORE INTO ${this.t('addr_txs')} (address, txid) VALUES ?`, [values]);
+      rows += values.length;
+      last = batch[batch.length - 1].txid;
+    }
+    await this.setMeta('addr_index', '1');
+    if (rows) log(`chain: address index built (${rows} entries)`);
+  }
 
   async journalDdl(txid: string, undo: readonly string[]): Promise<void> {
     await this.mysql.query(`INSERT INTO ${this.t('ddl_journal')} (txid, undo_sql, added) VALUES (?, ?, ?)`, [txid, JSON.stringify(undo), Date.now()]);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { signTx, sqlOf } from '../../consensus/index.ts';
+import { confirmedTxsOf } from '../../server/chain/queries.ts';
 import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
 import { FaultyProxy } from '../helpers/faulty-proxy.ts';
 
@@ -111,5 +112,11 @@ describe('partition and heal', () => {
     }
     assert.equal((await a.node.chain.balance(p2)).approved, 2n * COIN);
     assert.equal((await a.node.chain.balance(p1)).total, 0n);
+    // the address index (history) dropped the losing branch's txs: every node lists the same
+    for (const addr of [minter, p1, p2]) {
+      const seen = await Promise.all(nodes.map(async (n) => (await confirmedTxsOf(n.node.chain, addr)).map((t) => t.txid).join()));
+      assert.equal(new Set(seen).size, 1, `history of ${addr} differs`);
+    }
+    assert.deepEqual(await confirmedTxsOf(a.node.chain, p1), []);
   });
 });
