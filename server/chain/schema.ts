@@ -78,7 +78,7 @@ export const CHAIN_TABLES: readonly string[] = [
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
   // State digest of each block this node connected (SPEC 9, server/sql/digest.ts): the hash of the
-  // row images its SQL left. Peers at the same tip compare them to see that their data diverged.
+  // row images its SQL left. Peers compare them (hello) to see that their data diverged.
   `CREATE TABLE IF NOT EXISTS block_digests (
      hash CHAR(64) CHARACTER SET ascii PRIMARY KEY,
      digest CHAR(64) CHARACTER SET ascii NOT NULL

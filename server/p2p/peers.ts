@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { blockFromParts, blockToWire, ConsensusError, txFromWire, txToWire, type Block, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
 import { askPeer, PeerRequestError } from './client.ts';
-import { PROTOCOL_VERSION, type Hello, type Request } from './protocol.ts';
+import { MAX_HELLO_DIGESTS, PROTOCOL_VERSION, type Hello, type Request } from './protocol.ts';
 import type { PeerEvents } from './service.ts';
 import { addPeerBlock, decodeBlock, PeerMisbehaved, syncFrom, type SyncProgress } from './sync.ts';
 
@@ -192,19 +192,31 @@ export class PeerManager implements PeerEvents {
   }
 
   /**
-   * At the same tip, different state digests mean the two databases hold different rows where that
-   * block wrote (SPEC 9). Nothing says which node is right: it is logged and shown (`oursql peers`,
+   * Different state digests for a block both nodes connected mean the two databases hold different
+   * rows where that block wrote (SPEC 9). Nothing says which node is right: it is logged and shown (`oursql peers`,
    * RPC `getpeerinfo`) for an operator to look at.
    */
   private compareDigest(p: Peer, h: Omit<Hello, 'type'>): void {
-    const tip = this.chain.tip;
-    if (!h.tip || !h.digest || h.tip !== tip.hash || !tip.digest || h.digest === tip.digest) return;
-    if (p.diverged?.block === tip.hash) return;
-    p.diverged = { height: tip.header.height, block: tip.hash, ours: tip.digest, theirs: h.digest, at: Date.now() };
-    this.opts.log(
-      `peer ${p.addr}: DATA DIVERGED at block ${tip.header.height} (${tip.hash}): the rows its SQL left differ ` +
-      `(state digest here ${tip.digest}, there ${h.digest}); compare the tables on both nodes`,
-    );
+    for (const { hash, digest } of h.digests ?? []) {
+      const ours = this.chain.headers.get(hash);
+      if (!ours?.digest || ours.digest === digest || !this.chain.isActive(hash)) continue;
+      if (p.diverged && p.diverged.height >= ours.header.height) continue;
+      p.diverged = { height: ours.header.height, block: hash, ours: ours.digest, theirs: digest, at: Date.now() };
+      this.opts.log(
+        `peer ${p.addr}: DATA DIVERGED at block ${ours.header.height} (${hash}): the rows its SQL left differ ` +
+        `(state digest here ${ours.digest}, there ${digest}); compare the tables on both nodes`,
+      );
+    }
+  }
+
+  /** The state digests of the latest active blocks that have one (a few blocks back at most). */
+  private recentDigests(): { hash: string; digest: string }[] {
+    const out: { hash: string; digest: string }[] = [];
+    for (let h = this.chain.height; h > 0 && h > this.chain.height - 4 * MAX_HELLO_DIGESTS && out.length < MAX_HELLO_DIGESTS; h--) {
+      const hdr = this.chain.headers.get(this.chain.blockHashAt(h)!);
+      if (hdr?.digest) out.push({ hash: hdr.hash, digest: hdr.digest });
+    }
+    return out;
   }
 
   onInv(inv: Extract<Request, { type: 'inv' }>): void {
@@ -295,7 +307,7 @@ export class PeerManager implements PeerEvents {
     return {
       version: PROTOCOL_VERSION, genesis: this.chain.genesis, consensus: this.chain.config.hash, height: this.chain.height,
       work: this.chain.tip.work.toString(), listen: this.opts.listen, nonce: this.nonce,
-      tip: this.chain.tip.hash, ...(this.chain.tip.digest ? { digest: this.chain.tip.digest } : {}),
+      digests: this.recentDigests(),
     };
   }
 

@@ -16,6 +16,7 @@ export const MAX_BLOCKS_PER_REQUEST = 50;
 export const MAX_TXS_PER_REQUEST = 2000;
 export const MAX_INV = 5000;
 export const MAX_PEERS_ANSWER = 100;
+export const MAX_HELLO_DIGESTS = 8;
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
 /** `host:port` a peer listens on. */
@@ -36,9 +37,8 @@ const hello = z.object({
   listen: peerAddr.nullable(),
   /** Random per node: a node that reaches itself drops the connection. */
   nonce: z.string().regex(/^[0-9a-f]{16,64}$/),
-  /** The sender's tip and its state digest (SPEC 9): a peer at the same tip compares digests. */
-  tip: hash.optional(),
-  digest: hash.optional(),
+  /** State digests (SPEC 9) of the sender's latest active blocks that have one: a peer compares those it has too. */
+  digests: z.array(z.object({ hash, digest: hash })).max(MAX_HELLO_DIGESTS).optional(),
 });
 
 export const requestSchema = z.discriminatedUnion('type', [

@@ -123,6 +123,13 @@ describe('misbehaving peers', () => {
     assert.equal(r.status, 400);
     r = await post(JSON.stringify({ type: 'gettxs', ids: Array.from({ length: 3000 }, () => 'aa'.repeat(32)) }));
     assert.equal(r.status, 400, 'more ids than a request may hold');
+    const hello = { type: 'hello', ...v.node.peers!.hello(), nonce: 'ab'.repeat(16), listen: null };
+    r = await post(JSON.stringify({ ...hello, digests: Array.from({ length: 9 }, () => ({ hash: 'aa'.repeat(32), digest: 'bb'.repeat(32) })) }));
+    assert.equal(r.status, 400, 'more state digests than a hello may carry');
+    r = await post(JSON.stringify({ ...hello, digests: [{ hash: 'aa'.repeat(32), digest: 'not hex' }] }));
+    assert.equal(r.status, 400, 'a digest that is no hash');
+    r = await post(JSON.stringify({ ...hello, digests: [{ hash: 'aa'.repeat(32), digest: 'bb'.repeat(32) }] }));
+    assert.equal(r.status, 200, 'digests of blocks the node does not have are ignored');
     const big = Buffer.alloc(MAX_MESSAGE_BYTES + 1024, 0x20);
     r = await post(big).catch((e) => e);
     assert.ok(!(r instanceof Response) || r.status === 400 || r.status === 413, 'oversized body refused');
