@@ -97,6 +97,7 @@ export function sameEffectAsPool(body: readonly Tx[], pool: readonly { tx: Tx; i
 const ER_LOCK_DEADLOCK = 1213;
 /** How soon a block that waited for rows a client held is tried again. */
 const RETRY_CONNECT_MS = 500;
+const RETRY_CONNECT_MAX_MS = 8000;
 /** Lock wait timeout, deadlock: a lock someone else held, not an error of the SQL. */
 const LOCK_ERRNOS = new Set([1205, ER_LOCK_DEADLOCK]);
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
@@ -134,6 +135,7 @@ export class Chain extends EventEmitter {
   /** Refs the engine's SQL is running on under the lock ('all': undo/replay); null: none. */
   private engineSql: Set<string> | 'all' | null = null;
   private retryTimer?: NodeJS.Timeout;
+  private retries = 0;
   private readonly log: (msg: string) => void;
   private readonly now: () => number;
 
@@ -590,15 +592,21 @@ export class Chain extends EventEmitter {
    * SQL needed: try again shortly (the client commits or rolls back; MySQL's lock wait is bounded).
    */
   private retryLater(why: Error): void {
-    this.log(`chain: a block with more work waits: ${why.message}; retrying`);
     if (this.retryTimer) return;
+    // Each try holds the lock while it waits for the rows: back off so the node's own clients
+    // can write in between (0.5 s, 1 s, 2 s … 8 s).
+    const delay = Math.min(RETRY_CONNECT_MS * 2 ** this.retries++, RETRY_CONNECT_MAX_MS);
+    this.log(`chain: a block with more work waits: ${why.message}; retrying in ${delay} ms`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      void this.lock.run(() => this.connectBest()).catch((e: Error) => {
-        if (e instanceof ChainBusyError) this.retryLater(e);
-        else this.log(`chain: could not connect the best stored block: ${e.message}`);
-      });
-    }, RETRY_CONNECT_MS);
+      void this.lock.run(() => this.connectBest()).then(
+        () => (this.retries = 0),
+        (e: Error) => {
+          if (e instanceof ChainBusyError) this.retryLater(e);
+          else this.log(`chain: could not connect the best stored block: ${e.message}`);
+        },
+      );
+    }, delay);
     this.retryTimer.unref();
   }
 
