@@ -42,8 +42,7 @@ export const CHAIN_TABLES: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS addr_txs (
      address VARCHAR(40) CHARACTER SET ascii NOT NULL,
      txid CHAR(64) CHARACTER SET ascii NOT NULL,
-     PRIMARY KEY (address, txid),
-     KEY (txid)
+     PRIMARY KEY (address, txid)
    ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS utxo (
      txid CHAR(64) CHARACTER SET ascii NOT NULL,

@@ -72,8 +72,8 @@ export class StateDelta implements ChainView {
   readonly txids = new Map<string, boolean>();
   /** txid → [height, pos] for txindex rows added; removed ones map to null. */
   readonly index = new Map<string, [number, number] | null>();
-  /** txid → the addresses it touches (addr_txs rows added); removed ones map to null. */
-  readonly addresses = new Map<string, string[] | null>();
+  /** txid → the addresses it touches: addr_txs rows added (true) or removed (false). */
+  readonly addresses = new Map<string, { addresses: string[]; added: boolean }>();
   readonly chain = new Map<number, string | null>();
 
   constructor(readonly base: ConfirmedState) {}
@@ -101,7 +101,7 @@ export class StateDelta implements ChainView {
     tx.body.out.forEach((o, n) => this.utxo.set(outpoint(tx.id, n), { to: o.to, amount: parseUnits(o.amount), height }));
     this.txids.set(tx.id, true);
     this.index.set(tx.id, [height, pos]);
-    this.addresses.set(tx.id, addressesOf(tx.body));
+    this.addresses.set(tx.id, { addresses: addressesOf(tx.body), added: true });
   }
 
   /**
@@ -116,7 +116,7 @@ export class StateDelta implements ChainView {
     }
     this.txids.set(tx.id, false);
     this.index.set(tx.id, null);
-    this.addresses.set(tx.id, null);
+    this.addresses.set(tx.id, { addresses: addressesOf(tx.body), added: false });
   }
 }
 

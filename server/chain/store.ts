@@ -197,10 +197,12 @@ export class ChainStore {
     for (let i = 0; i < addIndex.length; i += 1000) {
       await conn.query(`INSERT INTO ${this.t('txindex')} (txid, height, pos) VALUES ? ON DUPLICATE KEY UPDATE height = VALUES(height), pos = VALUES(pos)`, [addIndex.slice(i, i + 1000)]);
     }
-    const delAddr = [...delta.addresses].filter(([, a]) => a === null).map(([t]) => t);
-    const addAddr = [...delta.addresses].flatMap(([t, a]) => (a ?? []).map((address) => [address, t]));
-    for (let i = 0; i < delAddr.length; i += 1000) await conn.query(`DELETE FROM ${this.t('addr_txs')} WHERE txid IN (?)`, [delAddr.slice(i, i + 1000)]);
-    for (let i = 0; i < addAddr.length; i += 1000) await conn.query(`INSERT IGNORE INTO ${this.t('addr_txs')} (address, txid) VALUES ?`, [addAddr.slice(i, i + 1000)]);
+    const addrRows = (added: boolean) =>
+      [...delta.addresses].filter(([, a]) => a.added === added).flatMap(([t, a]) => a.addresses.map((address) => [address, t]));
+    const delAddr = addrRows(false);
+    const addAddr = addrRows(true);
+    for (let i = 0; i < delAddr.length; i += 1000) await conn.query(`DELETE FROM ${this.t('addr_txs')} WHERE (address, txid) IN (?)`, [delAddr.slice(i, i + 1000)]);
+    for (let i = 0; i < addAddr.length; i += 5000) await conn.query(`INSERT IGNORE INTO ${this.t('addr_txs')} (address, txid) VALUES ?`, [addAddr.slice(i, i + 5000)]);
     const delChain = [...delta.chain].filter(([, h]) => h === null).map(([height]) => height);
     const addChain = [...delta.chain].filter(([, h]) => h !== null).map(([height, h]) => [height, h]);
     if (delChain.length) await conn.query(`DELETE FROM ${this.t('chain')} WHERE height IN (?)`, [delChain]);
