@@ -7,6 +7,7 @@ import {
   type Tx, type Verifier,
 } from '../../consensus/index.ts';
 import { Mutex } from './mutex.ts';
+import { refsOverlap, tableOfRef } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
 import { BlockStatus, ChainStore, type StoredHeader } from './store.ts';
@@ -47,6 +48,17 @@ export class ChainError extends Error {
  */
 export class ChainBusyError extends ChainError {
   override name = 'ChainBusyError';
+}
+
+/**
+ * Clients' open transactions (BEGIN … not yet COMMIT) with updates: they hold row locks the
+ * chain's SQL may need (the proxy keeps them; the chain knows no wire protocol).
+ */
+export interface OpenTransactions {
+  /** Some open transaction has updated a row (or table) of `refs`. */
+  holds(refs: readonly string[]): boolean;
+  /** Rolls back the idle ones that hold a row of `refs` ('all': any); their clients get error 1213. */
+  rollBack(refs: ReadonlySet<string> | 'all', why: string): Promise<void>;
 }
 
 export class NotInPoolError extends ChainError {
@@ -101,12 +113,7 @@ const RETRY_CONNECT_MAX_MS = 8000;
 /** Lock wait timeout, deadlock: a lock someone else held, not an error of the SQL. */
 const LOCK_ERRNOS = new Set([1205, ER_LOCK_DEADLOCK]);
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
-/** The table of a ref (`table:<pk>` or `table:*`); table names with a colon are not supported. */
-const tableOfRef = (ref: string): string => ref.slice(0, ref.indexOf(':'));
-/** Some ref of `a` names a row (or table) of `b`; `t:*` covers every row of t. */
-function refsOverlap(a: readonly string[], b: ReadonlySet<string>): boolean {
-  return a.some((r) => b.has(r) || b.has(`${tableOfRef(r)}:*`) || (r.endsWith(':*') && [...b].some((x) => tableOfRef(x) === tableOfRef(r))));
-}
+
 
 /** A pool tx that no longer fits after a fork switch or pool rebuild. */
 export interface DroppedTx { tx: Tx; reason: string; code?: string; at: number }
@@ -134,6 +141,8 @@ export class Chain extends EventEmitter {
   private readonly waitingWrites = new Map<symbol, { refs: readonly string[]; evict: (e: Error) => void }>();
   /** Refs the engine's SQL is running on under the lock ('all': undo/replay); null: none. */
   private engineSql: Set<string> | 'all' | null = null;
+  /** Set by the node once its proxy runs. */
+  openTransactions?: OpenTransactions;
   private retryTimer?: NodeJS.Timeout;
   private retries = 0;
   private readonly log: (msg: string) => void;
@@ -320,6 +329,7 @@ export class Chain extends EventEmitter {
         if ([...this.waitingWrites.values()].some((w) => refsOverlap(sql.refs, new Set(w.refs)))) {
           throw new ChainBusyError('a write of this node on the same rows is being pooled');
         }
+        if (this.openTransactions?.holds(sql.refs)) throw new ChainBusyError('a client transaction of this node holds the same rows');
         await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx)));
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
@@ -661,8 +671,15 @@ export class Chain extends EventEmitter {
     const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, this.pool.list());
     if (!fast) {
       await this.drain();
-      // Undo and replay need every row: proxy writes waiting with row locks make way (see waitingWrites).
-      if (this.engineSql !== 'all') return this.withEngineSql('all', () => this.switchTo(target, targetBlock, true, saveTarget));
+      // Undo and replay need every row: proxy writes waiting with row locks make way (see waitingWrites),
+      // and so do clients' open transactions on the rows this switch undoes or replays.
+      if (this.engineSql !== 'all') {
+        return this.withEngineSql('all', async () => {
+          const rows = dropped.length === 0 && branch.length === 1 ? new Set([...this.pool.txs(), ...targetBlock.txs].flatMap((t) => sqlOf(t)?.refs ?? [])) : 'all';
+          await this.openTransactions?.rollBack(rows, 'a block from a peer needed rows this transaction updated');
+          return this.switchTo(target, targetBlock, true, saveTarget);
+        });
+      }
     }
     // Taken after the drain: an in-flight entry is signed by the time it commits, and the pool then
     // holds the signed tx (its admission held the unsigned one).

@@ -10,6 +10,14 @@ export interface SqlChange {
   refs: string[];
 }
 
+/** The table of a ref (`table:<pk>` or `table:*`); table names with a colon are not supported. */
+export const tableOfRef = (ref: string): string => ref.slice(0, ref.indexOf(':'));
+
+/** Some ref of `a` names a row (or table) of `b`; `t:*` covers every row of t. */
+export function refsOverlap(a: readonly string[], b: ReadonlySet<string>): boolean {
+  return a.some((r) => b.has(r) || b.has(`${tableOfRef(r)}:*`) || (r.endsWith(':*') && [...b].some((x) => tableOfRef(x) === tableOfRef(r))));
+}
+
 /** Joins the changes of several statements into one tx's SQL: undo of the last statement runs first. */
 export function joinChanges(changes: readonly SqlChange[]): SqlChange {
   const refs = [...new Set(changes.flatMap((c) => c.refs))];

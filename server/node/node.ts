@@ -206,6 +206,8 @@ export class OursqlNode {
       throw code === 'EADDRINUSE' ? new DatadirError(`port ${this.config.proxyPort} on ${this.config.host} is in use (another node? use --proxy-port)`) : e;
     }
     this.proxy = proxy;
+    // Blocks and peer txs need rows clients' open transactions may hold (docs/protocol.md).
+    this.chain.openTransactions = proxy;
     this.stopRebasing = rebaseOwnTxs(this.chain, this.writes, this.mysql, this.log);
     peers.setListen(this.advertisedAddress());
     this.peers = peers;
@@ -233,6 +235,7 @@ export class OursqlNode {
       this.stopRebasing?.();
       await this.miner?.stop();
       await this.proxy?.close();
+      this.chain.openTransactions = undefined;
       await this.signerThread?.close();
       await this.verifyPool.close();
       this.chain.close();

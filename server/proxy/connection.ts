@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 import type { PreparedTx } from '../../consensus/index.ts';
 import type { SqlClassifier, WriteStatement } from '../sql/classify.ts';
 import { parseSigningComments, SigningCommentError, type SigningRequest } from '../sql/comments.ts';
+import { refsOverlap } from '../chain/sqltx.ts';
+import type { WriteOutcome } from '../sql/plan.ts';
 import { SESSION_INFO, type WriteReply, type WriteSession } from '../sql/replicate.ts';
 import { ER, ReplicationError, toMysqlError } from './errors.ts';
 import { SessionExecutor } from './session-executor.ts';
@@ -46,6 +48,8 @@ interface PreparedStatement {
 }
 
 const COM_QUERY_WRITE_HINT = /PUBKEY|DATA/;
+/** Commands that answer "your transaction was rolled back" (not PING, QUIT, STMT_CLOSE …). */
+const ABORT_ANSWERED = new Set<number>([Command.QUERY, Command.STMT_EXECUTE, Command.STMT_PREPARE]);
 const USE_OR_SET = /\b(use|set)\b/i;
 
 /**
@@ -68,6 +72,8 @@ export class ProxyConnection {
   private inTxn = false;
   private autocommit = true;
   private readonly writeSession: WriteSession = { pending: [], cache: new Map() };
+  /** The chain rolled the open transaction back: the next statement is told so (error 1213). */
+  private aborted?: string;
   private readonly statements = new Map<number, PreparedStatement>();
   private pendingPrepare?: { sql: string; write?: PreparedStatement['write'] };
   private idleTimer?: NodeJS.Timeout;
@@ -227,8 +233,68 @@ export class ProxyConnection {
     }
   }
 
+  // ---- open transactions the chain needs the rows of ----
+
+  /** Rows (and tables) the updates of the open transaction hold. */
+  private heldRefs(): Set<string> {
+    return new Set((this.writeSession.pending as WriteOutcome[]).flatMap((o) => o.refs));
+  }
+
+  holdsRows(refs: readonly string[]): boolean {
+    return this.writeSession.pending.length > 0 && refsOverlap(refs, this.heldRefs());
+  }
+
+  holdsAnyOf(refs: ReadonlySet<string> | 'all'): boolean {
+    if (this.writeSession.pending.length === 0) return false;
+    return refs === 'all' || refsOverlap([...this.heldRefs()], refs);
+  }
+
+  /**
+   * Rolls back the open transaction between two commands, as MySQL does to a deadlock victim: the
+   * client's next statement gets error 1213 and it runs the transaction again. A connection in the
+   * middle of a command is left alone (its locks are waited for, then the block tries again).
+   */
+  async abortTransaction(why: string): Promise<void> {
+    if (this.busy || this.relaying || this.intercepting || this.queue.length || this.phase !== 'command' || !this.session) return;
+    this.busy = true;
+    const session = this.session;
+    this.intercepting = true;
+    session.attach(this.backend);
+    this.exec ??= new SessionExecutor(session);
+    try {
+      await this.exec.query('ROLLBACK');
+      this.writeSession.pending = [];
+      this.inTxn = !this.autocommit;
+      this.aborted = `OurSQL: ${why}; the transaction was rolled back: run it again`;
+      this.opts.log(`proxy: rolled back a client transaction: ${why}`);
+    } catch (e) {
+      this.opts.log(`proxy: could not roll back a client transaction: ${(e as Error).message}`);
+    } finally {
+      await session.idle();
+      if (session.closed) {
+        this.intercepting = false;
+        this.busy = false;
+        this.close();
+      } else {
+        session.detach();
+        this.intercepting = false;
+        this.backend.resume();
+        this.busy = false;
+        void this.pump();
+      }
+    }
+  }
+
   private async command(p: Packet): Promise<void> {
     const cmd = p.payload[0];
+    if (this.aborted && ABORT_ANSWERED.has(cmd)) {
+      const why = this.aborted;
+      this.aborted = undefined;
+      // ROLLBACK is what the client means to do anyway: let it through.
+      if (!(cmd === Command.QUERY && /^\s*ROLLBACK\s*;?\s*$/i.test(p.payload.toString('utf8', 1)))) {
+        return this.sendError(p, { errno: ER.LOCK_DEADLOCK, sqlState: '40001', message: why });
+      }
+    }
     switch (cmd) {
       case Command.QUERY:
         return this.query(p);

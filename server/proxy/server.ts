@@ -2,6 +2,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { MysqlTarget } from '../mysql/url.ts';
 import { SqlClassifier } from '../sql/classify.ts';
+import type { OpenTransactions } from '../chain/engine.ts';
 import { ProxyConnection, type WriteHandler } from './connection.ts';
 import { encodeErr, encodePacket } from './wire/index.ts';
 
@@ -17,7 +18,7 @@ export interface ProxyOptions {
  * The MySQL proxy: one backend connection per client, handshake relayed (so login uses the
  * backend's users), reads relayed as bytes, updates replicated (SPEC 5).
  */
-export class ProxyServer {
+export class ProxyServer implements OpenTransactions {
   private server?: Server;
   private readonly connections = new Set<ProxyConnection>();
   private readonly classifier = new SqlClassifier();
@@ -61,6 +62,15 @@ export class ProxyServer {
     const forget = () => this.connections.delete(conn);
     client.once('close', forget);
     backend.once('error', (e) => this.log(`proxy: backend connection failed: ${e.message}`));
+  }
+
+  holds(refs: readonly string[]): boolean {
+    for (const c of this.connections) if (c.holdsRows(refs)) return true;
+    return false;
+  }
+
+  async rollBack(refs: ReadonlySet<string> | 'all', why: string): Promise<void> {
+    await Promise.all([...this.connections].filter((c) => c.holdsAnyOf(refs)).map((c) => c.abortTransaction(why)));
   }
 
   async close(): Promise<void> {

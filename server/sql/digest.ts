@@ -58,8 +58,12 @@ async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>):
   const found = new Map<string, Row[]>();
   const candidates = rowRefs.flatMap((r) => keyCandidates(r.slice(table.length + 1), pk.length));
   for (let i = 0; i < candidates.length; i += KEYS_PER_SELECT) {
-    const keys = candidates.slice(i, i + KEYS_PER_SELECT).map((k) => `(${k.join(', ')})`).join(', ');
-    const r = await exec.query(`SELECT * FROM ${quoteIdent(table)} WHERE (${pk.map(quoteIdent).join(', ')}) IN (${keys})`);
+    const chunk = candidates.slice(i, i + KEYS_PER_SELECT);
+    // One key column: a plain IN list, which MariaDB looks up by the index (a row constructor may scan).
+    const where = pk.length === 1
+      ? `${quoteIdent(pk[0])} IN (${chunk.map((k) => k[0]).join(', ')})`
+      : `(${pk.map(quoteIdent).join(', ')}) IN (${chunk.map((k) => `(${k.join(', ')})`).join(', ')})`;
+    const r = await exec.query(`SELECT * FROM ${quoteIdent(table)} WHERE ${where}`);
     const names = r.columns.map((c) => c.name);
     const at = pk.map((k) => names.indexOf(k));
     for (const row of r.rows) {
@@ -112,6 +116,11 @@ function imageValue(v: SqlValue): string | null {
  * so such a part is tried as bytes and as text. Rows found are matched by their exact ref after.
  */
 export function keyCandidates(text: string, columns: number): string[][] {
+  if (columns === 1) {
+    // the common case: the whole text is the one value
+    const hex = /^0x((?:[0-9a-f]{2})*)$/.exec(text);
+    return hex ? [[sqlLiteral(text)], [hex[1] === '' ? "X''" : `X'${hex[1]}'`]] : [[sqlLiteral(text)]];
+  }
   const parts = text.split(',');
   const splits: string[][] = [];
   const place = (from: number, acc: string[]) => {

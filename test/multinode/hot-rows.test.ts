@@ -75,6 +75,42 @@ describe('hot rows written on two nodes while blocks are mined', () => {
     console.log(`hot rows: ${ok} updates, errors ${JSON.stringify([...errors])}, longest lag ${maxLagMs} ms, height ${a.node.chain.height}`);
   });
 
+  test('a client transaction through the proxy on rows a block needs is rolled back (1213) and can run again', async () => {
+    const a = await cluster.seed();
+    const b = await cluster.join(a);
+    const sa = await a.sql();
+    await sa.query('CREATE TABLE open_txn (id INT PRIMARY KEY, v INT NOT NULL)');
+    await sa.query('INSERT INTO open_txn VALUES (1, 0), (2, 0)');
+    assert.ok('block' in (await a.node.miner!.mineNow()));
+    await until('b at block 1', () => b.node.chain.tip.hash === a.node.chain.tip.hash);
+
+    const sb = await b.sql();
+    await sb.query('BEGIN');
+    await sb.query('UPDATE open_txn SET v = 10 WHERE id = 1');
+    // a client of a updates the same row and a mines it: b rolls its client back to connect the block
+    await sa.query('UPDATE open_txn SET v = 1 WHERE id = 1');
+    const started = Date.now();
+    assert.ok('block' in (await a.node.miner!.mineNow()));
+    await until('b to connect the block', () => b.node.chain.tip.hash === a.node.chain.tip.hash, 30_000);
+    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms: waited for the row lock instead`);
+    assert.ok(b.logs.some((l) => l.includes('proxy: rolled back a client transaction')));
+
+    const err = await sb.query('COMMIT').then(() => null, (e: any) => e);
+    assert.equal(err?.errno, 1213, 'the client is told its transaction was rolled back');
+    assert.equal(err?.sqlState, '40001');
+    assert.deepEqual(await cluster.rows(b, 'SELECT v FROM open_txn WHERE id = 1'), [{ v: 1 }]);
+    // it runs the transaction again, on the new row
+    await sb.query('BEGIN');
+    await sb.query('UPDATE open_txn SET v = v + 10 WHERE id = 1');
+    await sb.query('COMMIT');
+    await until('a to pool it', () => a.node.chain.pool.size === 1);
+    assert.ok('block' in (await a.node.miner!.mineNow()));
+    await until('one tip', () => b.node.chain.tip.hash === a.node.chain.tip.hash);
+    assert.deepEqual(await cluster.rows(a, 'SELECT v FROM open_txn WHERE id = 1'), [{ v: 11 }]);
+    const sums = await cluster.checksums('open_txn');
+    assert.equal(new Set(sums.slice(-2)).size, 1, `checksums differ: ${sums}`);
+  });
+
   test('a block waits for a client transaction holding its rows, without blaming the peer, and connects after', async () => {
     const a = await cluster.seed();
     const b = await cluster.join(a);
