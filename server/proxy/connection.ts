@@ -257,32 +257,46 @@ export class ProxyConnection {
   async abortTransaction(why: string): Promise<void> {
     if (this.busy || this.relaying || this.intercepting || this.queue.length || this.phase !== 'command' || !this.session) return;
     this.busy = true;
-    const session = this.session;
+    try {
+      await this.onBackend(async (exec) => {
+        try {
+          await exec.query('ROLLBACK');
+          this.writeSession.pending = [];
+          this.inTxn = !this.autocommit;
+          this.aborted = `OurSQL: ${why}; the transaction was rolled back: run it again`;
+          this.opts.log(`proxy: rolled back a client transaction: ${why}`);
+        } catch (e) {
+          this.opts.log(`proxy: could not roll back a client transaction: ${(e as Error).message}`);
+        }
+      });
+    } finally {
+      this.busy = false;
+    }
+    void this.pump();
+  }
+
+  /**
+   * Runs `work` on the backend connection with the proxy's own executor instead of relaying. False
+   * when the backend connection closed meanwhile (this connection is closed then). `work` must
+   * catch its own errors.
+   */
+  private async onBackend(work: (exec: SessionExecutor) => Promise<void>): Promise<boolean> {
+    const session = this.session!;
     this.intercepting = true;
     session.attach(this.backend);
     this.exec ??= new SessionExecutor(session);
-    try {
-      await this.exec.query('ROLLBACK');
-      this.writeSession.pending = [];
-      this.inTxn = !this.autocommit;
-      this.aborted = `OurSQL: ${why}; the transaction was rolled back: run it again`;
-      this.opts.log(`proxy: rolled back a client transaction: ${why}`);
-    } catch (e) {
-      this.opts.log(`proxy: could not roll back a client transaction: ${(e as Error).message}`);
-    } finally {
-      await session.idle();
-      if (session.closed) {
-        this.intercepting = false;
-        this.busy = false;
-        this.close();
-      } else {
-        session.detach();
-        this.intercepting = false;
-        this.backend.resume();
-        this.busy = false;
-        void this.pump();
-      }
+    await work(this.exec);
+    await session.idle();
+    if (session.closed) {
+      this.intercepting = false;
+      this.close();
+      return false;
     }
+    const rest = session.detach();
+    this.intercepting = false;
+    this.backend.resume();
+    if (rest.length) this.opts.log(`proxy: dropping ${rest.length} unexpected bytes from the server: ${rest.toString('hex').slice(0, 80)}`);
+    return true;
   }
 
   private async command(p: Packet): Promise<void> {
@@ -485,31 +499,19 @@ export class ProxyConnection {
     work: (exec: SessionExecutor) => Promise<WriteReply | PreparedTx>,
     onError?: () => void,
   ): Promise<void> {
-    const session = this.session!;
-    this.intercepting = true;
-    session.attach(this.backend);
-    this.exec ??= new SessionExecutor(session);
-    const exec = this.exec;
     let reply: WriteReply | PreparedTx | undefined;
     let error: ReturnType<typeof toMysqlError> | undefined;
-    try {
-      reply = await work(exec);
-    } catch (e) {
-      error = toMysqlError(e);
-      if (error.errno === 1105) this.opts.log(`proxy: ${(e as Error).stack ?? e}`);
-      onError?.();
-    } finally {
-      await session.idle();
-      if (session.closed) {
-        this.intercepting = false;
-        this.close();
-        return;
+    const open = await this.onBackend(async (exec) => {
+      try {
+        reply = await work(exec);
+      } catch (e) {
+        error = toMysqlError(e);
+        if (error.errno === 1105) this.opts.log(`proxy: ${(e as Error).stack ?? e}`);
+        onError?.();
       }
-      const rest = session.detach();
-      this.intercepting = false;
-      this.backend.resume();
-      if (rest.length) this.opts.log(`proxy: dropping ${rest.length} unexpected bytes from the server: ${rest.toString("hex").slice(0, 80)}`);
-    }
+    });
+    if (!open) return;
+    const exec = this.exec!;
     if (error) return this.sendError(p, error);
     const seq = (p.lastSeq + 1) & 0xff;
     if (reply && 'stringToSign' in reply) {

@@ -399,6 +399,7 @@ function beginWith(exec: SqlExecutor): SqlExecutor {
   };
 }
 
+const ER_LOCK_WAIT_TIMEOUT = 1205;
 const touchesNothing = (out: WriteOutcome): boolean => out.refs.length === 0 && !out.ddl;
 
 function splitAccount(account: string): [string, string] {
@@ -413,6 +414,10 @@ function summarize(outs: WriteOutcome[], txid: string): WriteReply {
 }
 
 function notPooled(e: unknown): ReplicationError {
+  // A deadlock or lock wait timeout stays what it is: clients and ORMs know to run those again.
+  if (e instanceof SqlExecError && (e.errno === ER.LOCK_DEADLOCK || e.errno === ER_LOCK_WAIT_TIMEOUT)) {
+    return new ReplicationError(e.errno, `OurSQL: the change was rolled back: ${e.message}`, e.sqlState);
+  }
   const why = e instanceof SqlExecError ? `${e.message} (MySQL error ${e.errno})` : (e as Error).message;
   return new ReplicationError(ER.NOT_POOLED, `OurSQL: the change could not be added to the pool and was rolled back: ${why}`);
 }

@@ -25,6 +25,7 @@ describe('hot rows written on two nodes while blocks are mined', () => {
 
     const end = Date.now() + SECONDS * 1000;
     const errors = new Map<number, number>();
+    const messages: string[] = [];
     let ok = 0;
     const writer = async (n: typeof a, seed: number) => {
       const c = await n.sql();
@@ -37,6 +38,7 @@ describe('hot rows written on two nodes while blocks are mined', () => {
         } catch (e: any) {
           if (!e.errno) throw e;
           errors.set(e.errno, (errors.get(e.errno) ?? 0) + 1);
+          if (![1213, 1205].includes(e.errno)) messages.push(`${e.errno}: ${e.message}`);
         }
       }
     };
@@ -60,9 +62,9 @@ describe('hot rows written on two nodes while blocks are mined', () => {
     await Promise.all([writer(a, 1), writer(a, 2), writer(b, 3), writer(b, 4), watch(), mine()]);
 
     assert.ok(ok > 20, `${ok} updates went through`);
-    // 1213/1205: the lock errors MySQL clients retry; 4104 (OurSQL: stale base) the same for a peer's newer write
+    // 1213/1205: the lock errors MySQL clients retry
     const unexpected = [...errors].filter(([errno]) => ![1213, 1205].includes(errno));
-    assert.deepEqual(unexpected, [], `errors: ${JSON.stringify([...errors])}`);
+    assert.deepEqual(unexpected, [], `errors: ${JSON.stringify([...errors])}; ${messages.slice(0, 3).join(' | ')}`);
     assert.ok(maxLagMs < 5000, `b was behind a for ${maxLagMs} ms at once`);
 
     // settle: mine what is pooled until both pools are empty and the tips agree
