@@ -7,7 +7,7 @@ import {
   type Tx, type Verifier,
 } from '../../consensus/index.ts';
 import { Mutex } from './mutex.ts';
-import { refsOverlap, tableOfRef } from './sqltx.ts';
+import { refsOverlap } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
 import { BlockStatus, ChainStore, type StoredHeader } from './store.ts';
@@ -780,10 +780,8 @@ export class Chain extends EventEmitter {
   private async laterOnSameRows(body: readonly Tx[]): Promise<Tx[] | null> {
     const refs = new Set(body.flatMap((t) => sqlOf(t)?.refs ?? []));
     if (refs.size === 0) return [];
-    const tables = new Set([...refs].map(tableOfRef));
     const inBody = new Set(body.map((t) => t.id));
-    const touches = (tx: Tx) => sqlOf(tx)?.refs.some((r) => refs.has(r) || (tables.has(tableOfRef(r)) && (r.endsWith(':*') || refs.has(`${tableOfRef(r)}:*`))));
-    const later = () => this.pool.list().filter((e) => !inBody.has(e.tx.id) && touches(e.tx));
+    const later = () => this.pool.list().filter((e) => !inBody.has(e.tx.id) && refsOverlap(sqlOf(e.tx)?.refs ?? [], refs));
     if (later().some((e) => e.inflight)) await this.drain();
     const txs = later().map((e) => e.tx);
     if (txs.some(hasDdl)) return null;
@@ -808,7 +806,7 @@ export class Chain extends EventEmitter {
     await conn.query('SAVEPOINT digest');
     let deadlock = false;
     try {
-      await conn.query('SET SESSION innodb_lock_wait_timeout = 0');
+      await conn.query('SET @oursql_lock_wait = @@session.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = 0');
       for (const tx of undo) for (const stmt of sqlOf(tx)!.undo) await conn.query(stmt);
       digests.set(block.hash, await read(conn, refs));
     } catch (e) {
@@ -816,7 +814,7 @@ export class Chain extends EventEmitter {
       if ((e as { errno?: number }).errno === ER_LOCK_DEADLOCK) deadlock = true;
       else skip(e);
     } finally {
-      await conn.query('SET SESSION innodb_lock_wait_timeout = DEFAULT').catch(() => {});
+      await conn.query('SET SESSION innodb_lock_wait_timeout = @oursql_lock_wait').catch(() => {});
     }
     if (deadlock) throw new RetrySlow();
     await conn.query('ROLLBACK TO SAVEPOINT digest');
