@@ -9,7 +9,7 @@ import type { CommonOptions } from '../options.ts';
 import { emit, progress } from '../output.ts';
 import { cliLog, withNode } from '../session.ts';
 
-interface PeerInfo {
+export interface PeerInfo {
   addr: string; source: string; connected: boolean; height: number | null; score: number; lastSeen: number | null;
   diverged: { height: number; block: string } | null;
 }
@@ -62,16 +62,20 @@ export function syncBar(): { update: (p: SyncProgress) => void; stop: () => void
   };
 }
 
+/** One line of `oursql peers list`. */
+export function peerLine(p: PeerInfo): string {
+  const state = p.connected ? `connected, height ${p.height}` : 'not connected';
+  const diverged = p.diverged ? `  DATA DIVERGED at block ${p.diverged.height} (${p.diverged.block})` : '';
+  return `${p.addr}  ${state}  (${p.source}${p.score ? `, score ${p.score}` : ''})${diverged}`;
+}
+
 export async function peersListCommand(opts: CommonOptions): Promise<void> {
   await withNode(opts, async ({ call }) => {
     const peers = await call<PeerInfo[]>('getpeerinfo');
     emit(opts, { peers }, () =>
       peers.length === 0
         ? 'no peers'
-        : peers.map((p) =>
-          `${p.addr}  ${p.connected ? `connected, height ${p.height}` : 'not connected'}  (${p.source}${p.score ? `, score ${p.score}` : ''})` +
-          (p.diverged ? `  DATA DIVERGED at block ${p.diverged.height} (${p.diverged.block})` : ''),
-        ).join('\n'),
+        : peers.map(peerLine).join('\n'),
     );
   });
 }
