@@ -6,11 +6,11 @@
 import { sqlOf } from '../../consensus/index.ts';
 import type { Chain, DroppedTx } from '../chain/engine.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
-import { ER } from '../sql/errors.ts';
+import { isLockError } from '../sql/errors.ts';
 import type { ReplicatedWrites } from '../sql/replicate.ts';
 import type { Pool } from 'mysql2/promise';
 
-/** Tries of one re-base that another block keeps pushing back (MySQL error 1213 from the write path). */
+/** Tries of one re-base that blocks keep pushing back (a lock error, 1213 or 1205, from the write path). */
 const TRIES = 5;
 const RETRY_MS = 200;
 
@@ -29,7 +29,7 @@ export function rebaseOwnTxs(chain: Chain, writes: ReplicatedWrites, mysql: Pool
         }
         return;
       } catch (e) {
-        const again = (e as { errno?: number }).errno === ER.LOCK_DEADLOCK && attempt < TRIES;
+        const again = isLockError((e as { errno?: number }).errno) && attempt < TRIES;
         if (!again || stopped) {
           if (!stopped) log(`pool: could not re-base ${d.tx.id}: ${(e as Error).message}`);
           return;

@@ -193,8 +193,8 @@ export class PeerManager implements PeerEvents {
 
   /**
    * Different state digests for a block both nodes connected mean the two databases hold different
-   * rows where that block wrote (SPEC 9). Nothing says which node is right: it is logged and shown (`oursql peers`,
-   * RPC `getpeerinfo`) for an operator to look at.
+   * rows where that block wrote (SPEC 9). Nothing says which node is right: it is logged and shown
+   * (`oursql peers`, RPC `getpeerinfo`) for an operator to look at.
    */
   private compareDigest(p: Peer, h: Omit<Hello, 'type'>): void {
     for (const { hash, digest } of h.digests ?? []) {

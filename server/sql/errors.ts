@@ -12,6 +12,8 @@ export const ER = {
   UNKNOWN: 1105,
   /** MySQL's ER_LOCK_DEADLOCK (SQLSTATE 40001): the update was rolled back; drivers and ORMs retry it */
   LOCK_DEADLOCK: 1213,
+  /** MySQL's ER_LOCK_WAIT_TIMEOUT */
+  LOCK_WAIT_TIMEOUT: 1205,
   NEEDS_SIGNATURE: 4100,
   REFUSED_BY_RULES: 4101,
   UNPAID: 4102,
@@ -26,6 +28,9 @@ export const ER = {
   NON_DETERMINISTIC: 4111,
   CONFLICT: 4112,
 } as const;
+
+/** A deadlock or lock wait timeout: the statement was rolled back and can simply run again. */
+export const isLockError = (errno: number | undefined): boolean => errno === ER.LOCK_DEADLOCK || errno === ER.LOCK_WAIT_TIMEOUT;
 
 export class ReplicationError extends Error {
   override name = 'ReplicationError';

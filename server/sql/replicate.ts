@@ -4,7 +4,7 @@ import {
 } from '../../consensus/index.ts';
 import { ChainBusyError, type Chain } from '../chain/engine.ts';
 import { buildSqlBody, joinChanges } from '../chain/sqltx.ts';
-import { ER, ReplicationError } from './errors.ts';
+import { ER, isLockError, ReplicationError } from './errors.ts';
 import type { SqlClassifier, WriteStatement } from './classify.ts';
 import { pipelined, SqlExecError, type SqlExecutor } from './executor.ts';
 import { bodyMatchesSql } from './match.ts';
@@ -399,7 +399,6 @@ function beginWith(exec: SqlExecutor): SqlExecutor {
   };
 }
 
-const ER_LOCK_WAIT_TIMEOUT = 1205;
 const touchesNothing = (out: WriteOutcome): boolean => out.refs.length === 0 && !out.ddl;
 
 function splitAccount(account: string): [string, string] {
@@ -415,7 +414,7 @@ function summarize(outs: WriteOutcome[], txid: string): WriteReply {
 
 function notPooled(e: unknown): ReplicationError {
   // A deadlock or lock wait timeout stays what it is: clients and ORMs know to run those again.
-  if (e instanceof SqlExecError && (e.errno === ER.LOCK_DEADLOCK || e.errno === ER_LOCK_WAIT_TIMEOUT)) {
+  if (e instanceof SqlExecError && isLockError(e.errno)) {
     return new ReplicationError(e.errno, `OurSQL: the change was rolled back: ${e.message}`, e.sqlState);
   }
   const why = e instanceof SqlExecError ? `${e.message} (MySQL error ${e.errno})` : (e as Error).message;
