@@ -326,7 +326,7 @@ export class Chain extends EventEmitter {
       const sql = sqlOf(tx);
       if (sql && !opts.executed) {
         // A local write on these rows holds their locks and waits for this lock: it goes first.
-        if ([...this.waitingWrites.values()].some((w) => refsOverlap(sql.refs, new Set(w.refs)))) {
+        if ([...this.waitingWrites.values()].some((w) => refsOverlap(sql.refs, new Set(w.refs))) || this.inflightTouching(sql.refs).length) {
           throw new ChainBusyError('a write of this node on the same rows is being pooled');
         }
         if (this.openTransactions?.holds(sql.refs)) throw new ChainBusyError('a client transaction of this node holds the same rows');
@@ -420,6 +420,8 @@ export class Chain extends EventEmitter {
   commitInflight(txid: string): void {
     const e = this.pool.get(txid);
     if (e) e.inflight = false;
+    // Nothing builds on an in-flight entry, so nothing should have dropped it: say so if it happened.
+    else this.log(`pool: ${txid} committed in MySQL after it had left the pool`);
     this.settleInflight(txid);
     this.emit('pool', e?.tx ?? null);
     this.wakeDrain();
@@ -429,7 +431,10 @@ export class Chain extends EventEmitter {
   abortInflight(txid: string): void {
     this.settleInflight(txid);
     if (this.pool.has(txid)) {
-      const dropped = this.pool.remove(txid, (tx, pool) => pool.check(tx, this.config, this.txContext(this.height + 1, this.now())));
+      // Every entry's signature was checked when it came in, and one in flight may not have its
+      // signature yet: only what the removed tx changes (coins, row bases) is checked again.
+      const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => true };
+      const dropped = this.pool.remove(txid, (tx, pool) => pool.check(tx, this.config, ctx));
       for (const d of dropped) this.log(`pool: ${d.tx.id} depended on failed ${txid} and is dropped`);
       if (dropped.some((d) => !d.inflight)) {
         // Committed SQL of a dropped entry is in MySQL: rebuild the pool so MySQL matches it again.
@@ -916,10 +921,13 @@ export class Chain extends EventEmitter {
       try {
         const check = pool.check(tx, this.config, ctx);
         const sql = sqlOf(tx);
-        if (runSql && sql) {
+        if (runSql && sql && hasDdl(tx)) {
+          // A schema change commits what came before it, savepoints included; if it fails, it changed nothing.
+          await this.runSql(conn, sql.stmts, 'transaction', true);
+        } else if (runSql && sql) {
           await conn.query('SAVEPOINT readmit');
           try {
-            await this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx));
+            await this.runSql(conn, sql.stmts, 'transaction');
           } catch (e) {
             await conn.query('ROLLBACK TO SAVEPOINT readmit');
             throw e;
@@ -944,15 +952,21 @@ export class Chain extends EventEmitter {
     // MySQL commits DDL by itself: what ran before it in this transaction commits with it, so a
     // crash from here to the final COMMIT would leave the database half changed. Say so first.
     if (ddl) await this.markSqlUnsafe();
-    for (const stmt of stmts) {
-      try {
-        await conn.query(stmt);
-      } catch (e) {
-        if (LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0)) {
-          throw new ChainBusyError(`SQL of ${what} is waiting for rows a client transaction holds: ${(e as Error).message}`);
+    try {
+      for (const stmt of stmts) {
+        try {
+          await conn.query(stmt);
+        } catch (e) {
+          if (LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0)) {
+            throw new ChainBusyError(`SQL of ${what} is waiting for rows a client transaction holds: ${(e as Error).message}`);
+          }
+          throw new ConsensusError('bad-block', `SQL of ${what} failed: ${(e as Error).message}`, { stmt });
         }
-        throw new ConsensusError('bad-block', `SQL of ${what} failed: ${(e as Error).message}`, { stmt });
       }
+    } finally {
+      // The implicit commit ended the transaction: without a new one, the rest of the run would
+      // commit statement by statement, and its final ROLLBACK or savepoints would do nothing.
+      if (ddl) await conn.query('START TRANSACTION');
     }
   }
 

@@ -55,6 +55,10 @@ export class TxPool {
         if (other) {
           throw new ConsensusError('double-spend', `input ${outpoint(i.tx, i.n)} is already spent by pending transaction ${other}`, { input: outpoint(i.tx, i.n), by: other });
         }
+        // Nothing may build on a write whose MySQL transaction can still roll back.
+        if (this.entries.get(i.tx)?.inflight) {
+          throw new ConsensusError('missing-input', `input ${outpoint(i.tx, i.n)} comes from a write that is still committing: try again`, { input: outpoint(i.tx, i.n) });
+        }
       }
     }
     return checkTx(tx, this.overlay, cfg, ctx);
@@ -134,6 +138,7 @@ export class TxPool {
   spendable(address: string, confirmed: Iterable<{ txid: string; n: number; amount: bigint }>): { txid: string; n: number; amount: bigint }[] {
     const out = [...confirmed].filter((c) => !this.spentBy.has(outpoint(c.txid, c.n)));
     for (const e of this.entries.values()) {
+      if (e.inflight) continue; // it may still roll back
       e.tx.body.out.forEach((o, n) => {
         if (o.to === address && !this.spentBy.has(outpoint(e.tx.id, n))) out.push({ txid: e.tx.id, n, amount: parseUnits(o.amount) });
       });

@@ -354,6 +354,55 @@ describe('in-flight admission (proxy writes commit the pool entry with their SQL
       await miner.stop();
     }
   });
+
+  test('a write that rolls back does not take out another one still waiting for its signature', async () => {
+    // Found by the nothing-lost test: the pool re-checked every other entry's signature after an
+    // abort, so an entry signed later was dropped while its writer went on to commit and say OK.
+    const chain = t.chain;
+    const conn = await t.pool.getConnection();
+    try {
+      const body = await buildTransfer(chain, minter.pub, dest.address, coins('0.5'));
+      const signed = signTx(body, minter.priv);
+      let release = () => {};
+      const gate = new Promise<void>((r) => (release = r));
+      const waiting = chain.admitInflight(makeTx(body), { signatureKnownGood: true, sign: async () => (await gate, signed.sig!) });
+      while (!chain.pool.has(signed.id)) await new Promise((r) => setTimeout(r, 5));
+
+      const other = signTx(await buildTransfer(chain, minter.pub, newKey().address, coins('0.25')), minter.priv);
+      await chain.admitInflight(other);
+      chain.abortInflight(other.id);
+      assert.ok(!chain.pool.has(other.id));
+      assert.ok(chain.pool.has(signed.id), 'the unsigned entry is still admitted');
+
+      release();
+      const { persist } = await waiting;
+      await conn.beginTransaction();
+      for (const stmt of persist) await conn.query(stmt);
+      await conn.commit();
+      chain.commitInflight(signed.id);
+      assert.equal(chain.pool.get(signed.id)?.tx.sig, signed.sig);
+      assert.ok(chain.pool.committedPrefix(100).some((tx) => tx.id === signed.id), 'it will be mined');
+      const reopened = await t.reopen();
+      assert.ok(reopened.pool.has(signed.id), 'memory and the pool table agree');
+    } finally {
+      conn.release();
+    }
+  });
+
+  test('nothing spends the outputs of a write still in flight: it could roll back', async () => {
+    const chain = t.chain;
+    const payee = newKey();
+    const first = signTx(await buildTransfer(chain, minter.pub, payee.address, coins('1')), minter.priv);
+    await chain.admitInflight(first);
+    const out = [{ to: dest.address, amount: coins('1').toString() }];
+    const spendsIt = signTx({ v: 1, chain: chain.genesis, time: Date.now(), from: payee.pub, in: [{ tx: first.id, n: 0 }], out }, payee.priv);
+    await assert.rejects(chain.submitTx(spendsIt), (e) => isCode('missing-input')(e) && /still committing/.test((e as Error).message));
+    await assert.rejects(buildTransfer(chain, payee.pub, dest.address, coins('0.5')), isCode('insufficient-funds'), 'coin choice skips in-flight outputs');
+    const change = await buildTransfer(chain, minter.pub, dest.address, coins('0.1'));
+    assert.ok(change.in.every((i) => i.tx !== first.id));
+    chain.abortInflight(first.id);
+    assert.ok(!chain.pool.has(first.id));
+  });
 });
 
 describe('a block whose COMMIT fails', () => {
