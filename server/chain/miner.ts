@@ -60,6 +60,8 @@ export class Miner extends EventEmitter<{ found: [Block] }> {
     clearTimeout(this.timer);
     clearTimeout(this.batchTimer);
     await this.pow.close();
+    // A block already found may be connecting: once stop returns, the miner changes nothing.
+    await this.current?.catch(() => {});
   }
 
   private schedule(): void {

@@ -49,7 +49,8 @@ describe('nothing lost under concurrency', () => {
     const worker = async (w: number) => {
       const c = await open();
       let seed = w * 7919 + 1;
-      const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+      // 32-bit LCG (Math.imul keeps it exact), high bits: the low ones of an LCG repeat quickly.
+      const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff), (seed >>> 12) % n);
       try {
         for (let i = 0; i < STATEMENTS / CONNECTIONS; i++) {
           const id = rand(400);
@@ -81,14 +82,19 @@ describe('nothing lost under concurrency', () => {
     assert.ok((failures.get(1062) ?? 0) > 0, 'some inserts hit duplicate keys');
     assert.ok((failures.get(4101) ?? 0) > 0, 'some deletes were refused by the rules');
     // Deadlocks and lock timeouts are MySQL's own failures under concurrency: rolled back, no tx.
+    if (process.env.DEBUG_LOST) console.log("failures", [...failures], "ok", okTxids.length);
     const expected = new Set([1062, 4101, 1213, 1205]);
     assert.deepEqual([...failures.keys()].filter((k) => !expected.has(k)), [], `unexpected errors: ${[...failures]}`);
 
     // Every tx in chain and pool, in order.
     await node.miner!.stop();
+    // One snapshot of chain and pool (no await between): a block connecting in between would move
+    // txs from the pool into a block this loop did not see.
+    const active = [...node.chain.active];
+    const pooled = node.chain.pool.txs();
     const txs: Tx[] = [];
-    for (const hash of node.chain.active) txs.push(...(await node.chain.getBlock(hash))!.txs);
-    txs.push(...node.chain.pool.txs());
+    for (const hash of active) txs.push(...(await node.chain.getBlock(hash))!.txs);
+    txs.push(...pooled);
     const sqlTxs = txs.filter((t) => sqlOf(t));
     const ids = sqlTxs.map((t) => t.id);
     assert.equal(new Set(ids).size, ids.length, 'no tx twice');
@@ -114,7 +120,7 @@ describe('nothing lost under concurrency', () => {
       // writes sat on the same rows, is the digest of the rows straight after that block.
       const exec = mysql2Executor(root);
       let digests = 0;
-      for (const hash of node.chain.active) {
+      for (const hash of active) {
         const block = (await node.chain.getBlock(hash))!;
         for (const t of block.txs) for (const stmt of sqlOf(t)?.stmts ?? []) await root.query(stmt);
         const d = node.chain.headers.get(hash)!.digest;
@@ -122,8 +128,8 @@ describe('nothing lost under concurrency', () => {
         digests++;
         assert.equal(d, await stateDigest(exec, block.txs.flatMap((t) => sqlOf(t)?.refs ?? [])), `digest of block ${block.header.height}`);
       }
-      assert.ok(digests > node.chain.height / 4, `${digests} of ${node.chain.height} blocks have a digest`);
-      for (const t of node.chain.pool.txs()) for (const stmt of sqlOf(t)!.stmts) await root.query(stmt);
+      assert.ok(digests > (active.length - 1) / 4, `${digests} of ${active.length - 1} blocks have a digest`);
+      for (const t of pooled) for (const stmt of sqlOf(t)!.stmts) await root.query(stmt);
       const dump = async (dbName: string) => {
         const [rows] = await root.query(`SELECT id, v FROM \`${dbName}\`.items ORDER BY id`);
         return rows;
