@@ -11,7 +11,7 @@ import { refsOverlap } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
 import { BlockStatus, ChainStore, type StoredHeader } from './store.ts';
-import { makeNativeVerifier } from './verify.ts';
+import { makeFastVerifier } from './verify.ts';
 
 /** Bytes of tx bodies per INSERT when a genesis is stored (MySQL's max_allowed_packet is often 16 MiB). */
 export interface ChainOptions {
@@ -183,7 +183,7 @@ export class Chain extends EventEmitter {
    */
   static async initialize(store: ChainStore, config: ConsensusConfig, genesis: Block, opts: { verify?: Verifier } = {}): Promise<void> {
     try {
-      checkGenesis(genesis, config, opts.verify ?? makeNativeVerifier());
+      checkGenesis(genesis, config, opts.verify ?? makeFastVerifier());
     } catch (e) {
       if (e instanceof ConsensusError) throw new ChainError(e.message);
       throw e;

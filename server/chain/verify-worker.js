@@ -1,4 +1,4 @@
-// Checks transaction signatures for the chain's verify pool: the same OpenSSL verifier and the
+// Checks transaction signatures for the chain's verify pool: the same libsecp256k1 verifier and the
 // same signed message as the main thread (consensus hasValidSignature), off the event loop.
 // Plain JS that loads the TypeScript sources through tsx, as the signing thread does.
 import { parentPort } from 'node:worker_threads';
@@ -6,8 +6,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { hasValidSignature } = await import('../../consensus/sign.ts');
-const { makeNativeVerifier } = await import('./verify.ts');
-const verify = makeNativeVerifier();
+const { makeFastVerifier } = await import('./verify.ts');
+const verify = makeFastVerifier();
 
 parentPort.on('message', ({ id, txs }) => {
   try {

@@ -7,7 +7,7 @@ import { parseConsensusConfig, txSigner, type ConsensusConfig } from '../../cons
 import { Chain } from '../chain/engine.ts';
 import { Miner } from '../chain/miner.ts';
 import { ChainStore } from '../chain/store.ts';
-import { makeNativeVerifier } from '../chain/verify.ts';
+import { makeFastVerifier } from '../chain/verify.ts';
 import { resolveBackend } from '../mysql/backend.ts';
 import { consensusClassifier } from '../sql/classify.ts';
 import type { ManagedMariaDB } from '../mysql/managed.ts';
@@ -133,7 +133,7 @@ export class OursqlNode {
       const verifyPool = new VerifyPool();
       cleanupOnError = () => verifyPool.close();
       const chain = await Chain.open({
-        store, config: consensus, verify: makeNativeVerifier(), checkSignatures: (txs) => verifyPool.check(txs),
+        store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs) => verifyPool.check(txs),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
         stateDigest: (conn, refs) => stateDigest(mysql2Executor(conn), refs),
       });

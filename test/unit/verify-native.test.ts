@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { bytesToHex, hexToBytes, nobleVerify, publicKeyOf, signMessage, utf8ToBytes } from '../../consensus/index.ts';
 import { secp } from '../../consensus/keys.ts';
-import { makeNativeVerifier } from '../../server/chain/verify.ts';
+import { makeFastVerifier, makeNativeVerifier } from '../../server/chain/verify.ts';
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -34,8 +34,9 @@ function highS(derHex: string): string {
   return bytesToHex(Uint8Array.from([0x30, body.length, ...body]));
 }
 
-test('native (OpenSSL) verifier agrees with noble on the same vectors', () => {
-  const native = makeNativeVerifier();
+for (const [name, make] of [['OpenSSL', makeNativeVerifier], ['libsecp256k1 (WebAssembly)', makeFastVerifier]] as const)
+test(`the ${name} verifier agrees with noble on the same vectors`, () => {
+  const native = make();
   const keys = ['01'.padStart(64, '0'), 'c0ffee'.padStart(64, '1'), 'fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140'];
   let highSeen = 0;
   for (const priv of keys) {
@@ -63,4 +64,19 @@ test('native (OpenSSL) verifier agrees with noble on the same vectors', () => {
     }
   }
   assert.equal(highSeen, 75);
+  // Keys: only a compressed point passes, as the consensus rules take them.
+  const priv = 'c0ffee'.padStart(64, '1');
+  const msg = utf8ToBytes('OurSQL signed transaction v1\n{}');
+  const sig = signMessage(msg, priv);
+  assert.equal(native(publicKeyOf(priv), msg, sig), true);
+  assert.equal(native(uncompressed(priv), msg, sig), false, 'uncompressed key');
+  assert.equal(native(publicKeyOf(priv).slice(2), msg, sig), false, 'x-only key');
+  assert.equal(native('04' + publicKeyOf(priv).slice(2), msg, sig), false, 'bad prefix');
+  // r or s zero, or not below the group order: never valid.
+  const zeroS = bytesToHex(new Uint8Array(64).fill(1, 0, 32));
+  const bigR = N.toString(16) + '01'.padStart(64, '0');
+  for (const bad of [zeroS, bigR]) {
+    assert.equal(native(publicKeyOf(priv), msg, bad), false);
+    assert.equal(nobleVerify(publicKeyOf(priv), msg, bad), false);
+  }
 });
