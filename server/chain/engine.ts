@@ -300,12 +300,9 @@ export class Chain extends EventEmitter {
 
   // ---- pool ----
 
-  /**
-   * Admits a tx to the pool. `executed` says its SQL already ran on `conn` (the proxy runs a
-   * statement and pools it in one MySQL transaction); otherwise its SQL runs here.
-   */
-  async submitTx(tx: Tx, opts: { conn?: PoolConnection; executed?: boolean } = {}): Promise<PoolEntry> {
-    return this.lock.run(() => this.admit(tx, opts));
+  /** Admits a tx to the pool, running its SQL (if any) in the transaction that persists it. */
+  async submitTx(tx: Tx): Promise<PoolEntry> {
+    return this.lock.run(() => this.admit(tx));
   }
 
   /**
@@ -313,19 +310,18 @@ export class Chain extends EventEmitter {
    * same coins (`make` sees the pool as it is when it runs).
    */
   async submitWith(make: () => Promise<Tx>): Promise<PoolEntry> {
-    return this.lock.run(async () => this.admit(await make(), {}));
+    return this.lock.run(async () => this.admit(await make()));
   }
 
-  private async admit(tx: Tx, opts: { conn?: PoolConnection; executed?: boolean }): Promise<PoolEntry> {
+  private async admit(tx: Tx): Promise<PoolEntry> {
     if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
     const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
-    const own = !opts.conn;
-    const conn = opts.conn ?? (await this.mysql.getConnection());
+    const conn = await this.mysql.getConnection();
     try {
-      if (own) await conn.beginTransaction();
+      await conn.beginTransaction();
       const sql = sqlOf(tx);
-      if (sql && !opts.executed) {
-        // A local write on these rows holds their locks and waits for this lock: it goes first.
+      if (sql) {
+        // A local write on these rows holds their locks and waits for this lock (or is committing): it goes first.
         if ([...this.waitingWrites.values()].some((w) => refsOverlap(sql.refs, new Set(w.refs))) || this.inflightTouching(sql.refs).length) {
           throw new ChainBusyError('a write of this node on the same rows is being pooled');
         }
@@ -333,15 +329,15 @@ export class Chain extends EventEmitter {
         await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx)));
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
-      if (own) await this.clearSqlUnsafe(conn);
-      if (own) await conn.commit();
+      await this.clearSqlUnsafe(conn);
+      await conn.commit();
       this.nextSeq++;
     } catch (e) {
-      if (own) await conn.rollback();
+      await conn.rollback();
       await this.repairIfHalfDone();
       throw e;
     } finally {
-      if (own) conn.release();
+      conn.release();
     }
     this.pool.add(tx, check);
     this.emit('pool', tx);

@@ -6,25 +6,33 @@ import { hexToBytes, signatureToCompact, type Verifier } from '../../consensus/i
 const SPKI_PREFIX = Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex');
 const MAX_CACHED_KEYS = 10_000;
 
-/**
- * The server's verifier: libsecp256k1 (WebAssembly, in tiny-secp256k1, which the signing thread
- * uses too), ~1.5× OpenSSL and ~10× noble per core (`npm run bench`, crypto rows). Not strict, so
- * high-S signatures pass as with OpenSSL and noble (SPEC 5); test/unit/verify-native proves the
- * three agree on the same vectors.
- */
-export function makeFastVerifier(): Verifier {
-  const keys = new Map<string, Uint8Array>();
-  const keyOf = (pub: string): Uint8Array => {
+/** Parsed public keys by hex, oldest dropped first: one signer usually sends many transactions. */
+function keyCache<K>(parse: (pub: string) => K): (pub: string) => K {
+  const keys = new Map<string, K>();
+  return (pub) => {
     let k = keys.get(pub);
-    if (!k) {
-      k = hexToBytes(pub);
-      // A compressed point only, as the OpenSSL verifier's key prefix and the consensus rules take.
-      if (k.length !== 33 || (k[0] !== 2 && k[0] !== 3)) throw new Error('not a compressed public key');
+    if (k === undefined) {
+      k = parse(pub);
       if (keys.size >= MAX_CACHED_KEYS) keys.delete(keys.keys().next().value!);
       keys.set(pub, k);
     }
     return k;
   };
+}
+
+/**
+ * The server's verifier: libsecp256k1 (WebAssembly, in tiny-secp256k1, which the signing thread
+ * uses too), ~1.4× OpenSSL and ~11–13× noble per core (`npm run bench`, crypto rows). Not strict, so
+ * high-S signatures pass as with OpenSSL and noble (SPEC 5); test/unit/verify-native proves the
+ * three agree on the same vectors.
+ */
+export function makeFastVerifier(): Verifier {
+  const keyOf = keyCache((pub) => {
+    const k = hexToBytes(pub);
+    // A compressed point only, as the OpenSSL verifier's key prefix and the consensus rules take.
+    if (k.length !== 33 || (k[0] !== 2 && k[0] !== 3)) throw new Error('not a compressed public key');
+    return k;
+  });
   return (publicKeyHex, message, signatureHex) => {
     try {
       const digest = createHash('sha256').update(message).digest();
@@ -35,21 +43,9 @@ export function makeFastVerifier(): Verifier {
   };
 }
 
-/**
- * OpenSSL ECDSA verification (node:crypto), kept as a second reference and for the bench.
- * Parsed keys are cached because one signer usually sends many transactions.
- */
+/** OpenSSL ECDSA verification (node:crypto), kept as a second reference and for the bench. */
 export function makeNativeVerifier(): Verifier {
-  const keys = new Map<string, KeyObject>();
-  const keyOf = (pub: string): KeyObject => {
-    let k = keys.get(pub);
-    if (!k) {
-      k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(pub, 'hex')]), format: 'der', type: 'spki' });
-      if (keys.size >= MAX_CACHED_KEYS) keys.delete(keys.keys().next().value!);
-      keys.set(pub, k);
-    }
-    return k;
-  };
+  const keyOf = keyCache((pub): KeyObject => createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(pub, 'hex')]), format: 'der', type: 'spki' }));
   return (publicKeyHex, message, signatureHex) => {
     try {
       const compact = signatureToCompact(signatureHex);
