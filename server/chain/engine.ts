@@ -7,6 +7,7 @@ import {
   type Tx, type Verifier,
 } from '../../consensus/index.ts';
 import { Mutex } from './mutex.ts';
+import { batchable, SqlBatcher } from './sql-batch.ts';
 import { refsOverlap } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
@@ -20,6 +21,8 @@ export interface ChainOptions {
   verify: Verifier;
   /** Checks many signatures off the event loop (worker threads); used by `precheck`. */
   checkSignatures?: (txs: readonly Tx[]) => Promise<boolean[]>;
+  /** Gets `checkSignatures` ready ahead of a sync (its threads take ~0.3 s to start). */
+  prepareChecks?: () => void;
   /** The SQL classifier of the node (server/sql); without it SQL transactions are refused. */
   classify?: (stmt: string) => SqlAction;
   log?: (msg: string) => void;
@@ -112,6 +115,9 @@ const RETRY_CONNECT_MS = 500;
 const RETRY_CONNECT_MAX_MS = 8000;
 /** Lock wait timeout, deadlock: a lock someone else held, not an error of the SQL. */
 const LOCK_ERRNOS = new Set([1205, ER_LOCK_DEADLOCK]);
+/** Blocks of a sync connected in one MySQL transaction at most. */
+export const MAX_RUN = 16;
+const isLockError = (e: unknown) => LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0);
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
 
 
@@ -588,7 +594,7 @@ export class Chain extends EventEmitter {
       // A block that becomes the tip is stored in the transaction that connects it (one commit).
       this.headers.set(block.hash, stored);
       try {
-        await this.switchTo(stored, block, false, true);
+        await this.switchTo(stored, block, { unsaved: new Map([[block.hash, block]]) });
       } catch (e) {
         if (!(e instanceof ChainBusyError)) throw e;
         this.retryLater(e);
@@ -596,6 +602,61 @@ export class Chain extends EventEmitter {
       }
       return 'connected';
     });
+  }
+
+  /**
+   * Adds blocks in the order given (a sync). A run of them that extends the tip, none with a
+   * schema change, connects in one MySQL transaction: one commit and one state write for the run
+   * instead of one per block. Anything else, and a run that fails, goes block by block through
+   * `addBlock`, which decides (and blames) exactly as for single blocks.
+   */
+  async addBlocks(blocks: readonly Block[], onAdded?: (block: Block, result: AddBlockResult) => void): Promise<void> {
+    let oneByOneUntil = 0; // after a run that failed: its blocks one by one
+    for (let i = 0; i < blocks.length;) {
+      const run = i < oneByOneUntil ? 0 : await this.lock.run(() => this.connectRun(blocks.slice(i, i + MAX_RUN)));
+      if (run > 0) {
+        for (const b of blocks.slice(i, i + run)) onAdded?.(b, 'connected');
+        i += run;
+        continue;
+      }
+      oneByOneUntil = Math.max(oneByOneUntil, i + MAX_RUN);
+      onAdded?.(blocks[i], await this.addBlock(blocks[i]));
+      i++;
+    }
+  }
+
+  /** Connects the longest prefix of `blocks` (at least two) that extends the tip as one run; how many it connected (0 or ≥ 2). */
+  private async connectRun(blocks: readonly Block[]): Promise<number> {
+    const run: Block[] = [];
+    const added: StoredHeader[] = [];
+    let parent = this.tip;
+    try {
+      for (const block of blocks) {
+        if (block.header.prev !== parent.hash || this.headers.has(block.hash) || block.txs.some(hasDdl)) break;
+        if (blockHash(block.header) !== block.hash) break;
+        try {
+          checkHeader(this.config, block.header, block.hash, { parent: parent.header, medianTimePast: this.medianTimePast(parent.hash), now: this.now() });
+          checkBlockShape(this.config, block, parent.header.time, this.genesis);
+        } catch {
+          break; // addBlock says why
+        }
+        const h: StoredHeader = {
+          hash: block.hash, header: block.header, txids: block.txs.map((t) => t.id),
+          work: parent.work + blockWork(block.header.bits), status: BlockStatus.Stored, seq: 0,
+        };
+        this.headers.set(h.hash, h); // the next block's median time reads it
+        added.push(h);
+        run.push(block);
+        parent = h;
+      }
+      if (run.length < 2) return 0;
+      await this.switchTo(parent, run[run.length - 1], { unsaved: new Map(run.map((b) => [b.hash, b])), run: true });
+      return run.length;
+    } catch {
+      return 0; // nothing of the run is left (rolled back); block by block finds out why
+    } finally {
+      if (!this.isActive(parent.hash)) for (const h of added) this.headers.delete(h.hash);
+    }
   }
 
   /**
@@ -629,7 +690,7 @@ export class Chain extends EventEmitter {
     }
     if (!best) return;
     const block = await this.store.getBlock(best);
-    await this.switchTo(best, block, false);
+    await this.switchTo(best, block);
   }
 
   /** No block from `h` down to the active chain is known invalid. */
@@ -654,9 +715,13 @@ export class Chain extends EventEmitter {
 
   /**
    * Makes `target` the tip: undo pool and blocks down to the fork point, apply the new branch, re-admit.
-   * `saveTarget`: the target block is not stored yet; it is stored in the same transaction.
+   * `unsaved`: blocks of the branch not stored yet (the target, or a run from a sync); they are
+   * stored in the same transaction. `run`: a failure only rolls back and throws (the caller adds
+   * the blocks one by one to find out which one is bad).
    */
-  private async switchTo(target: StoredHeader, targetBlock: Block, forceSlow: boolean, saveTarget = false): Promise<void> {
+  private async switchTo(target: StoredHeader, targetBlock: Block, how: SwitchOptions = {}): Promise<void> {
+    const { forceSlow = false, unsaved = new Map<string, Block>(), run = false } = how;
+    const saveTarget = unsaved.has(target.hash);
     const branch: StoredHeader[] = [];
     for (let h: StoredHeader | undefined = target; h && !this.isActive(h.hash); h = this.headers.get(h.header.prev)) branch.unshift(h);
     const forkHeight = branch[0].header.height - 1;
@@ -676,9 +741,12 @@ export class Chain extends EventEmitter {
       // and so do clients' open transactions on the rows this switch undoes or replays.
       if (this.engineSql !== 'all') {
         return this.withEngineSql('all', async () => {
-          const rows = dropped.length === 0 && branch.length === 1 ? new Set([...this.pool.txs(), ...targetBlock.txs].flatMap((t) => sqlOf(t)?.refs ?? [])) : 'all';
+          const replayed = dropped.length === 0 ? branch.map((h) => (h === target ? targetBlock : unsaved.get(h.hash))) : [];
+          const rows = replayed.length && replayed.every((b) => b !== undefined)
+            ? new Set([...this.pool.txs(), ...replayed.flatMap((b) => b!.txs)].flatMap((t) => sqlOf(t)?.refs ?? []))
+            : 'all';
           await this.openTransactions?.rollBack(rows, 'a block from a peer needed rows this transaction updated');
-          return this.switchTo(target, targetBlock, true, saveTarget);
+          return this.switchTo(target, targetBlock, { ...how, forceSlow: true });
         });
       }
     }
@@ -695,7 +763,10 @@ export class Chain extends EventEmitter {
     try {
       await conn.beginTransaction();
       // first: it copies pooled bodies from the pool table, which the rest may empty
-      if (saveTarget) target.seq = await this.store.saveBlock(targetBlock, target.work, conn, (id) => this.committedInPool(id));
+      for (const h of branch) {
+        const b = unsaved.get(h.hash);
+        if (b) h.seq = await this.store.saveBlock(b, h.work, conn, (id) => this.committedInPool(id));
+      }
       await conn.query(`USE \`${this.store.appDb}\``);
       if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests);
       const droppedBlocks: Block[] = [];
@@ -706,7 +777,7 @@ export class Chain extends EventEmitter {
         await this.undoBlocks(conn, delta, droppedBlocks);
       }
       for (const h of branch) {
-        const block = h === target ? targetBlock : await this.store.getBlock(h, conn);
+        const block = h === target ? targetBlock : unsaved.get(h.hash) ?? await this.store.getBlock(h, conn);
         try {
           await this.applyBlock(conn, delta, block, !fast);
         } catch (e) {
@@ -738,7 +809,8 @@ export class Chain extends EventEmitter {
       await conn.rollback().catch(() => {});
       conn.release();
       await this.repairIfHalfDone();
-      if (e instanceof RetrySlow) return this.switchTo(target, targetBlock, true, saveTarget);
+      if (e instanceof RetrySlow) return this.switchTo(target, targetBlock, { ...how, forceSlow: true });
+      if (run) throw e;
       // The rollback took the new block's row with it: store it as a block not connected.
       if (saveTarget && !(await this.saveUnconnected(target, targetBlock))) throw e;
       if (failed && !(e instanceof ChainBusyError)) await this.markInvalid(failed);
@@ -853,6 +925,11 @@ export class Chain extends EventEmitter {
   /** Tx objects whose signature `precheck` found valid (the objects themselves: nothing else can be in here). */
   private readonly checkedSignatures = new WeakSet<Tx>();
 
+  /** Many blocks are coming (a sync): start what `precheck` needs now. */
+  prepareChecks(): void {
+    this.opts.prepareChecks?.();
+  }
+
   /**
    * Checks the signatures of a block's txs on the signature workers ahead of addBlock, so a sync
    * can check the next blocks while this one's SQL runs. Only marks valid ones; anything it could
@@ -870,14 +947,33 @@ export class Chain extends EventEmitter {
     const { header } = block;
     delta.applyTx(block.txs[0], header.height, 0);
     const ctx = { ...this.txContext(header.height, header.time), signatureKnownGood: (tx: Tx) => this.checkedSignatures.has(tx) || this.pooledAsIs(tx) };
+    // Checked in memory first (no check reads MySQL), the SQL then goes in batches; a schema
+    // change, or a statement that cannot be batched, runs on its own between batches.
+    const batch = new SqlBatcher<Tx>(conn, (txs) => this.runTxsSql(conn, header.height, txs), {
+      is: isLockError,
+      busy: (e) => new ChainBusyError(`SQL of block ${header.height} is waiting for rows a client transaction holds: ${(e as Error).message}`),
+    });
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
       checkTx(tx, delta, this.config, ctx);
       const sql = sqlOf(tx);
-      if (runSql && sql) await this.runSql(conn, sql.stmts, `block ${header.height} tx ${tx.id}`, hasDdl(tx));
+      if (runSql && sql) {
+        if (hasDdl(tx) || !sql.stmts.every(batchable)) {
+          await batch.flush();
+          await this.runSql(conn, sql.stmts, `block ${header.height} tx ${tx.id}`, hasDdl(tx));
+        } else {
+          await batch.add(tx, sql.stmts);
+        }
+      }
       delta.applyTx(tx, header.height, i);
     }
+    await batch.flush();
     delta.chain.set(header.height, block.hash);
+  }
+
+  /** One by one: what a batch falls back to, and where its error names the tx. */
+  private async runTxsSql(conn: PoolConnection, height: number, txs: readonly Tx[]): Promise<void> {
+    for (const tx of txs) await this.runSql(conn, sqlOf(tx)!.stmts, `block ${height} tx ${tx.id}`);
   }
 
   private async undoBlocks(conn: PoolConnection, delta: StateDelta, blocks: Block[]): Promise<void> {
@@ -953,7 +1049,7 @@ export class Chain extends EventEmitter {
         try {
           await conn.query(stmt);
         } catch (e) {
-          if (LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0)) {
+          if (isLockError(e)) {
             throw new ChainBusyError(`SQL of ${what} is waiting for rows a client transaction holds: ${(e as Error).message}`);
           }
           throw new ConsensusError('bad-block', `SQL of ${what} failed: ${(e as Error).message}`, { stmt });
@@ -1074,3 +1170,5 @@ export class Chain extends EventEmitter {
 }
 
 class RetrySlow extends Error {}
+
+interface SwitchOptions { forceSlow?: boolean; unsaved?: ReadonlyMap<string, Block>; run?: boolean }

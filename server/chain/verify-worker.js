@@ -8,6 +8,7 @@ register();
 const { hasValidSignature } = await import('../../consensus/sign.ts');
 const { makeFastVerifier } = await import('./verify.ts');
 const verify = makeFastVerifier();
+parentPort.postMessage({ ready: true });
 
 parentPort.on('message', ({ id, txs }) => {
   try {

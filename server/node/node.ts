@@ -133,7 +133,7 @@ export class OursqlNode {
       const verifyPool = new VerifyPool();
       cleanupOnError = () => verifyPool.close();
       const chain = await Chain.open({
-        store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs) => verifyPool.check(txs),
+        store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm(),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
         stateDigest: (conn, refs) => stateDigest(mysql2Executor(conn), refs),
       });

@@ -4,9 +4,12 @@
  * (most work wins, fork switches included); a block it refuses ends the sync and blames the peer.
  */
 import { blockFromWire, ConsensusError, type Block } from '../../consensus/index.ts';
-import type { Chain } from '../chain/engine.ts';
+import { MAX_RUN, type Chain } from '../chain/engine.ts';
 import { askPeer } from './client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS } from './protocol.ts';
+
+/** Blocks in the first request of a sync: small, so that applying starts early. */
+const FIRST_BATCH = 4;
 
 /** Hashes of the active chain at tip, tip-1, tip-2, tip-4, … and genesis (bitcoin's locator). */
 export function blockLocator(chain: Chain): string[] {
@@ -45,6 +48,7 @@ export async function syncFrom(
 ): Promise<number> {
   const progress: SyncProgress = { blocks: 0, target: Math.max(0, (opts.peerHeight ?? chain.height) - chain.height), txs: 0 };
   let locator = blockLocator(chain);
+  if (progress.target > 0) chain.prepareChecks(); // the signature threads start while headers come
   for (;;) {
     const { headers } = await askPeer(addr, { type: 'getheaders', locator, limit: MAX_HEADERS }, opts.timeoutMs);
     if (headers.length === 0) return progress.blocks;
@@ -55,24 +59,33 @@ export async function syncFrom(
     }
     const wanted = headers.filter((h) => !chain.headers.has(h.hash)).map((h) => h.hash);
     if (wanted.length === 0 && headers.length < MAX_HEADERS) return progress.blocks;
-    for (let i = 0; i < wanted.length; i += MAX_BLOCKS_PER_REQUEST) {
-      const batch = wanted.slice(i, i + MAX_BLOCKS_PER_REQUEST);
-      const { blocks } = await askPeer(addr, { type: 'getblocks', hashes: batch }, opts.timeoutMs);
-      if (blocks.length !== batch.length) throw new PeerMisbehaved(addr, `asked for ${batch.length} blocks, got ${blocks.length}`);
-      const decoded = blocks.map((wire, k) => {
-        const block = decodeBlock(addr, wire);
-        if (block.hash !== batch[k]) throw new PeerMisbehaved(addr, `sent block ${block.hash} for ${batch[k]}`);
-        return block;
-      });
-      // signatures are checked on worker threads ahead of the block being applied
-      const checked = decoded.map((b) => chain.precheck(b));
-      for (const [k, block] of decoded.entries()) {
-        await checked[k];
-        await addPeerBlock(chain, addr, block);
-        progress.blocks++;
-        progress.txs += block.txs.length - 1;
-        progress.target = Math.max(progress.target, progress.blocks);
-        opts.onProgress?.(progress);
+    if (wanted.length) chain.prepareChecks();
+    // The next batch is on its way while this one is applied.
+    const fetch = (from: number) => {
+      const batch = wanted.slice(from, from + (from === 0 ? FIRST_BATCH : MAX_BLOCKS_PER_REQUEST));
+      const p = fetchBlocks(addr, batch, opts.timeoutMs);
+      p.catch(() => {}); // awaited below; a sync that ends first leaves no unhandled rejection
+      return p;
+    };
+    let next = wanted.length ? fetch(0) : undefined;
+    for (let i = 0; i < wanted.length;) {
+      const decoded = await next!;
+      i += decoded.length;
+      next = i < wanted.length ? fetch(i) : undefined;
+      // A run of blocks connects at once; the signature threads check the next run meanwhile.
+      const runs: Block[][] = [];
+      for (let k = 0; k < decoded.length; k += MAX_RUN) runs.push(decoded.slice(k, k + MAX_RUN));
+      const precheck = (run: Block[] | undefined) => Promise.all((run ?? []).map((b) => chain.precheck(b)));
+      let checking = precheck(runs[0]);
+      for (const [r, run] of runs.entries()) {
+        await checking;
+        checking = precheck(runs[r + 1]);
+        await addPeerBlocks(chain, addr, run, (block) => {
+          progress.blocks++;
+          progress.txs += block.txs.length - 1;
+          progress.target = Math.max(progress.target, progress.blocks);
+          opts.onProgress?.(progress);
+        });
       }
     }
     locator = [headers[headers.length - 1].hash, ...blockLocator(chain)].slice(0, 64);
@@ -80,11 +93,36 @@ export async function syncFrom(
   }
 }
 
+/** The blocks `hashes` from `addr`, decoded, in that order. */
+async function fetchBlocks(addr: string, hashes: string[], timeoutMs?: number): Promise<Block[]> {
+  const { blocks } = await askPeer(addr, { type: 'getblocks', hashes }, timeoutMs);
+  if (blocks.length !== hashes.length) throw new PeerMisbehaved(addr, `asked for ${hashes.length} blocks, got ${blocks.length}`);
+  return blocks.map((wire, k) => {
+    const block = decodeBlock(addr, wire);
+    if (block.hash !== hashes[k]) throw new PeerMisbehaved(addr, `sent block ${block.hash} for ${hashes[k]}`);
+    return block;
+  });
+}
+
 export function decodeBlock(addr: string, wire: unknown): Block {
   try {
     return blockFromWire(wire);
   } catch (e) {
     throw new PeerMisbehaved(addr, `undecodable block: ${(e as Error).message}`);
+  }
+}
+
+/** Adds blocks a peer sent, in order; an invalid one is the peer's fault. */
+export async function addPeerBlocks(chain: Chain, addr: string, blocks: readonly Block[], onAdded: (b: Block) => void): Promise<void> {
+  let done = 0;
+  try {
+    await chain.addBlocks(blocks, (b) => {
+      done++;
+      onAdded(b);
+    });
+  } catch (e) {
+    if (e instanceof ConsensusError) throw new PeerMisbehaved(addr, `invalid block ${blocks[done]?.hash}: ${e.message}`);
+    throw e;
   }
 }
 

@@ -7,7 +7,7 @@ import {
 import { isCompressedPublicKey, isValidAddress, secp } from '../../consensus/keys.ts';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import bs58check from 'bs58check';
-import { makeFastVerifier, makeNativeVerifier } from '../../server/chain/verify.ts';
+import { makeFastVerifier, makeOpensslVerifier } from '../../server/chain/verify.ts';
 import { compare, progress } from './measure.ts';
 import type { Row } from './table.ts';
 
@@ -58,7 +58,7 @@ export async function run(): Promise<Row[]> {
     if (!ok) throw new Error(`signature ${i % SET} did not verify`);
   };
 
-  const native = makeNativeVerifier();
+  const native = makeOpensslVerifier();
   const fast = makeFastVerifier();
   for (const it of items) mustVerify(native(it.pub, it.message, it.sig) && fast(it.pub, it.message, it.sig), 0);
   progress('crypto: verify — noble, OpenSSL (keys cached), OpenSSL (key parsed each call), libsecp256k1 (wasm); 1.5 s each, interleaved');
@@ -73,7 +73,7 @@ export async function run(): Promise<Row[]> {
     },
     nativeCold: (i) => {
       const it = pick(i);
-      mustVerify(makeNativeVerifier()(it.pub, it.message, it.sig), i);
+      mustVerify(makeOpensslVerifier()(it.pub, it.message, it.sig), i);
     },
     wasm: (i) => {
       const it = pick(i);
@@ -100,7 +100,7 @@ export async function run(): Promise<Row[]> {
 
   const rows: Row[] = [
     { key: 'sig.verify_noble', group: SIG_GROUP, name: 'verify: nobleVerify (@noble/secp256k1)', value: verify.noble.perSec, unit: 'verify/s', note: `${SET} distinct keys and signatures, message ${msgBytes} B` },
-    { key: 'sig.verify_native', group: SIG_GROUP, name: 'verify: makeNativeVerifier (OpenSSL), keys cached', value: verify.nativeWarm.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
+    { key: 'sig.verify_native', group: SIG_GROUP, name: 'verify: makeOpensslVerifier (OpenSSL), keys cached', value: verify.nativeWarm.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
     { key: 'sig.verify_wasm', group: SIG_GROUP, name: 'verify: makeFastVerifier (libsecp256k1, wasm): the node uses it', value: verify.wasm.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
     { key: 'sig.verify_native_cold', group: SIG_GROUP, name: 'verify: OpenSSL, key parsed every call', value: verify.nativeCold.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
     { key: 'sig.sign_noble', group: SIG_GROUP, name: 'sign: signMessage (noble, RFC 6979, low-S)', value: sign.noble.perSec, unit: 'sign/s' },

@@ -5,7 +5,7 @@ import {
 } from '../../consensus/index.ts';
 import { Chain, type ChainOptions } from '../../server/chain/engine.ts';
 import { ChainStore } from '../../server/chain/store.ts';
-import { makeNativeVerifier } from '../../server/chain/verify.ts';
+import { makeOpensslVerifier } from '../../server/chain/verify.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from './mysql.ts';
 
 export interface TestKey { priv: string; pub: string; address: string }
@@ -27,7 +27,7 @@ export async function openTestChain(config: ConsensusConfig, minter: TestKey, op
   const g = genesisTemplate(config, minter.address, Date.now() - 60_000);
   const genesis = makeBlock(mineSync(g.header), g.txs);
   await Chain.initialize(store, config, genesis);
-  const open = () => Chain.open({ store, config, verify: makeNativeVerifier(), ...opts });
+  const open = () => Chain.open({ store, config, verify: makeOpensslVerifier(), ...opts });
   const chain = await open();
   return {
     chain, store, pool, genesis, db, reopen: open,

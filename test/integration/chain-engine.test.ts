@@ -1,11 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coinsToUnits, ConsensusError, hasValidSignature, makeTx, signTx, type Tx } from '../../consensus/index.ts';
+import { bitsForHeight, blockHash, coinsToUnits, ConsensusError, hasValidSignature, makeCoinbase, makeTx, merkleRoot, mineSync, signTx, type Tx } from '../../consensus/index.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
 import { Miner } from '../../server/chain/miner.ts';
 import type { Chain } from '../../server/chain/engine.ts';
 import { BlockStatus } from '../../server/chain/store.ts';
 import { mineOn, newKey, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
+import { consensusClassifier } from '../../server/sql/classify.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 
 const coins = (c: string) => coinsToUnits(c);
@@ -437,5 +438,94 @@ describe('a block whose COMMIT fails', () => {
     assert.equal(reopened.headers.get(b.hash)?.status, BlockStatus.Stored, 'the block itself was kept');
     assert.deepEqual((await reopened.getBlock(b.hash))?.txs.map((x) => x.id), b.txs.map((x) => x.id));
     assert.deepEqual(reopened.pool.txs().map((x) => x.id), [tx.id]);
+  });
+});
+
+describe('a block\'s SQL from outside, replayed in batches', () => {
+  const minter = newKey();
+  const author = newKey();
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+  let app: Awaited<ReturnType<typeof rootConnection>>;
+  before(async () => {
+    t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, { classify: consensusClassifier() });
+    app = await rootConnection();
+    await app.query(`CREATE DATABASE IF NOT EXISTS \`${t.db.name}\``);
+    await app.query(`CREATE TABLE \`${t.db.name}\`.t (id INT PRIMARY KEY, note TEXT)`);
+  });
+  after(async () => {
+    await app.end();
+    await t.close();
+  });
+  const latest = new Map<string, string>();
+  const insert = (id: number, note: string, time = Date.now()) => {
+    const ref = `t:${id}`;
+    const tx = signTx({
+      v: 1, chain: t.chain.genesis, time, from: author.pub, in: [], out: [],
+      sql: { stmts: [`INSERT INTO t VALUES (${id}, '${note}')`], undo: [`DELETE FROM t WHERE id = ${id}`], refs: [ref], base: { [ref]: latest.get(ref) ?? null } },
+    } as Parameters<typeof signTx>[0], author.priv);
+    return tx;
+  };
+  /** A block at `height` on `parent`, which the chain may not know yet (a peer's run). */
+  const mineOnHeader = (parent: string, height: number, txs: Tx[]) => {
+    const all = [makeCoinbase(t.chain.genesis, height, minter.address, t.chain.config.coinsForBlockMade), ...txs];
+    const header = mineSync({ v: 1, height, prev: parent, merkle: merkleRoot(all.map((x) => x.id)), time: Date.now() + height, bits: bitsForHeight(t.chain.config, height) });
+    return { hash: blockHash(header), header, txs: all };
+  };
+  const rows = async () => (await app.query(`SELECT id, note FROM \`${t.db.name}\`.t ORDER BY id`))[0] as { id: number; note: string }[];
+
+  test('every statement runs, in order, whatever the batch size; a `;` in a literal runs on its own', async () => {
+    const txs = Array.from({ length: 450 }, (_, i) => insert(i + 1, i === 200 ? 'semi;colon' : `row ${i + 1}`));
+    const b = mineOn(t.chain, t.chain.tip.hash, txs, minter.address);
+    assert.equal(await t.chain.addBlock(b), 'connected');
+    for (const tx of txs) latest.set(`t:${txs.indexOf(tx) + 1}`, tx.id);
+    const got = await rows();
+    assert.equal(got.length, 450);
+    assert.equal(got[200].note, 'semi;colon');
+    assert.equal(got[449].note, 'row 450');
+  });
+
+  test('a statement that fails in MySQL makes the block invalid, names its tx, and leaves no row behind', async () => {
+    const tip = t.chain.tip.hash;
+    const fresh = insert(1000, 'new');
+    const dup = insert(5, 'again'); // row 5 exists: duplicate key
+    const b = mineOn(t.chain, tip, [fresh, dup, insert(1001, 'new too')], minter.address);
+    await assert.rejects(t.chain.addBlock(b), (e: Error) => e instanceof ConsensusError && e.message.includes(dup.id) && /Duplicate entry/.test(e.message));
+    assert.equal(t.chain.tip.hash, tip);
+    assert.equal(t.chain.headers.get(b.hash)?.status, BlockStatus.Invalid);
+    const got = await rows();
+    assert.equal(got.length, 450);
+    assert.equal(got.find((r) => r.id === 5)?.note, 'row 5');
+  });
+
+  test('addBlocks (a sync): a run connects as one; a bad block in a run is found block by block, the ones before it stay', async () => {
+    const chainOf = (n: number, firstId: number, bad?: number) => {
+      const start = t.chain.height;
+      const out = [];
+      let parent = t.chain.tip.hash;
+      for (let k = 0; k < n; k++) {
+        // blocks not connected yet: mine on a header we add by hand, as a peer's run arrives
+        const tx = k === bad ? insert(5, 'dup') : insert(firstId + k, `run ${k}`);
+        const b = mineOnHeader(parent, start + 1 + k, [tx]);
+        out.push(b);
+        parent = b.hash;
+      }
+      return out;
+    };
+    const good = chainOf(5, 2000);
+    const seen: string[] = [];
+    await t.chain.addBlocks(good, (b, r) => seen.push(`${b.header.height}:${r}`));
+    assert.deepEqual(seen, good.map((b) => `${b.header.height}:connected`));
+    assert.equal(t.chain.tip.hash, good[4].hash);
+    for (const [k, b] of good.entries()) latest.set(`t:${2000 + k}`, b.txs[1].id);
+    assert.equal((await rows()).length, 455);
+
+    const withBad = chainOf(5, 3000, 2);
+    seen.length = 0;
+    await assert.rejects(t.chain.addBlocks(withBad, (b, r) => seen.push(`${b.header.height}:${r}`)), (e: Error) => e instanceof ConsensusError && /Duplicate entry/.test(e.message));
+    assert.deepEqual(seen, withBad.slice(0, 2).map((b) => `${b.header.height}:connected`));
+    assert.equal(t.chain.tip.hash, withBad[1].hash);
+    assert.equal(t.chain.headers.get(withBad[2].hash)?.status, BlockStatus.Invalid);
+    assert.equal(t.chain.headers.has(withBad[3].hash), false, 'blocks after the bad one were not taken');
+    assert.deepEqual((await rows()).filter((r) => r.id >= 3000).map((r) => r.id), [3000, 3001]);
   });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { coinsToUnits, ConsensusError, hasValidSignature, makeTx, nobleVerify, signTx, type Tx, type Verifier } from '../../consensus/index.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
 import { VerifyPool } from '../../server/chain/verify-pool.ts';
-import { makeNativeVerifier } from '../../server/chain/verify.ts';
+import { makeOpensslVerifier } from '../../server/chain/verify.ts';
 import { mineOn, newKey, openTestChain, testConfig } from '../helpers/chain.ts';
 
 const sqlBody = (from: string, i: number) => ({
@@ -48,7 +48,7 @@ describe('chain precheck', () => {
   const dest = newKey();
   const pool = new VerifyPool(2);
   let mainThreadChecks = 0;
-  const native = makeNativeVerifier();
+  const native = makeOpensslVerifier();
   const counting: Verifier = (pub, msg, sig) => (mainThreadChecks++, native(pub, msg, sig));
   let t: Awaited<ReturnType<typeof openTestChain>>;
   before(async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { bytesToHex, hexToBytes, nobleVerify, publicKeyOf, signMessage, utf8ToBytes } from '../../consensus/index.ts';
 import { secp } from '../../consensus/keys.ts';
-import { makeFastVerifier, makeNativeVerifier } from '../../server/chain/verify.ts';
+import { makeAddonVerifier, makeFastVerifier, makeOpensslVerifier, makeWasmVerifier } from '../../server/chain/verify.ts';
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -34,7 +34,16 @@ function highS(derHex: string): string {
   return bytesToHex(Uint8Array.from([0x30, body.length, ...body]));
 }
 
-for (const [name, make] of [['OpenSSL', makeNativeVerifier], ['libsecp256k1 (WebAssembly)', makeFastVerifier]] as const)
+test('the node verifies with native libsecp256k1 here (its prebuilt addon loads)', () => {
+  const addon = makeAddonVerifier();
+  assert.ok(addon, 'the secp256k1 addon did not load: the node falls back to WebAssembly, ~4x slower');
+  const priv = 'c0ffee'.padStart(64, '1');
+  const msg = utf8ToBytes('OurSQL signed transaction v1\n{}');
+  assert.equal(makeFastVerifier()(publicKeyOf(priv), msg, signMessage(msg, priv)), true);
+});
+
+const requireAddon = () => makeAddonVerifier() ?? assert.fail('no secp256k1 addon');
+for (const [name, make] of [['OpenSSL', makeOpensslVerifier], ['libsecp256k1 (native addon)', requireAddon], ['libsecp256k1 (WebAssembly)', makeWasmVerifier]] as const)
 test(`the ${name} verifier agrees with noble on the same vectors`, () => {
   const native = make();
   const keys = ['01'.padStart(64, '0'), 'c0ffee'.padStart(64, '1'), 'fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140'];

@@ -1,0 +1,139 @@
+/**
+ * Replays many checked statements in one round trip: a block's SQL sent as one multi-statement
+ * packet runs ~5x faster than one statement per round trip (measured: 31,000 vs 5,000–9,000
+ * INSERTs/s on this kind of machine).
+ *
+ * The connection allows several statements per packet only for that one packet (COM_SET_OPTION
+ * on, the batch, off), so nothing else sent on it (undo SQL, queries with values) can ever run
+ * as more than one statement. A batch is trusted only if MySQL reports exactly one plain result
+ * per statement: statements joined with `\n;\n` that each held no `;` can only split at those
+ * separators, so a statement MySQL read differently from our parser (a literal or comment left
+ * open) merges with the next and the count falls short. Then, or on any error, the batch is rolled
+ * back to its savepoint and the caller runs the statements one by one, exactly as without batching.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
+
+/** At most this many statements, and about this much text, per packet (well under max_allowed_packet). */
+export const BATCH_STATEMENTS = 200;
+export const BATCH_BYTES = 1 << 20;
+
+const COM_SET_OPTION = 0x1b;
+const MULTI_STATEMENTS_ON = 0;
+const MULTI_STATEMENTS_OFF = 1;
+
+// mysql2 has no API for COM_SET_OPTION; its command and packet classes (not exported: loaded by
+// path, the version pinned by the lock file) send it as its own COM_PING is sent.
+const require = createRequire(import.meta.url);
+const lib = join(dirname(require.resolve('mysql2')), 'lib');
+const Command = require(join(lib, 'commands/command.js')) as new () => object;
+const Packet = require(join(lib, 'packets/packet.js')) as new (seq: number, buf: Buffer, start: number, end: number) => object;
+
+interface CoreConnection {
+  addCommand(cmd: object): void;
+  writePacket(p: object): void;
+}
+
+class SetOption extends Command {
+  constructor(private readonly option: number, private readonly onResult: (e?: Error) => void) {
+    super();
+  }
+
+  start(_packet: unknown, connection: CoreConnection) {
+    // 4 bytes of header (filled in by writePacket), the command byte, the option as int<2>
+    const body = Buffer.from([0, 0, 0, 0, COM_SET_OPTION, this.option, 0]);
+    connection.writePacket(new Packet(0, body, 0, body.length));
+    return this.done;
+  }
+
+  // the server answers EOF (or OK); an error packet goes to onResult(err) before this
+  done() {
+    process.nextTick(this.onResult);
+    return null;
+  }
+}
+
+function setOption(conn: PoolConnection, option: number): Promise<void> {
+  const core = (conn as unknown as { connection: CoreConnection }).connection;
+  return new Promise((resolve, reject) => core.addCommand(new SetOption(option, (e) => (e ? reject(e) : resolve()))));
+}
+
+/** Whether `stmt` may go into a batch: no `;` at all, so it cannot hide a statement boundary. */
+export function batchable(stmt: string): boolean {
+  return !stmt.includes(';');
+}
+
+/**
+ * Runs `stmts` (each `batchable`, inside the caller's transaction) as one packet. True: all ran,
+ * one plain result each. False: nothing of the batch is left (rolled back to its savepoint) and the
+ * caller runs them one by one. Lock errors (wait timeout, deadlock) are thrown as they are.
+ */
+export async function runBatch(conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean): Promise<boolean> {
+  await conn.query('SAVEPOINT oursql_batch');
+  let results: unknown;
+  let failed: unknown;
+  await setOption(conn, MULTI_STATEMENTS_ON);
+  try {
+    [results] = await conn.query(stmts.join('\n;\n'));
+  } catch (e) {
+    failed = e;
+  } finally {
+    try {
+      await setOption(conn, MULTI_STATEMENTS_OFF);
+    } catch (e) {
+      // never hand back a connection that still runs several statements per packet
+      conn.destroy();
+      throw e;
+    }
+  }
+  if (failed !== undefined && isLockError(failed)) throw failed;
+  const ok = failed === undefined && Array.isArray(results) && results.length === stmts.length && results.every(isPlainResult);
+  if (!ok) await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
+  return ok;
+}
+
+function isPlainResult(r: unknown): r is ResultSetHeader {
+  return typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as ResultSetHeader).affectedRows === 'number';
+}
+
+/**
+ * Gathers the statements of consecutive txs and runs them by `runBatch`; `oneByOne` runs a batch
+ * MySQL did not take as a whole. `busy` turns a lock error into the error to throw.
+ */
+export class SqlBatcher<T> {
+  private items: T[] = [];
+  private stmts: string[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly conn: PoolConnection,
+    private readonly oneByOne: (items: readonly T[]) => Promise<void>,
+    private readonly lock: { is: (e: unknown) => boolean; busy: (e: unknown) => Error },
+  ) {}
+
+  async add(item: T, stmts: readonly string[]): Promise<void> {
+    this.items.push(item);
+    for (const s of stmts) {
+      this.stmts.push(s);
+      this.bytes += s.length;
+    }
+    if (this.stmts.length >= BATCH_STATEMENTS || this.bytes >= BATCH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const { items, stmts } = this;
+    if (items.length === 0) return;
+    this.items = [];
+    this.stmts = [];
+    this.bytes = 0;
+    if (stmts.length >= 2) {
+      try {
+        if (await runBatch(this.conn, stmts, this.lock.is)) return;
+      } catch (e) {
+        throw this.lock.is(e) ? this.lock.busy(e) : e;
+      }
+    }
+    await this.oneByOne(items);
+  }
+}
