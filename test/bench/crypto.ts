@@ -7,7 +7,7 @@ import {
 import { isCompressedPublicKey, isValidAddress, secp } from '../../consensus/keys.ts';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import bs58check from 'bs58check';
-import { makeFastVerifier, makeOpensslVerifier } from '../../server/chain/verify.ts';
+import { makeAddonVerifier, makeOpensslVerifier, makeWasmVerifier } from '../../server/chain/verify.ts';
 import { compare, progress } from './measure.ts';
 import type { Row } from './table.ts';
 
@@ -59,9 +59,11 @@ export async function run(): Promise<Row[]> {
   };
 
   const native = makeOpensslVerifier();
-  const fast = makeFastVerifier();
-  for (const it of items) mustVerify(native(it.pub, it.message, it.sig) && fast(it.pub, it.message, it.sig), 0);
-  progress('crypto: verify — noble, OpenSSL (keys cached), OpenSSL (key parsed each call), libsecp256k1 (wasm); 1.5 s each, interleaved');
+  const wasmVerify = makeWasmVerifier();
+  const addon = makeAddonVerifier() ?? wasmVerify; // the row says which
+  const addonName = makeAddonVerifier() ? 'native addon' : 'addon did not load: wasm';
+  for (const it of items) mustVerify(native(it.pub, it.message, it.sig) && wasmVerify(it.pub, it.message, it.sig) && addon(it.pub, it.message, it.sig), 0);
+  progress('crypto: verify — noble, OpenSSL (keys cached), OpenSSL (key parsed each call), libsecp256k1 (wasm, native); 1.5 s each, interleaved');
   const verify = compare({
     noble: (i) => {
       const it = pick(i);
@@ -77,7 +79,11 @@ export async function run(): Promise<Row[]> {
     },
     wasm: (i) => {
       const it = pick(i);
-      mustVerify(fast(it.pub, it.message, it.sig), i);
+      mustVerify(wasmVerify(it.pub, it.message, it.sig), i);
+    },
+    addon: (i) => {
+      const it = pick(i);
+      mustVerify(addon(it.pub, it.message, it.sig), i);
     },
   }, 1.5, { batch: 4 });
 
@@ -101,7 +107,8 @@ export async function run(): Promise<Row[]> {
   const rows: Row[] = [
     { key: 'sig.verify_noble', group: SIG_GROUP, name: 'verify: nobleVerify (@noble/secp256k1)', value: verify.noble.perSec, unit: 'verify/s', note: `${SET} distinct keys and signatures, message ${msgBytes} B` },
     { key: 'sig.verify_native', group: SIG_GROUP, name: 'verify: makeOpensslVerifier (OpenSSL), keys cached', value: verify.nativeWarm.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
-    { key: 'sig.verify_wasm', group: SIG_GROUP, name: 'verify: makeFastVerifier (libsecp256k1, wasm): the node uses it', value: verify.wasm.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
+    { key: 'sig.verify_wasm', group: SIG_GROUP, name: 'verify: libsecp256k1 as WebAssembly (the fallback)', value: verify.wasm.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
+    { key: 'sig.verify_addon', group: SIG_GROUP, name: `verify: libsecp256k1 (${addonName}): the node uses it`, value: verify.addon.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
     { key: 'sig.verify_native_cold', group: SIG_GROUP, name: 'verify: OpenSSL, key parsed every call', value: verify.nativeCold.perSec, unit: 'verify/s', base: 'sig.verify_noble' },
     { key: 'sig.sign_noble', group: SIG_GROUP, name: 'sign: signMessage (noble, RFC 6979, low-S)', value: sign.noble.perSec, unit: 'sign/s' },
     { key: 'sig.sign_native', group: SIG_GROUP, name: 'sign: node:crypto (OpenSSL), DER', value: sign.native.perSec, unit: 'sign/s', base: 'sig.sign_noble' },

@@ -16,8 +16,9 @@ import { tempNodeDir } from '../helpers/node.ts';
 import { checkInterrupt, Cleanups, progress } from './measure.ts';
 import type { Row } from './table.ts';
 
-const REPLAY_BLOCKS = Number(process.env.BENCH_REPLAY_BLOCKS ?? 40);
-const REPLAY_PER_BLOCK = Number(process.env.BENCH_REPLAY_PER_BLOCK ?? 50);
+// the size the import test asks for (≥ 200 blocks, ≥ 5,000 SQL txs)
+const REPLAY_BLOCKS = Number(process.env.BENCH_REPLAY_BLOCKS ?? 200);
+const REPLAY_PER_BLOCK = Number(process.env.BENCH_REPLAY_PER_BLOCK ?? 30);
 const PROP_TXS = Number(process.env.BENCH_PROP_TXS ?? 1000);
 const PROP_ROUNDS = Number(process.env.BENCH_PROP_ROUNDS ?? 3);
 const RECEIVERS = Number(process.env.BENCH_RECEIVERS ?? 5);
@@ -148,11 +149,21 @@ async function measure(): Promise<Row[]> {
   const env = await tempNodeDir('bimport');
   cleanups.push(() => env.cleanup());
   t0 = performance.now();
-  const r = await importNode({ datadir: env.datadir, peer: seed.addr, mysql: env.db.url });
-  const importSecs = (performance.now() - t0) / 1000;
+  let first = { at: 0, txs: 0 };
+  const r = await importNode({
+    datadir: env.datadir, peer: seed.addr, mysql: env.db.url,
+    onProgress: (p) => {
+      if (p.blocks === 1) first = { at: performance.now(), txs: p.txs };
+    },
+  });
+  const end = performance.now();
+  const importSecs = (end - t0) / 1000;
   rows.push({
     key: 'p2p.replay.import', group: 'Peers', name: `import replay (${r.blocks} blocks, ${r.txs} SQL txs, signatures checked)`,
-    value: r.txs / importSecs, unit: 'tx/s', base: 'p2p.replay.direct', note: 'target ≥ 5,000 tx/s',
+    value: r.txs / importSecs, unit: 'tx/s', base: 'p2p.replay.direct', note: `target ≥ 5,000 tx/s; the whole command: ${(importSecs * 1000).toFixed(0)} ms, of it ${(first.at - t0).toFixed(0)} ms set-up to the first block (its CREATE TABLE)`,
+  }, {
+    key: 'p2p.replay.sync', group: 'Peers', name: 'of which: the blocks after the first (fetch, check, replay)', value: (r.txs - first.txs) / ((end - first.at) / 1000),
+    unit: 'tx/s', base: 'p2p.replay.direct',
   });
 
   // ---- propagation of a full block: to one peer alone, then to 5 peers, each a node process of its own ----
