@@ -763,10 +763,9 @@ export class Chain extends EventEmitter {
     try {
       await conn.beginTransaction();
       // first: it copies pooled bodies from the pool table, which the rest may empty
-      for (const h of branch) {
-        const b = unsaved.get(h.hash);
-        if (b) h.seq = await this.store.saveBlock(b, h.work, conn, (id) => this.committedInPool(id));
-      }
+      const toSave = branch.filter((h) => unsaved.has(h.hash));
+      const seqs = await this.store.saveBlocks(toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (id) => this.committedInPool(id));
+      toSave.forEach((h, i) => (h.seq = seqs[i]));
       await conn.query(`USE \`${this.store.appDb}\``);
       if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests);
       const droppedBlocks: Block[] = [];

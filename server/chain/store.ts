@@ -146,18 +146,28 @@ export class ChainStore {
 
   /** Stores a block (and its tx bodies) on whatever branch; returns its first-seen sequence number. */
   async saveBlock(block: Block, work: bigint, conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false): Promise<number> {
-    if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
+    return (await this.saveBlocks([{ block, work }], conn, pooled))[0];
+  }
+
+  /** Stores blocks (a run from a sync: their txs in as few INSERTs as fit); returns each one's seq. */
+  async saveBlocks(blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false): Promise<number[]> {
+    for (const { block } of blocks) if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
+    const txs = blocks.flatMap(({ block }) => block.txs);
     // Bodies already in the pool are copied inside MySQL instead of being sent again.
-    const inPool = block.txs.filter((t) => pooled(t.id)).map((t) => t.id);
+    const inPool = txs.filter((t) => pooled(t.id)).map((t) => t.id);
     for (let i = 0; i < inPool.length; i += 5000) {
       await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [inPool.slice(i, i + 5000)]);
     }
-    await this.saveTxs(block.txs.filter((t) => !pooled(t.id)), conn);
-    const [res] = await conn.query<RowDataPacket[]>(
-      `INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES (?, ?, ?, ?, ?, ?, 0)`,
-      [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString()],
-    );
-    return Number((res as unknown as { insertId: number }).insertId);
+    await this.saveTxs(txs.filter((t) => !pooled(t.id)), conn);
+    const seqs: number[] = [];
+    for (const { block, work } of blocks) {
+      const [res] = await conn.query<RowDataPacket[]>(
+        `INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES (?, ?, ?, ?, ?, ?, 0)`,
+        [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString()],
+      );
+      seqs.push(Number((res as unknown as { insertId: number }).insertId));
+    }
+    return seqs;
   }
 
   async saveDigests(digests: ReadonlyMap<string, string>, conn: Conn = this.mysql): Promise<void> {
