@@ -497,6 +497,24 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     assert.equal(got.find((r) => r.id === 5)?.note, 'row 5');
   });
 
+  test('a tx from outside whose undo is not a write on its own table is not pooled, and nothing of it runs', async () => {
+    const withUndo = (id: number, undo: string[]) => signTx({
+      v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+      sql: { stmts: [`INSERT INTO t VALUES (${id}, 'u')`], undo, refs: [`t:${id}`], base: { [`t:${id}`]: null } },
+    } as Parameters<typeof signTx>[0], author.priv);
+    const before = t.chain.pool.size;
+    for (const undo of [[`DROP DATABASE \`${t.db.name}_chain\``], ['DELETE FROM other WHERE id = 1'], ['DELETE FROM t WHERE id = 1; DROP TABLE t'], ['SET GLOBAL max_connections = 1']]) {
+      await assert.rejects(t.chain.submitTx(withUndo(5000, undo)), (e: unknown) => isCode('sql-refused')(e) && /undo statement/.test((e as Error).message), undo[0]);
+    }
+    assert.equal(t.chain.pool.size, before);
+    assert.equal((await rows()).some((r) => r.id === 5000), false);
+    const ok = withUndo(5001, ['DELETE FROM `t` WHERE `id` = 5001']);
+    await t.chain.submitTx(ok);
+    assert.equal(t.chain.pool.has(ok.id), true);
+    await t.chain.cancel(ok.id);
+    assert.equal((await rows()).some((r) => r.id === 5001), false, 'cancel undid it');
+  });
+
   test('addBlocks (a sync): a run connects as one; a bad block in a run is found block by block, the ones before it stay', async () => {
     const chainOf = (n: number, firstId: number, bad?: number) => {
       const start = t.chain.height;
