@@ -31,7 +31,7 @@ export interface ChainOptions {
    * The state digest of `refs` as the connection sees them now (SPEC 9, server/sql/digest.ts);
    * without it blocks get no digest.
    */
-  stateDigest?: (conn: PoolConnection, refs: readonly string[]) => Promise<string>;
+  stateDigest?: (conn: PoolConnection, refs: readonly string[], keys?: Map<string, string[] | null>) => Promise<string>;
   /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
   beforeCommit?: () => Promise<void>;
 }
@@ -792,6 +792,10 @@ export class Chain extends EventEmitter {
       if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests);
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
+      // Primary keys read once per switch when none of its SQL changes a schema (see stateDigest).
+      const inHand = branch.map((h) => (h === target ? targetBlock : unsaved.get(h.hash)));
+      const noDdl = inHand.every((b) => b && !b.txs.some(hasDdl)) && ![...poolBefore, ...droppedBlocks.flatMap((b) => b.txs)].some(hasDdl);
+      const keys = noDdl ? new Map<string, string[] | null>() : undefined;
 
       if (!fast) {
         await this.undoSql(conn, poolBefore);
@@ -800,13 +804,13 @@ export class Chain extends EventEmitter {
       for (const h of branch) {
         const block = h === target ? targetBlock : unsaved.get(h.hash) ?? await this.store.getBlock(h, conn);
         try {
-          await this.applyBlock(conn, delta, block, !fast);
+          await this.applyBlock(conn, delta, block, !fast, run);
         } catch (e) {
           failed = h;
           throw e;
         }
         // Slow path: the database holds exactly the state after this block.
-        if (!fast) await this.digestAfter(conn, block, [], digests);
+        if (!fast) await this.digestAfter(conn, block, [], digests, keys);
       }
       const newHeight = target.header.height;
       const again = [...droppedBlocks.flatMap((b) => b.txs.slice(1)), ...poolBefore].filter((t) => !delta.hasTx(t.id));
@@ -888,13 +892,13 @@ export class Chain extends EventEmitter {
    * a proxy write running on those rows waits for this lock, so waiting for it would deadlock;
    * the block then gets no digest here (peers that have one compare it). A failed read likewise.
    */
-  private async digestAfter(conn: PoolConnection, block: Block, undo: readonly Tx[], digests: Map<string, string>): Promise<void> {
+  private async digestAfter(conn: PoolConnection, block: Block, undo: readonly Tx[], digests: Map<string, string>, keys?: Map<string, string[] | null>): Promise<void> {
     const read = this.opts.stateDigest;
     if (!read) return;
     const refs = [...new Set(block.txs.flatMap((t) => sqlOf(t)?.refs ?? []))];
     const skip = (e: unknown) => this.log(`block ${block.hash}: no state digest here: ${(e as Error).message}`);
     if (undo.length === 0) {
-      await read(conn, refs).then((d) => digests.set(block.hash, d), skip);
+      await read(conn, refs, keys).then((d) => digests.set(block.hash, d), skip);
       return;
     }
     await conn.query('SAVEPOINT digest');
@@ -964,7 +968,7 @@ export class Chain extends EventEmitter {
   }
 
   /** Validates every tx of `block` on `delta` and connects it; runs its SQL when `runSql`. */
-  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean): Promise<void> {
+  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean, inRun = false): Promise<void> {
     const { header } = block;
     delta.applyTx(block.txs[0], header.height, 0);
     const ctx = { ...this.txContext(header.height, header.time), signatureKnownGood: (tx: Tx) => this.checkedSignatures.has(tx) || this.pooledAsIs(tx) };
@@ -973,7 +977,7 @@ export class Chain extends EventEmitter {
     const batch = new SqlBatcher<Tx>(conn, (txs) => this.runTxsSql(conn, header.height, txs), {
       is: isLockError,
       busy: (e) => new ChainBusyError(`SQL of block ${header.height} is waiting for rows a client transaction holds: ${(e as Error).message}`),
-    });
+    }, inRun ? 'abort' : 'savepoint');
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
       checkTx(tx, delta, this.config, ctx);

@@ -69,8 +69,8 @@ export function batchable(stmt: string): boolean {
  * one plain result each. False: nothing of the batch is left (rolled back to its savepoint) and the
  * caller runs them one by one. Lock errors (wait timeout, deadlock) are thrown as they are.
  */
-export async function runBatch(conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean): Promise<boolean> {
-  await conn.query('SAVEPOINT oursql_batch');
+export async function runBatch(conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean, savepoint = true): Promise<boolean> {
+  if (savepoint) await conn.query('SAVEPOINT oursql_batch');
   let results: unknown;
   let failed: unknown;
   await setOption(conn, MULTI_STATEMENTS_ON);
@@ -89,7 +89,7 @@ export async function runBatch(conn: PoolConnection, stmts: readonly string[], i
   }
   if (failed !== undefined && isLockError(failed)) throw failed;
   const ok = failed === undefined && Array.isArray(results) && results.length === stmts.length && results.every(isPlainResult);
-  if (!ok) await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
+  if (!ok && savepoint) await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
   return ok;
 }
 
@@ -97,9 +97,16 @@ function isPlainResult(r: unknown): r is ResultSetHeader {
   return typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as ResultSetHeader).affectedRows === 'number';
 }
 
+/** A batch MySQL did not take as a whole, where nothing of it could be undone alone (`onFailure: 'abort'`). */
+export class BatchFailed extends Error {
+  override name = 'BatchFailed';
+}
+
 /**
  * Gathers the statements of consecutive txs and runs them by `runBatch`; `oneByOne` runs a batch
- * MySQL did not take as a whole. `busy` turns a lock error into the error to throw.
+ * MySQL did not take as a whole. `busy` turns a lock error into the error to throw. `onFailure:
+ * 'abort'` (a caller that rolls back everything and starts over on any failure): no savepoint per
+ * batch, and a failed one throws BatchFailed, leaving the transaction to be rolled back.
  */
 export class SqlBatcher<T> {
   private items: T[] = [];
@@ -110,6 +117,7 @@ export class SqlBatcher<T> {
     private readonly conn: PoolConnection,
     private readonly oneByOne: (items: readonly T[]) => Promise<void>,
     private readonly lock: { is: (e: unknown) => boolean; busy: (e: unknown) => Error },
+    private readonly onFailure: 'savepoint' | 'abort' = 'savepoint',
   ) {}
 
   async add(item: T, stmts: readonly string[]): Promise<void> {
@@ -128,11 +136,13 @@ export class SqlBatcher<T> {
     this.stmts = [];
     this.bytes = 0;
     if (stmts.length >= 2) {
+      const savepoint = this.onFailure === 'savepoint';
       try {
-        if (await runBatch(this.conn, stmts, this.lock.is)) return;
+        if (await runBatch(this.conn, stmts, this.lock.is, savepoint)) return;
       } catch (e) {
         throw this.lock.is(e) ? this.lock.busy(e) : e;
       }
+      if (!savepoint) throw new BatchFailed('a batch of block SQL failed: the run is redone block by block');
     }
     await this.oneByOne(items);
   }

@@ -151,6 +151,7 @@ export class ChainStore {
 
   /** Stores blocks (a run from a sync: their txs in as few INSERTs as fit); returns each one's seq. */
   async saveBlocks(blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false): Promise<number[]> {
+    if (blocks.length === 0) return [];
     for (const { block } of blocks) if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
     const txs = blocks.flatMap(({ block }) => block.txs);
     // Bodies already in the pool are copied inside MySQL instead of being sent again.
@@ -159,15 +160,14 @@ export class ChainStore {
       await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [inPool.slice(i, i + 5000)]);
     }
     await this.saveTxs(txs.filter((t) => !pooled(t.id)), conn);
-    const seqs: number[] = [];
-    for (const { block, work } of blocks) {
-      const [res] = await conn.query<RowDataPacket[]>(
-        `INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES (?, ?, ?, ?, ?, ?, 0)`,
-        [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString()],
-      );
-      seqs.push(Number((res as unknown as { insertId: number }).insertId));
-    }
-    return seqs;
+    const rows = blocks.map(({ block, work }) =>
+      [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString(), 0]);
+    const [res] = await conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES ?`, [rows]);
+    if (blocks.length === 1) return [Number((res as unknown as { insertId: number }).insertId)];
+    // one INSERT for a run; its rows' sequence numbers read back (not assumed consecutive)
+    const [got] = await conn.query<RowDataPacket[]>(`SELECT hash, seq FROM ${this.t('blocks')} WHERE hash IN (?)`, [blocks.map((b) => b.block.hash)]);
+    const seq = new Map(got.map((r) => [r.hash as string, Number(r.seq)]));
+    return blocks.map(({ block }) => seq.get(block.hash)!);
   }
 
   async saveDigests(digests: ReadonlyMap<string, string>, conn: Conn = this.mysql): Promise<void> {

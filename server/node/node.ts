@@ -135,7 +135,7 @@ export class OursqlNode {
       const chain = await Chain.open({
         store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm(),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
-        stateDigest: (conn, refs) => stateDigest(mysql2Executor(conn), refs),
+        stateDigest: (conn, refs, keys) => stateDigest(mysql2Executor(conn), refs, keys),
       });
       const minter = config.minter;
       const serve = opts.serve ?? true;

@@ -25,8 +25,15 @@ const MAX_KEY_SPLITS = 64;
 const KEYS_PER_SELECT = 500;
 const NO_SUCH_TABLE = 1146;
 
-/** The digest of the images `refs` have in the connection's current database now. */
-export async function stateDigest(exec: SqlExecutor, refs: Iterable<string>): Promise<string> {
+/** Primary keys by table, for reads where no table can change in between (see `stateDigest`). */
+export type KeyCache = Map<string, string[] | null>;
+
+/**
+ * The digest of the images `refs` have in the connection's current database now. `keys`: primary
+ * keys already read, to be reused: only while no table's definition can change, e.g. within one
+ * MySQL transaction that runs no DDL and has itself written the tables (metadata locks hold them).
+ */
+export async function stateDigest(exec: SqlExecutor, refs: Iterable<string>, keys?: KeyCache): Promise<string> {
   const byTable = new Map<string, Set<string>>();
   for (const ref of refs) {
     const colon = ref.indexOf(':');
@@ -38,15 +45,19 @@ export async function stateDigest(exec: SqlExecutor, refs: Iterable<string>): Pr
   }
   const entries: [string, Image][] = [];
   for (const [table, tableRefs] of byTable) {
-    for (const [ref, image] of await tableImages(exec, table, tableRefs)) entries.push([ref, image]);
+    for (const [ref, image] of await tableImages(exec, table, tableRefs, keys)) entries.push([ref, image]);
   }
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
 }
 
-async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>): Promise<Map<string, Image>> {
+async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>, keys?: KeyCache): Promise<Map<string, Image>> {
   const out = new Map<string, Image>();
-  const pk = await primaryKey(exec, table);
+  let pk = keys?.get(table);
+  if (pk === undefined) {
+    pk = await primaryKey(exec, table);
+    keys?.set(table, pk);
+  }
   const rowRefs = [...refs].filter((r) => !r.endsWith(':*'));
   if (pk === null || pk.length === 0 || rowRefs.length < refs.size) {
     // The table itself (DDL), or rows that cannot be named one by one: its definition stands for them.

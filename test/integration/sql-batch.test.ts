@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
-import { batchable, runBatch, SqlBatcher } from '../../server/chain/sql-batch.ts';
+import { BatchFailed, batchable, runBatch, SqlBatcher } from '../../server/chain/sql-batch.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from '../helpers/mysql.ts';
 
 const db = testDatabase('batch');
@@ -95,6 +95,24 @@ test('SqlBatcher: batches across txs, falls back to one by one and reports the f
     await b.flush();
   }), (e: { errno?: number }) => e.errno === 1062); // the duplicate, found by the one-by-one run
   assert.deepEqual(ran, [[insert(1), insert(2), insert(2), insert(3)]]);
+});
+
+test('SqlBatcher in a run (onFailure abort): no savepoint; a failed batch throws BatchFailed and never runs one by one', async () => {
+  const c = await pool.getConnection();
+  try {
+    await c.query(`USE \`${db.name}\``);
+    await c.query('DELETE FROM t');
+    await c.beginTransaction();
+    const b = new SqlBatcher<string>(c, async () => assert.fail('no one-by-one run in a run'), { is: isLock, busy: (e) => new Error(`busy: ${e}`) }, 'abort');
+    await b.add('a', [insert(1), insert(2)]);
+    await b.flush();
+    await b.add('b', [insert(3), insert(1)]);
+    await assert.rejects(b.flush(), BatchFailed);
+    await assert.rejects(c.query('ROLLBACK TO SAVEPOINT oursql_batch'), (e: { errno?: number }) => e.errno === 1305, 'no savepoint was made');
+    await c.rollback();
+  } finally {
+    c.release();
+  }
 });
 
 test('a lock wait in a batch is reported as busy, not as a bad statement', async () => {
