@@ -62,6 +62,18 @@ export function checkTx(tx: Tx, view: ChainView, cfg: ConsensusConfig, ctx: TxCo
   for (const a of actions) {
     if (isUnmanagedTable(cfg, a.table)) fail('sql-refused', `table ${a.table} is unmanaged: its SQL is not replicated`, { table: a.table });
   }
+  // Undo runs as it came when a node undoes its pool or drops the block: it may only be what a
+  // statement may be (one write, no executable comments), on a table the statements change.
+  const tables = new Set(actions.map((a) => a.table));
+  for (const stmt of body.sql.undo) {
+    let table: string;
+    try {
+      table = ctx.classify(stmt).table;
+    } catch (e) {
+      fail('sql-refused', `undo statement refused: ${(e as Error).message}`, { stmt });
+    }
+    if (!tables.has(table)) fail('sql-refused', `undo statement on table ${table}, which the transaction does not change`, { stmt });
+  }
   for (const [ref, base] of Object.entries(body.sql.base)) {
     if (view.latestOnRef(ref) !== base) fail('stale-base', `row ${ref} was changed by another transaction since this one was prepared`, { ref, base });
   }

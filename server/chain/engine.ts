@@ -322,7 +322,6 @@ export class Chain extends EventEmitter {
   private async admit(tx: Tx): Promise<PoolEntry> {
     if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
     const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
-    this.checkUndo(tx);
     const conn = await this.mysql.getConnection();
     try {
       await conn.beginTransaction();
@@ -349,27 +348,6 @@ export class Chain extends EventEmitter {
     this.pool.add(tx, check);
     this.emit('pool', tx);
     return this.pool.get(tx.id)!;
-  }
-
-  /**
-   * Pool policy for txs from outside (peers, RPC): every undo statement is one write on a table
-   * the tx's statements touch. The consensus rules check only `stmts`, and `undo` runs as it came
-   * whenever the pool is undone: without this, a peer's tx could carry any statement there.
-   */
-  private checkUndo(tx: Tx): void {
-    const sql = sqlOf(tx);
-    const classify = this.opts.classify;
-    if (!sql || !classify) return;
-    const tables = new Set(sql.stmts.map((s) => classify(s).table));
-    for (const stmt of sql.undo) {
-      let table: string;
-      try {
-        table = classify(stmt).table;
-      } catch (e) {
-        throw new ConsensusError('sql-refused', `undo statement refused: ${(e as Error).message}`, { stmt });
-      }
-      if (!tables.has(table)) throw new ConsensusError('sql-refused', `undo statement on table ${table}, which the transaction does not change`, { stmt });
-    }
   }
 
   /**

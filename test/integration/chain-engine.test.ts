@@ -497,7 +497,7 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     assert.equal(got.find((r) => r.id === 5)?.note, 'row 5');
   });
 
-  test('a tx from outside whose undo is not a write on its own table is not pooled, and nothing of it runs', async () => {
+  test('a tx whose undo is not a write on its own table is invalid: not pooled, a block holding it refused, nothing of it runs', async () => {
     const withUndo = (id: number, undo: string[]) => signTx({
       v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
       sql: { stmts: [`INSERT INTO t VALUES (${id}, 'u')`], undo, refs: [`t:${id}`], base: { [`t:${id}`]: null } },
@@ -508,6 +508,11 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     }
     assert.equal(t.chain.pool.size, before);
     assert.equal((await rows()).some((r) => r.id === 5000), false);
+    const tip = t.chain.tip.hash;
+    const bad = mineOn(t.chain, tip, [withUndo(5002, ['DROP TABLE t'].map((u) => `${u}; DROP DATABASE x`))], minter.address);
+    await assert.rejects(t.chain.addBlock(bad), (e: unknown) => isCode('sql-refused')(e) && /undo statement/.test((e as Error).message));
+    assert.equal(t.chain.tip.hash, tip);
+    assert.equal((await rows()).some((r) => r.id === 5002), false);
     const ok = withUndo(5001, ['DELETE FROM `t` WHERE `id` = 5001']);
     await t.chain.submitTx(ok);
     assert.equal(t.chain.pool.has(ok.id), true);

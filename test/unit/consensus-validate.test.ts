@@ -55,8 +55,8 @@ function spend(from: Who, inputs: [string, number][], outputs: [string | null, b
   return signTx(body, KEY[from]);
 }
 
-const sql = (stmts: string[], base: Record<string, string | null> = {}): SqlPart => ({
-  stmts, undo: stmts.map(() => 'undo'), refs: Object.keys(base), base,
+const sql = (stmts: string[], base: Record<string, string | null> = {}, undo = stmts.map((s) => `delete ${s.split(' ')[1]} (undo)`)): SqlPart => ({
+  stmts, undo, refs: Object.keys(base), base,
 });
 
 test('a valid spend with change passes and returns no cost', () => {
@@ -220,6 +220,16 @@ test('SQL: refused operations, unmanaged tables and a validator without classifi
   assert.deepEqual(checkTx(free, view, SIMPLE, ctx()), {
     cost: 0n, actions: [{ op: 'insert', table: 'posts' }, { op: 'delete', table: 'posts' }],
   });
+});
+
+test('undo: each statement must classify as a write on a table the tx changes', () => {
+  const view = freshView();
+  const withUndo = (undo: string[]) => spend('A', [], [], { sql: sql(['insert posts values(1)'], { 'posts:1': null }, undo) });
+  assert.doesNotThrow(() => checkTx(withUndo(['delete posts where id=1']), view, SIMPLE, ctx()));
+  assert.doesNotThrow(() => checkTx(withUndo([]), view, SIMPLE, ctx()));
+  const e = throwsCode(() => checkTx(withUndo(['grant all']), view, SIMPLE, ctx()), 'sql-refused', 'undo statement refused');
+  assert.equal(e.details?.stmt, 'grant all');
+  throwsCode(() => checkTx(withUndo(['delete posts where id=1', 'drop members']), view, SIMPLE, ctx()), 'sql-refused', 'undo statement on table members');
 });
 
 test('paid SQL: without the exact payment output → sql-unpaid; with it → ok and the cost is returned', () => {
