@@ -439,8 +439,14 @@ export class Chain extends EventEmitter {
       const dropped = this.pool.remove(txid, (tx, pool) => pool.check(tx, this.config, ctx));
       for (const d of dropped) this.log(`pool: ${d.tx.id} depended on failed ${txid} and is dropped`);
       if (dropped.some((d) => !d.inflight)) {
-        // Committed SQL of a dropped entry is in MySQL: rebuild the pool so MySQL matches it again.
-        void this.lock.run(() => this.rebuildPool(this.pool.txs(), new Set())).catch((e) => this.log(`pool rebuild failed: ${(e as Error).message}`));
+        // Cannot happen (nothing builds on a write still in flight). If it does, MySQL holds the
+        // committed SQL of txs the pool no longer has, which no undo list covers any more: rebuild
+        // the application database from the chain and the pool, as after a crash mid-DDL.
+        this.log(`pool: a committed tx depended on failed ${txid}: rebuilding the application database`);
+        void this.lock.run(async () => {
+          await this.markSqlUnsafe();
+          await this.repairIfHalfDone();
+        }).catch((e) => this.log(`rebuilding the application database failed: ${(e as Error).message}`));
       }
     }
     this.wakeDrain();
