@@ -35,7 +35,8 @@ function loadAddon(): Secp256k1Addon | null {
   }
 }
 
-function compressedKey(pub: string): Uint8Array {
+/** A public key as the verifiers take it: a compressed point (33 bytes); throws otherwise. */
+export function compressedKey(pub: string): Uint8Array {
   const k = hexToBytes(pub);
   // A compressed point only, as the OpenSSL verifier's key prefix and the consensus rules take.
   if (k.length !== 33 || (k[0] !== 2 && k[0] !== 3)) throw new Error('not a compressed public key');
