@@ -72,10 +72,15 @@ export async function syncFrom(
       const decoded = await next!;
       i += decoded.length;
       next = i < wanted.length ? fetch(i) : undefined;
-      // A run of blocks connects at once; the signature threads check the next run meanwhile.
+      // A run of blocks connects at once. Meanwhile the signature threads check the next run, and
+      // the bodies of the txs they vouch for are stored ahead, on another connection.
       const runs: Block[][] = [];
       for (let k = 0; k < decoded.length; k += MAX_RUN) runs.push(decoded.slice(k, k + MAX_RUN));
-      const precheck = (run: Block[] | undefined) => Promise.all((run ?? []).map((b) => chain.precheck(b)));
+      const precheck = async (run: Block[] | undefined) => {
+        if (!run) return;
+        await Promise.all(run.map((b) => chain.precheck(b)));
+        await chain.storeBodies(run).catch(() => {}); // else each block's own INSERT stores them
+      };
       let checking = precheck(runs[0]);
       for (const [r, run] of runs.entries()) {
         await checking;
