@@ -1,23 +1,16 @@
-// Checks transaction signatures for the chain's verify pool. Plain JS, so a worker starts in
-// ~30 ms with no TS loader: the main thread prepares each tx (the SHA-256 of its signed message,
-// the signature as 64-byte r‖s, the compressed key: consensus code) and this thread only runs
-// libsecp256k1's verify on them, as server/chain/verify.ts does: the native addon where its
-// prebuilt binary loads, else the WebAssembly build; not strict (high S is normalized first).
-import { createRequire } from 'node:module';
+// Checks transaction signatures for the chain's verify pool, used where the native libsecp256k1
+// addon does not load (server/node/node.ts). Plain JS, so a worker starts in ~50 ms with no TS
+// loader: the main thread prepares each tx (the SHA-256 of its signed message, the signature as
+// 64-byte r‖s, the compressed key: consensus code) and this thread only runs libsecp256k1's
+// WebAssembly build on them (not strict: high S passes, as everywhere). Never the native addon:
+// a native addon in a worker that is terminated can abort the whole process
+// (cryptocoinjs/secp256k1-node#172; seen here as "terminate called after throwing Napi::Error").
 import { parentPort } from 'node:worker_threads';
-
-let addon = null;
-try {
-  addon = createRequire(import.meta.url)('secp256k1/bindings.js');
-} catch {
-  // no prebuilt addon for this platform
-}
-const wasm = addon ? null : await import('tiny-secp256k1');
+import { verify as wasmVerify } from 'tiny-secp256k1';
 
 function verify(digest, compact, pub) {
   try {
-    if (addon) return addon.ecdsaVerify(addon.signatureNormalize(compact), digest, pub);
-    return wasm.verify(digest, pub, compact, false);
+    return wasmVerify(digest, pub, compact, false);
   } catch {
     return false;
   }

@@ -43,6 +43,11 @@ export function compressedKey(pub: string): Uint8Array {
   return k;
 }
 
+/** Whether this machine verifies with native libsecp256k1 (its prebuilt addon loads here). */
+export function hasNativeVerifier(): boolean {
+  return loadAddon() !== null;
+}
+
 /**
  * The server's verifier: libsecp256k1, native where its prebuilt addon loads (~18,000 verify/s
  * per core here, ~6x OpenSSL), else as WebAssembly (tiny-secp256k1, which the signing thread uses

@@ -3,11 +3,11 @@ import { createServer, type Server } from 'node:http';
 import { rm, writeFile, chmod } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
-import { parseConsensusConfig, txSigner, type ConsensusConfig } from '../../consensus/index.ts';
+import { parseConsensusConfig, txSigner, type ConsensusConfig, type Tx } from '../../consensus/index.ts';
 import { Chain } from '../chain/engine.ts';
 import { Miner } from '../chain/miner.ts';
 import { ChainStore } from '../chain/store.ts';
-import { makeFastVerifier } from '../chain/verify.ts';
+import { hasNativeVerifier, makeFastVerifier } from '../chain/verify.ts';
 import { resolveBackend } from '../mysql/backend.ts';
 import { consensusClassifier } from '../sql/classify.ts';
 import type { ManagedMariaDB } from '../mysql/managed.ts';
@@ -91,7 +91,7 @@ export class OursqlNode {
     readonly writes: ReplicatedWrites,
     private readonly signerThread: SignerThread | undefined,
     private readonly consensusText: string,
-    private readonly verifyPool: VerifyPool,
+    private readonly verifyPool: VerifyPool | undefined,
   ) {}
 
   /** The peer manager (set while the node serves). */
@@ -130,10 +130,13 @@ export class OursqlNode {
     try {
       const store = new ChainStore(pool, chainDatabase(target), target.database);
       // its threads start at the first block to check (a sync), not for CLI commands
-      const verifyPool = new VerifyPool();
-      cleanupOnError = () => verifyPool.close();
+      // Native libsecp256k1 checks ~16,000 signatures/s on the event loop: threads would cost this
+      // 2-core kind of machine more than they save. Only with the ~4x slower WebAssembly fallback
+      // do signature threads check a sync's blocks ahead.
+      const verifyPool = hasNativeVerifier() ? undefined : new VerifyPool();
+      cleanupOnError = async () => verifyPool?.close();
       const chain = await Chain.open({
-        store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm(),
+        store, config: consensus, verify: makeFastVerifier(), ...(verifyPool && { checkSignatures: (txs: readonly Tx[]) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm() }),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
         stateDigest: (conn, refs, keys) => stateDigest(mysql2Executor(conn), refs, keys),
       });
@@ -141,7 +144,7 @@ export class OursqlNode {
       const serve = opts.serve ?? true;
       // a serving node signs proxy updates on a thread of their own (CLI commands on a stopped node do not)
       const signerThread = serve && config.proxyKey ? new SignerThread() : undefined;
-      cleanupOnError = () => Promise.all([signerThread?.close(), verifyPool.close()]).then(() => {});
+      cleanupOnError = () => Promise.all([signerThread?.close(), verifyPool?.close()]).then(() => {});
       const miner = minter ? new Miner(chain, { minter, log }) : undefined;
       const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
       const writes = new ReplicatedWrites(chain, new SqlClassifier(), {
@@ -237,7 +240,7 @@ export class OursqlNode {
       await this.proxy?.close();
       this.chain.openTransactions = undefined;
       await this.signerThread?.close();
-      await this.verifyPool.close();
+      await this.verifyPool?.close();
       this.chain.close();
       if (this.http) {
         this.http.closeAllConnections();
