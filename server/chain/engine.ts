@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import {
   isUnmanagedTable, bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, ConsensusError,
-  hasEnoughTxs, hasValidSignature, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, merkleRoot,
+  hasEnoughTxs, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, merkleRoot,
   minTxForHeight, sqlOf, unitsToCoins, type Block, type BlockHeader, type ConsensusConfig, type SqlAction,
   type Tx, type Verifier,
 } from '../../consensus/index.ts';
@@ -21,7 +21,7 @@ export interface ChainOptions {
   verify: Verifier;
   /** Checks many signatures off the event loop (worker threads); used by `precheck`. */
   checkSignatures?: (txs: readonly Tx[]) => Promise<boolean[]>;
-  /** Gets `checkSignatures` ready ahead of a sync (its threads take ~0.3 s to start). */
+  /** Gets `checkSignatures` ready ahead of a sync (starts its threads). */
   prepareChecks?: () => void;
   /** The SQL classifier of the node (server/sql); without it SQL transactions are refused. */
   classify?: (stmt: string) => SqlAction;
@@ -962,17 +962,15 @@ export class Chain extends EventEmitter {
   }
 
   /**
-   * Checks the signatures of a block's txs ahead of addBlock: on the signature threads when the
-   * node has them (the next blocks are checked while this one's SQL runs), else here. Only marks
-   * valid ones (their bodies may then be stored ahead); anything it could not check is checked
-   * when the block is applied, as without it.
+   * Checks the signatures of a block's txs on the signature threads ahead of addBlock, where the
+   * node has them (the next blocks are checked while this one's SQL runs). Only marks valid ones
+   * (their bodies may then be stored ahead); anything it could not check is checked when the block
+   * is applied, as without it.
    */
   async precheck(block: Block): Promise<void> {
     if (!this.opts.checkSignatures) return;
     const txs = block.txs.filter((t) => !isCoinbase(t.body) && !this.pooledAsIs(t) && !this.checkedSignatures.has(t));
-    const ok = this.opts.checkSignatures
-      ? await this.opts.checkSignatures(txs).catch(() => [] as boolean[])
-      : txs.map((t) => hasValidSignature(t, this.opts.verify));
+    const ok = await this.opts.checkSignatures(txs).catch(() => [] as boolean[]);
     txs.forEach((t, i) => ok[i] === true && this.checkedSignatures.add(t));
   }
 

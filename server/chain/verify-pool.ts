@@ -1,7 +1,7 @@
 /**
- * Worker threads that check many transaction signatures at once: a block's signatures are split
- * across the cores while the event loop goes on with the previous block's SQL (import and
- * catch-up). Results only ever mark a tx as checked; a tx they do not vouch for is checked again
+ * Worker threads that check many transaction signatures at once, for nodes where the native
+ * libsecp256k1 addon does not load (server/node/node.ts): a block's signatures are split across
+ * the cores while the event loop goes on with the previous block's SQL (import and catch-up). Results only ever mark a tx as checked; a tx they do not vouch for is checked again
  * on the main thread when its block is applied.
  */
 import { availableParallelism } from 'node:os';
@@ -54,7 +54,7 @@ export class VerifyPool {
     return out;
   }
 
-  /** Starts the threads now (a check is coming): a thread takes ~30 ms to load the addon. */
+  /** Starts the threads now (a check is coming): a thread takes ~50 ms to load. */
   warm(): void {
     if (!this.closed) this.start();
   }

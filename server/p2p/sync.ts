@@ -72,8 +72,9 @@ export async function syncFrom(
       const decoded = await next!;
       i += decoded.length;
       next = i < wanted.length ? fetch(i) : undefined;
-      // A run of blocks connects at once. Meanwhile the signature threads check the next run, and
-      // the bodies of the txs they vouch for are stored ahead, on another connection.
+      // A run of blocks connects at once. Meanwhile signature threads, where the node has them
+      // (docs/consensus.md), check the next run, and the bodies of the txs they vouch for are
+      // stored ahead, on another connection.
       const runs: Block[][] = [];
       for (let k = 0; k < decoded.length; k += MAX_RUN) runs.push(decoded.slice(k, k + MAX_RUN));
       const precheck = async (run: Block[] | undefined) => {
