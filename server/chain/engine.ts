@@ -115,8 +115,6 @@ const RETRY_CONNECT_MS = 500;
 const RETRY_CONNECT_MAX_MS = 8000;
 /** Lock wait timeout, deadlock: a lock someone else held, not an error of the SQL. */
 const LOCK_ERRNOS = new Set([1205, ER_LOCK_DEADLOCK]);
-/** Txids whose bodies a sync stored ahead, at most (see storeBodies). */
-const MAX_BODIES_AHEAD = 200_000;
 /** Blocks of a sync connected in one MySQL transaction at most. */
 export const MAX_RUN = 16;
 const isLockError = (e: unknown) => LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0);
@@ -773,7 +771,7 @@ export class Chain extends EventEmitter {
       // first: it copies pooled bodies from the pool table, which the rest may empty
       const toSave = branch.filter((h) => unsaved.has(h.hash));
       const seqs = await this.store.saveBlocks(
-        toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (id) => this.committedInPool(id), (id) => this.bodiesStored.has(id),
+        toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (id) => this.committedInPool(id),
       );
       toSave.forEach((h, i) => (h.seq = seqs[i]));
       await conn.query(`USE \`${this.store.appDb}\``);
@@ -830,7 +828,6 @@ export class Chain extends EventEmitter {
       throw e;
     }
     conn.release();
-    if (this.bodiesStored.size) for (const h of branch) for (const id of h.txids) this.bodiesStored.delete(id);
     this.state.merge(delta);
     this.active = [...this.active.slice(0, forkHeight + 1), ...branch.map((h) => h.hash)];
     for (const h of branch) {
@@ -939,23 +936,6 @@ export class Chain extends EventEmitter {
   /** Tx objects whose signature `precheck` found valid (the objects themselves: nothing else can be in here). */
   private readonly checkedSignatures = new WeakSet<Tx>();
 
-  /** Bodies `storeBodies` wrote ahead (txids); a block's own INSERT skips them. */
-  private readonly bodiesStored = new Set<string>();
-
-  /**
-   * A sync stores the bodies of blocks about to be added ahead, on a connection of its own, while
-   * earlier blocks' SQL runs: only txs whose signature `precheck` found valid, so a body stored
-   * this way never carries a bad signature. Bodies are content-addressed (INSERT IGNORE), so one
-   * whose block never connects is harmless, as a side branch's are.
-   */
-  async storeBodies(blocks: readonly Block[]): Promise<void> {
-    const txs = blocks.flatMap((b) => b.txs.filter((t) => this.checkedSignatures.has(t) && !this.bodiesStored.has(t.id)));
-    if (txs.length === 0) return;
-    await this.store.saveTxs(txs);
-    if (this.bodiesStored.size > MAX_BODIES_AHEAD) this.bodiesStored.clear(); // a sync that stopped half way: just store again
-    for (const t of txs) this.bodiesStored.add(t.id);
-  }
-
   /** Many blocks are coming (a sync): start what `precheck` needs now. */
   prepareChecks(): void {
     this.opts.prepareChecks?.();
@@ -963,9 +943,8 @@ export class Chain extends EventEmitter {
 
   /**
    * Checks the signatures of a block's txs on the signature threads ahead of addBlock, where the
-   * node has them (the next blocks are checked while this one's SQL runs). Only marks valid ones
-   * (their bodies may then be stored ahead); anything it could not check is checked when the block
-   * is applied, as without it.
+   * node has them (the next blocks are checked while this one's SQL runs). Only marks valid ones;
+   * anything it could not check is checked when the block is applied, as without it.
    */
   async precheck(block: Block): Promise<void> {
     if (!this.opts.checkSignatures) return;

@@ -150,10 +150,7 @@ export class ChainStore {
   }
 
   /** Stores blocks (a run from a sync: their txs in as few INSERTs as fit); returns each one's seq. */
-  async saveBlocks(
-    blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false,
-    stored: (txid: string) => boolean = () => false,
-  ): Promise<number[]> {
+  async saveBlocks(blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false): Promise<number[]> {
     if (blocks.length === 0) return [];
     for (const { block } of blocks) if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
     const txs = blocks.flatMap(({ block }) => block.txs);
@@ -162,7 +159,7 @@ export class ChainStore {
     for (let i = 0; i < inPool.length; i += 5000) {
       await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [inPool.slice(i, i + 5000)]);
     }
-    await this.saveTxs(txs.filter((t) => !pooled(t.id) && !stored(t.id)), conn);
+    await this.saveTxs(txs.filter((t) => !pooled(t.id)), conn);
     const rows = blocks.map(({ block, work }) =>
       [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString(), 0]);
     const [res] = await conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES ?`, [rows]);

@@ -29,7 +29,7 @@ export class VerifyPool {
     this.start();
     // Prepared here with the consensus code (message, DER, key shape); the threads only verify.
     const out: boolean[] = new Array(txs.length).fill(false);
-    const todo: { i: number; digest: Uint8Array; sig: Uint8Array; pub: Uint8Array }[] = [];
+    const toCheck: { i: number; digest: Uint8Array; sig: Uint8Array; pub: Uint8Array }[] = [];
     txs.forEach((tx, i) => {
       if (isCoinbase(tx.body)) {
         out[i] = tx.sig === undefined;
@@ -39,14 +39,14 @@ export class VerifyPool {
       try {
         const sig = signatureToCompact(tx.sig);
         const pub = compressedKey(tx.body.from);
-        todo.push({ i, digest: createHash('sha256').update(signedMessage(tx.raw)).digest(), sig, pub });
+        toCheck.push({ i, digest: createHash('sha256').update(signedMessage(tx.raw)).digest(), sig, pub });
       } catch {
         // a malformed signature or key: not valid
       }
     });
-    const per = Math.ceil(todo.length / this.workers.length);
+    const per = Math.ceil(toCheck.length / this.workers.length);
     await Promise.all(this.workers.map(async (w, k) => {
-      const part = todo.slice(k * per, (k + 1) * per);
+      const part = toCheck.slice(k * per, (k + 1) * per);
       if (part.length === 0) return;
       const ok = await this.ask(w, part);
       part.forEach((t, j) => (out[t.i] = ok[j] === 1));

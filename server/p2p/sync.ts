@@ -73,15 +73,10 @@ export async function syncFrom(
       i += decoded.length;
       next = i < wanted.length ? fetch(i) : undefined;
       // A run of blocks connects at once. Meanwhile signature threads, where the node has them
-      // (docs/consensus.md), check the next run, and the bodies of the txs they vouch for are
-      // stored ahead, on another connection.
+      // (docs/consensus.md), check the next run.
       const runs: Block[][] = [];
       for (let k = 0; k < decoded.length; k += MAX_RUN) runs.push(decoded.slice(k, k + MAX_RUN));
-      const precheck = async (run: Block[] | undefined) => {
-        if (!run) return;
-        await Promise.all(run.map((b) => chain.precheck(b)));
-        await chain.storeBodies(run).catch(() => {}); // else each block's own INSERT stores them
-      };
+      const precheck = (run: Block[] | undefined) => Promise.all((run ?? []).map((b) => chain.precheck(b)));
       let checking = precheck(runs[0]);
       for (const [r, run] of runs.entries()) {
         await checking;

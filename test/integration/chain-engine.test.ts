@@ -552,32 +552,3 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     assert.deepEqual((await rows()).filter((r) => r.id >= 3000).map((r) => r.id), [3000, 3001]);
   });
 });
-
-describe('bodies stored ahead of a sync', () => {
-  const minter = newKey();
-  let t: Awaited<ReturnType<typeof openTestChain>>;
-  before(async () => {
-    t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, { checkSignatures: async (txs) => txs.map((x) => hasValidSignature(x)) });
-  });
-  after(() => t.close());
-
-  test('only txs whose signature precheck vouched for; the block then stores the rest and connects', async () => {
-    const alice = newKey();
-    const good = signTx(await buildTransfer(t.chain, minter.pub, alice.address, coins('1')), minter.priv);
-    const b1 = mineOn(t.chain, t.chain.tip.hash, [good], minter.address);
-    await t.chain.precheck(b1);
-    await t.chain.storeBodies([b1]);
-    assert.equal((await t.store.getTxs([good.id])).get(good.id)?.sig, good.sig, 'a vouched body is stored ahead');
-    assert.equal((await t.store.getTxs([b1.txs[0].id])).has(b1.txs[0].id), false, 'the coinbase (no signature) is not');
-    assert.equal(await t.chain.addBlock(b1), 'connected');
-    assert.equal((await t.store.getTxs([b1.txs[0].id])).has(b1.txs[0].id), true);
-
-    const body = await buildTransfer(t.chain, minter.pub, alice.address, coins('1'));
-    const forged = { ...signTx(body, minter.priv), sig: good.sig }; // another tx's signature
-    const b2 = mineOn(t.chain, t.chain.tip.hash, [forged], minter.address);
-    await t.chain.precheck(b2);
-    await t.chain.storeBodies([b2]);
-    assert.equal((await t.store.getTxs([forged.id])).has(forged.id), false, 'a body with a bad signature is never stored ahead');
-    await assert.rejects(t.chain.addBlock(b2), isCode('bad-signature'));
-  });
-});
