@@ -130,6 +130,9 @@ export class ManagedMariaDB {
       `--datadir=${this.dataDir}`,
       `--socket=${this.socketPath}`,
       '--skip-networking',
+      // The proxy relays client logins over this socket: no login may pass on the OS user the
+      // node runs as (root here has a password login, see initDataDir).
+      '--unix-socket=OFF',
       `--pid-file=${this.pidFile}`,
       `--log-error=${this.errorLog}`,
       // --no-defaults also drops the distribution's charset settings; pin what Debian ships so a

@@ -2,7 +2,11 @@
 export interface MysqlTarget {
   host?: string;
   port?: number;
-  /** Set for a managed (private, socket-only) server. */
+  /**
+   * The node's own connections go through this Unix socket (`?socket=`, or the private server).
+   * Client logins the proxy relays never do while `host` is set: over a socket MariaDB's
+   * unix_socket plugin may log a client in as the node's OS user without its password.
+   */
   socketPath?: string;
   user: string;
   password?: string;
@@ -31,8 +35,8 @@ export function parseMysqlUrl(text: string): MysqlTarget {
   if (!DB_NAME.test(database)) throw new MysqlUrlError(`database name "${database}" must be 1-58 characters of letters, digits, _ or $`);
   const socket = u.searchParams.get('socket');
   return {
-    host: socket ? undefined : u.hostname || '127.0.0.1',
-    port: socket ? undefined : Number(u.port || 3306),
+    host: u.hostname || '127.0.0.1',
+    port: Number(u.port || 3306),
     socketPath: socket ?? undefined,
     user: decodeURIComponent(u.username) || 'root',
     password: u.password ? decodeURIComponent(u.password) : undefined,

@@ -51,7 +51,8 @@ export class ProxyServer implements OpenTransactions {
       return;
     }
     const b = this.opts.backend;
-    const backend = b.socketPath ? connect(b.socketPath) : connect(b.port ?? 3306, b.host ?? '127.0.0.1');
+    // The client's login is relayed: over TCP whenever the server has an address (see MysqlTarget).
+    const backend = b.host !== undefined || !b.socketPath ? connect(b.port ?? 3306, b.host ?? '127.0.0.1') : connect(b.socketPath);
     const conn = new ProxyConnection(client, backend, {
       classifier: this.classifier,
       writes: this.opts.writes,

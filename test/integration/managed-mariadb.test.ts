@@ -64,6 +64,11 @@ describe('managed local MariaDB', () => {
       await conn.query(`CREATE DATABASE \`${db}\``);
       await conn.query(`CREATE TABLE \`${db}\`.t (id INT PRIMARY KEY, name VARCHAR(20)) ENGINE=InnoDB`);
       await conn.query(`INSERT INTO \`${db}\`.t VALUES (1, 'kept')`);
+      // The proxy relays client logins over this socket: the OS user the node runs as must not
+      // log anyone in (unix_socket is off, so an account cannot even be made to use it).
+      await assert.rejects(conn.query("CREATE USER 'oursql_peer_probe'@'localhost' IDENTIFIED VIA unix_socket"), /unix_socket/i);
+      const [[plugin]] = (await conn.query("SELECT COUNT(*) AS n FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'unix_socket' AND PLUGIN_STATUS = 'ACTIVE'")) as any;
+      assert.equal(Number(plugin.n), 0, 'unix_socket authentication is not active');
     } finally {
       await conn.end();
     }
