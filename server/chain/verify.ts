@@ -22,11 +22,13 @@ function keyCache<K>(parse: (pub: string) => K): (pub: string) => K {
 }
 
 /** libsecp256k1 compiled for this machine (the `secp256k1` package's prebuilt N-API addon), if it loads here. */
-interface Secp256k1Addon {
+export interface Secp256k1Addon {
   signatureNormalize(sig: Uint8Array): Uint8Array;
   ecdsaVerify(sig: Uint8Array, msg32: Uint8Array, pub: Uint8Array): boolean;
+  /** RFC 6979 nonce, low S: the signature noble makes. */
+  ecdsaSign(msg32: Uint8Array, key: Uint8Array): { signature: Uint8Array };
 }
-function loadAddon(): Secp256k1Addon | null {
+export function loadAddon(): Secp256k1Addon | null {
   try {
     // bindings.js: the addon only (index.js would fall back to a slow pure-JS curve instead)
     return createRequire(import.meta.url)('secp256k1/bindings.js') as Secp256k1Addon;

@@ -19,6 +19,7 @@ import { stateDigest } from '../sql/digest.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
 import { SignerThread } from '../wallet/signer-thread.ts';
+import { nativeSigner } from '../wallet/native-signer.ts';
 import { VerifyPool } from '../chain/verify-pool.ts';
 import { KnownPeers, PeerList } from '../chain/peers.ts';
 import { p2pRouter } from '../p2p/http.ts';
@@ -142,8 +143,9 @@ export class OursqlNode {
       });
       const minter = config.minter;
       const serve = opts.serve ?? true;
-      // a serving node signs proxy updates on a thread of their own (CLI commands on a stopped node do not)
-      const signerThread = serve && config.proxyKey ? new SignerThread() : undefined;
+      // Proxy updates are signed by native libsecp256k1 on the event loop; where it does not load, a
+      // serving node signs them on a thread of their own (CLI commands on a stopped node do not).
+      const signerThread = serve && config.proxyKey && !hasNativeVerifier() ? new SignerThread() : undefined;
       cleanupOnError = () => Promise.all([signerThread?.close(), verifyPool?.close()]).then(() => {});
       const miner = minter ? new Miner(chain, { minter, log }) : undefined;
       const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
@@ -263,7 +265,7 @@ function proxySigner(config: NodeConfig, wallet: Wallet, thread: SignerThread | 
   if (!config.proxyKey) return null;
   if (!wallet.has(config.proxyKey)) throw new DatadirError(`proxy key ${config.proxyKey} is not in this node's wallet (oursql wallet list; or start with --no-proxy-key)`);
   const key = wallet.key(config.proxyKey).privateKey;
-  return thread ? thread.signerFor(key) : txSigner(key);
+  return nativeSigner(key) ?? (thread ? thread.signerFor(key) : txSigner(key));
 }
 
 /** MariaDB (10.1 and later) runs anonymous compound statements (`BEGIN NOT ATOMIC … END`); MySQL does not. */
