@@ -40,14 +40,18 @@ export function txFromPrepared(transactionHex: string, signatureHex: string): Tx
 /** A private key with its public key derived once (deriving costs more than signing). */
 export interface TxSigner { pubkey: string; sign(body: TransferBody): Tx }
 
-export function txSigner(privateKeyHex: string): TxSigner {
+/**
+ * `signTxid`: another implementation of this key's signature over a txid (the SHA-256 of the
+ * signed message), DER hex; it must give the same bytes (RFC 6979, low S). Default: noble.
+ */
+export function txSigner(privateKeyHex: string, signTxid?: (txid: string) => string): TxSigner {
   const pubkey = publicKeyOf(privateKeyHex);
   return {
     pubkey,
     sign(body) {
       if (body.from !== pubkey) fail('bad-key', "private key does not match the body's from");
       const unsigned = makeTx(body);
-      return { ...unsigned, sig: signMessage(signedMessage(unsigned.raw), privateKeyHex) };
+      return { ...unsigned, sig: signTxid ? signTxid(unsigned.id) : signMessage(signedMessage(unsigned.raw), privateKeyHex) };
     },
   };
 }
