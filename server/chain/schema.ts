@@ -2,7 +2,7 @@
  * The node's own tables, in `<db>_chain` beside the application database, so a block's SQL and
  * its chain bookkeeping commit in one InnoDB transaction.
  */
-export const CHAIN_SCHEMA_VERSION = 2;
+export const CHAIN_SCHEMA_VERSION = 1;
 
 export const CHAIN_TABLES: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS meta (
@@ -21,9 +21,7 @@ export const CHAIN_TABLES: readonly string[] = [
      seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE,
      KEY (height), KEY (prev)
    ) ENGINE=InnoDB`,
-  // Bodies of every transaction in a stored block or in the pool, written once: a pool entry's
-  // body goes here at admission, so mining it writes no body again. Bodies of txs that left the
-  // pool without a block stay, as those of side-branch blocks do.
+  // Bodies of every transaction in a stored block or in the pool.
   `CREATE TABLE IF NOT EXISTS txs (
      txid CHAR(64) CHARACTER SET ascii PRIMARY KEY,
      body MEDIUMTEXT NOT NULL,
@@ -60,11 +58,14 @@ export const CHAIN_TABLES: readonly string[] = [
      ref VARBINARY(1024) NOT NULL PRIMARY KEY,
      txid CHAR(64) CHARACTER SET ascii NOT NULL
    ) ENGINE=InnoDB`,
-  // Pending transactions in admission order (seq is given by the engine at admission: rows the
-  // proxy commits concurrently still load in the order their SQL ran); their bodies are in txs.
+  // Pending transactions in admission order, with their bodies, so the proxy persists one with one
+  // INSERT (seq is given by the engine at admission: rows the proxy commits concurrently still
+  // load in the order their SQL ran). Bodies move to txs when a block stores them.
   `CREATE TABLE IF NOT EXISTS pool (
      seq BIGINT UNSIGNED NOT NULL PRIMARY KEY,
      txid CHAR(64) CHARACTER SET ascii NOT NULL UNIQUE,
+     body MEDIUMTEXT NOT NULL,
+     sig VARCHAR(200) CHARACTER SET ascii NULL,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
   // Schema changes the proxy is running (MySQL commits DDL by itself, outside any transaction):
@@ -93,18 +94,4 @@ export const CHAIN_TABLES: readonly string[] = [
      last_seen BIGINT UNSIGNED NULL,
      score INT NOT NULL DEFAULT 0
    ) ENGINE=InnoDB`,
-];
-
-/**
- * Brings a chain database made by an earlier version up to this one (each step idempotent, run at
- * every open after CHAIN_TABLES). Version 1 kept pool bodies in `pool` itself.
- */
-export const CHAIN_MIGRATIONS: readonly { needed: string; steps: readonly string[] }[] = [
-  {
-    needed: `SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'pool' AND COLUMN_NAME = 'body'`,
-    steps: [
-      'INSERT IGNORE INTO txs (txid, body, sig) SELECT txid, body, sig FROM pool',
-      'ALTER TABLE pool DROP COLUMN body, DROP COLUMN sig',
-    ],
-  },
 ];

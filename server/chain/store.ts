@@ -1,7 +1,7 @@
 import { format } from 'mysql2';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { blockHash, parseCanonical, txFromRaw, type Block, type BlockHeader, type Tx, type TxBody } from '../../consensus/index.ts';
-import { CHAIN_MIGRATIONS, CHAIN_TABLES } from './schema.ts';
+import { CHAIN_TABLES } from './schema.ts';
 import { addressesOf, type ConfirmedCoin, type StateDelta } from './state.ts';
 
 export type Conn = Pool | PoolConnection;
@@ -40,10 +40,6 @@ export class ChainStore {
     try {
       await conn.query(`USE ${this.db}`);
       for (const ddl of CHAIN_TABLES) await conn.query(ddl);
-      for (const m of CHAIN_MIGRATIONS) {
-        const [[{ n }]] = await conn.query<RowDataPacket[]>(m.needed);
-        if (Number(n) > 0) for (const step of m.steps) await conn.query(step);
-      }
       // Pooled connections must stay on the application database.
       await conn.query(`USE ${quoteId(this.appDb)}`);
     } finally {
@@ -157,8 +153,13 @@ export class ChainStore {
   async saveBlocks(blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false): Promise<number[]> {
     if (blocks.length === 0) return [];
     for (const { block } of blocks) if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
-    // The bodies of committed pool entries are stored already (poolInsertSql).
-    await this.saveTxs(blocks.flatMap(({ block }) => block.txs).filter((t) => !pooled(t.id)), conn);
+    const txs = blocks.flatMap(({ block }) => block.txs);
+    // Bodies already in the pool are copied inside MySQL instead of being sent again.
+    const inPool = txs.filter((t) => pooled(t.id)).map((t) => t.id);
+    for (let i = 0; i < inPool.length; i += 5000) {
+      await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [inPool.slice(i, i + 5000)]);
+    }
+    await this.saveTxs(txs.filter((t) => !pooled(t.id)), conn);
     const rows = blocks.map(({ block, work }) =>
       [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString(), 0]);
     const [res] = await conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES ?`, [rows]);
@@ -268,7 +269,7 @@ export class ChainStore {
 
   async loadPool(): Promise<{ txs: Tx[]; nextSeq: number }> {
     const [rows] = await this.mysql.query<RowDataPacket[]>(
-      `SELECT p.seq, p.txid, t.body, t.sig FROM ${this.t('pool')} p JOIN ${this.t('txs')} t ON t.txid = p.txid ORDER BY p.seq`,
+      `SELECT seq, txid, body, sig FROM ${this.t('pool')} ORDER BY seq`,
     );
     const last = rows.length ? Number(rows[rows.length - 1].seq) : 0;
     return { txs: rows.map((r) => txFromRaw(r.body, r.sig ?? undefined)), nextSeq: last + 1 };
@@ -279,12 +280,7 @@ export class ChainStore {
    * inside the transaction that ran the SQL, so the change and its pool entry commit together.
    */
   poolInsertSql(tx: Tx, seq: number): string[] {
-    return [
-      // the same txid is the same body (an entry that left the pool, a side block's tx): IGNORE
-      // keeps the one stored, and needs no UPDATE grant for the proxy's logins
-      format(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES (?, ?, ?)`, [tx.id, tx.raw, tx.sig ?? null]),
-      format(`INSERT INTO ${this.t('pool')} (seq, txid, added) VALUES (?, ?, ?)`, [seq, tx.id, Date.now()]),
-    ];
+    return [format(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES (?, ?, ?, ?, ?)`, [seq, tx.id, tx.raw, tx.sig ?? null, Date.now()])];
   }
 
   async poolAdd(tx: Tx, seq: number, conn: Conn = this.mysql): Promise<void> {
@@ -299,11 +295,10 @@ export class ChainStore {
   /** Rewrites the pool as exactly `txs`, in order, numbered from 1 (after a rebuild or fork switch). */
   async poolReplace(txs: readonly Tx[], conn: Conn = this.mysql): Promise<void> {
     await conn.query(`DELETE FROM ${this.t('pool')}`);
-    await this.saveTxs(txs, conn); // pooled or in a stored block already, as a rule
     const now = Date.now();
-    for (let i = 0; i < txs.length; i += 5000) {
-      const rows = txs.slice(i, i + 5000).map((t, k) => [i + k + 1, t.id, now]);
-      await conn.query(`INSERT INTO ${this.t('pool')} (seq, txid, added) VALUES ?`, [rows]);
+    for (let i = 0; i < txs.length; i += 500) {
+      const rows = txs.slice(i, i + 500).map((t, k) => [i + k + 1, t.id, t.raw, t.sig ?? null, now]);
+      await conn.query(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES ?`, [rows]);
     }
   }
 

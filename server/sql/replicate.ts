@@ -333,7 +333,7 @@ export class ReplicatedWrites {
   }
 
   /**
-   * Checks the session can write (the node's database; INSERT on the pool and txs tables, granted once per
+   * Checks the session can write (the node's database; INSERT on the pool tables, granted once per
    * login) and runs `work` with the session's time zone at UTC: TIMESTAMP literals the determinizer
    * writes must mean the same instant on every peer. The client's time zone is restored after.
    */
@@ -352,7 +352,7 @@ export class ReplicatedWrites {
     if (account && !this.granted.has(account)) {
       const [user, host] = splitAccount(account);
       const to = `'${user.replace(/'/g, "''")}'@'${host.replace(/'/g, "''")}'`;
-      for (const table of ['pool', 'txs']) {
+      for (const table of ['pool']) {
         await this.opts.asNode(`GRANT INSERT ON \`${this.opts.chainDb}\`.\`${table}\` TO ${to}`).catch((e: Error) =>
           this.opts.log(`proxy: could not GRANT INSERT on ${this.opts.chainDb}.${table} to ${account}: ${e.message}`),
         );

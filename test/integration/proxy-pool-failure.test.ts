@@ -18,13 +18,12 @@ describe('a pool entry that cannot be written rolls the change back', () => {
   const chainDb = () => `${env.db.name}_chain`;
   const rows = async () => (await root.query<any[]>(`SELECT id, v FROM \`${env.db.name}\`.t ORDER BY id`))[0].map((r) => [r.id, r.v]);
   const poolSql = () => node.chain.pool.txs().filter((t) => sqlOf(t)).length;
-  const bodies = async () => Number((await root.query<any[]>(`SELECT COUNT(*) AS n FROM \`${chainDb()}\`.txs`))[0][0].n);
 
   /** Occupies the next pool sequence numbers, so the node's next pool INSERT fails (duplicate key). */
   async function block(): Promise<void> {
     const [[{ next }]] = await root.query<any[]>(`SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM \`${chainDb()}\`.pool`);
-    const values = Array.from({ length: 5 }, (_, i) => [Number(next) + i, `blocker${i}`, 0]);
-    await root.query(`INSERT INTO \`${chainDb()}\`.pool (seq, txid, added) VALUES ?`, [values]);
+    const values = Array.from({ length: 5 }, (_, i) => [Number(next) + i, `blocker${i}`, '{}', null, 0]);
+    await root.query(`INSERT INTO \`${chainDb()}\`.pool (seq, txid, body, sig, added) VALUES ?`, [values]);
   }
   const unblock = () => root.query(`DELETE FROM \`${chainDb()}\`.pool WHERE txid LIKE 'blocker%'`);
 
@@ -47,7 +46,6 @@ describe('a pool entry that cannot be written rolls the change back', () => {
   test('autocommit INSERT, UPDATE and DELETE: error 4109, nothing changed, nothing pooled', async () => {
     const before = await rows();
     const pooled = poolSql();
-    const stored = await bodies();
     await block();
     for (const sql of ['INSERT INTO t (v) VALUES (2)', 'UPDATE t SET v = 9 WHERE id = 1', 'DELETE FROM t WHERE id = 1']) {
       await assert.rejects(c.query(sql), (e: any) => {
@@ -57,7 +55,6 @@ describe('a pool entry that cannot be written rolls the change back', () => {
       });
       assert.deepEqual(await rows(), before, `${sql} left a change behind`);
       assert.equal(poolSql(), pooled, `${sql} left a pool entry`);
-      assert.equal(await bodies(), stored, `${sql} left its body in txs (written with the pool entry, rolled back with it)`);
     }
     // the connection survives, and once the pool can be written the same statement works
     await unblock();
@@ -70,7 +67,6 @@ describe('a pool entry that cannot be written rolls the change back', () => {
   test('BEGIN; INSERT; UPDATE; COMMIT: the COMMIT fails with 4109 and both changes are gone', async () => {
     const before = await rows();
     const pooled = poolSql();
-    const stored = await bodies();
     await block();
     await c.query('BEGIN');
     await c.query('INSERT INTO t (v) VALUES (3)');
