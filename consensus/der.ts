@@ -28,13 +28,26 @@ export function derToCompact(der: Uint8Array): Uint8Array {
 }
 
 export function compactToDer(compact: Uint8Array): Uint8Array {
-  const int = (b: Uint8Array): number[] => {
-    let i = 0;
-    while (i < b.length - 1 && b[i] === 0) i++;
-    const v = Array.from(b.subarray(i));
-    return v[0] & 0x80 ? [0, ...v] : v;
+  // Each INTEGER: its 32 bytes without leading zeros (one kept for 0), a zero before a high bit.
+  const start = (at: number): number => {
+    let i = at;
+    while (i < at + 31 && compact[i] === 0) i++;
+    return i;
   };
-  const r = int(compact.subarray(0, 32));
-  const s = int(compact.subarray(32, 64));
-  return Uint8Array.from([0x30, r.length + s.length + 4, 0x02, r.length, ...r, 0x02, s.length, ...s]);
+  const rAt = start(0);
+  const sAt = start(32);
+  const rPad = compact[rAt] & 0x80 ? 1 : 0;
+  const sPad = compact[sAt] & 0x80 ? 1 : 0;
+  const rLen = 32 - rAt + rPad;
+  const sLen = 64 - sAt + sPad;
+  const out = new Uint8Array(6 + rLen + sLen);
+  out[0] = 0x30;
+  out[1] = 4 + rLen + sLen;
+  out[2] = 0x02;
+  out[3] = rLen;
+  out.set(compact.subarray(rAt, 32), 4 + rPad);
+  out[4 + rLen] = 0x02;
+  out[5 + rLen] = sLen;
+  out.set(compact.subarray(sAt, 64), 6 + rLen + sPad);
+  return out;
 }

@@ -171,7 +171,8 @@ test('64-byte compact r‖s signatures are accepted and convert to/from DER', ()
   assert.ok(hasValidSignature(t2));
   assert.equal(t2.id, tx.id);
   // compact → DER → compact for values needing padding and values with leading zero bytes
-  for (const [rr, ss] of [[1n, 1n], [2n ** 255n, N - 1n], [0x7fn, 0x80n], [2n ** 200n + 5n, 2n ** 247n]]) {
+  const random = Array.from({ length: 200 }, (_, i) => [BigInt('0x' + sha256Hex(`r${i}`)) >> BigInt(i % 64 * 4), BigInt('0x' + sha256Hex(`s${i}`)) >> BigInt((i * 7) % 64 * 4)]);
+  for (const [rr, ss] of [[1n, 1n], [0n, 0x100n], [2n ** 255n, N - 1n], [0x7fn, 0x80n], [2n ** 200n + 5n, 2n ** 247n], ...random]) {
     const c = Buffer.from(hex32(rr) + hex32(ss), 'hex');
     const d = Buffer.from(compactToDer(c)).toString('hex');
     assert.equal(d, derEncode(rr, ss));
