@@ -97,9 +97,17 @@ export class OursqlNode {
 
   /** The peer manager (set while the node serves). */
   peers?: PeerManager;
-  private stopRebasing?: () => void;
+  private rebasing?: ReturnType<typeof rebaseOwnTxs>;
 
   private proxy?: ProxyServer;
+
+  /**
+   * This node's own txs a fork switch dropped that are still to be run again on the new chain
+   * (SPEC 8): until they are, its data holds less than its clients were told.
+   */
+  get rebasesPending(): number {
+    return this.rebasing?.pending() ?? 0;
+  }
 
   get proxyPort(): number {
     return this.proxy?.port ?? this.config.proxyPort;
@@ -213,7 +221,7 @@ export class OursqlNode {
     this.proxy = proxy;
     // Blocks and peer txs need rows clients' open transactions may hold (docs/protocol.md).
     this.chain.openTransactions = proxy;
-    this.stopRebasing = rebaseOwnTxs(this.chain, this.writes, this.mysql, this.log);
+    this.rebasing = rebaseOwnTxs(this.chain, this.writes, this.mysql, this.log);
     peers.setListen(this.advertisedAddress());
     this.peers = peers;
     this.miner?.on('found', (block) => peers.announceFound(block));
@@ -237,7 +245,7 @@ export class OursqlNode {
     this.stopping ??= (async () => {
       this.log('node stopping');
       this.peers?.stop();
-      this.stopRebasing?.();
+      this.rebasing?.stop();
       await this.miner?.stop();
       await this.proxy?.close();
       this.chain.openTransactions = undefined;

@@ -10,13 +10,26 @@ import { isLockError } from '../sql/errors.ts';
 import type { ReplicatedWrites } from '../sql/replicate.ts';
 import type { Pool } from 'mysql2/promise';
 
-/** Tries of one re-base that blocks keep pushing back (a lock error, 1213 or 1205, from the write path). */
-const TRIES = 5;
+/**
+ * A re-base that blocks or clients keep pushing back (a lock error, 1213 or 1205) is tried again
+ * until it runs: its client was told the write happened, and a lock is always let go in the end.
+ * The wait grows to RETRY_MAX_MS; a note is logged once it has been tried NOTE_AFTER times.
+ */
 const RETRY_MS = 200;
+const RETRY_MAX_MS = 2000;
+const NOTE_AFTER = 5;
 
-export function rebaseOwnTxs(chain: Chain, writes: ReplicatedWrites, mysql: Pool, log: (m: string) => void): () => void {
+/** Re-bases run one after another; `pending` counts those queued or running. */
+export function rebaseOwnTxs(
+  chain: Pick<Chain, 'on' | 'off'>,
+  writes: Pick<ReplicatedWrites, 'rerun' | 'signerPubkey'>,
+  mysql: Pool,
+  log: (m: string) => void,
+  retryMs = RETRY_MS,
+): { stop: () => void; pending: () => number } {
   let queue = Promise.resolve();
   let stopped = false;
+  let pending = 0;
   const rebase = async (d: DroppedTx) => {
     for (let attempt = 1; !stopped; attempt++) {
       try {
@@ -29,22 +42,29 @@ export function rebaseOwnTxs(chain: Chain, writes: ReplicatedWrites, mysql: Pool
         }
         return;
       } catch (e) {
-        const again = isLockError((e as { errno?: number }).errno) && attempt < TRIES;
-        if (!again || stopped) {
-          if (!stopped) log(`pool: could not re-base ${d.tx.id}: ${(e as Error).message}`);
+        if (stopped) return;
+        if (!isLockError((e as { errno?: number }).errno)) {
+          log(`pool: could not re-base ${d.tx.id}: ${(e as Error).message}`);
           return;
         }
-        await new Promise((r) => setTimeout(r, RETRY_MS * attempt));
+        if (attempt === NOTE_AFTER) log(`pool: re-basing ${d.tx.id} keeps meeting locked rows (${(e as Error).message}); still trying`);
+        await new Promise((r) => setTimeout(r, Math.min(retryMs * attempt, RETRY_MAX_MS)));
       }
     }
   };
   const onDropped = (list: DroppedTx[]) => {
     const own = list.filter((d) => d.code === 'stale-base' && sqlOf(d.tx) && 'from' in d.tx.body && d.tx.body.from === writes.signerPubkey);
-    for (const d of own) queue = queue.then(() => rebase(d));
+    for (const d of own) {
+      pending++;
+      queue = queue.then(() => rebase(d)).finally(() => pending--);
+    }
   };
   chain.on('dropped', onDropped);
-  return () => {
-    stopped = true;
-    chain.off('dropped', onDropped);
+  return {
+    stop: () => {
+      stopped = true;
+      chain.off('dropped', onDropped);
+    },
+    pending: () => pending,
   };
 }

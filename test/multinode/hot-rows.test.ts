@@ -67,10 +67,12 @@ describe('hot rows written on two nodes while blocks are mined', () => {
     assert.deepEqual(unexpected, [], `errors: ${JSON.stringify([...errors])}; ${messages.slice(0, 3).join(' | ')}`);
     assert.ok(maxLagMs < 5000, `b was behind a for ${maxLagMs} ms at once`);
 
-    // settle: mine what is pooled until both pools are empty and the tips agree
-    await until('one tip, empty pools', async () => {
+    // settle: mine what is pooled until both pools are empty, the tips agree and no node still has
+    // its own dropped writes to run again (SPEC 8: they commit after the switch that dropped them)
+    await until('one tip, empty pools, no re-base pending', async () => {
       if (a.node.chain.pool.size > 0) await a.node.miner!.mineNow().catch(() => {});
-      return a.node.chain.pool.size === 0 && b.node.chain.pool.size === 0 && b.node.chain.tip.hash === a.node.chain.tip.hash;
+      return a.node.chain.pool.size === 0 && b.node.chain.pool.size === 0 && b.node.chain.tip.hash === a.node.chain.tip.hash &&
+        a.node.rebasesPending === 0 && b.node.rebasesPending === 0;
     }, 60_000);
     const sums = await cluster.checksums('hot');
     assert.equal(new Set(sums).size, 1, `checksums differ: ${sums}`);
