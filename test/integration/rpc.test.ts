@@ -282,6 +282,7 @@ describe('JSON-RPC server', () => {
     assert.deepEqual(i.peers, []);
     assert.equal(i.minter, minter);
     assert.equal(i.mining, false);
+    assert.equal(i.rebasesPending, 0);
     assert.equal(typeof i.uptime, 'number');
   });
 

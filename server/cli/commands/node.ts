@@ -37,6 +37,7 @@ interface NodeInfo {
   height: number;
   tip: string;
   pool: number;
+  rebasesPending: number;
   peers: string[];
   uptime: number;
   minter: string | null;
@@ -151,6 +152,7 @@ export async function statusCommand(opts: CommonOptions): Promise<void> {
       height: i.height,
       tip: i.tip,
       pool: i.pool,
+      rebasesPending: i.rebasesPending,
       peers: i.peers.length,
       genesis: i.genesis,
       consensus: i.consensus,
@@ -164,7 +166,8 @@ export async function statusCommand(opts: CommonOptions): Promise<void> {
       [
         s.running ? `node: running (pid ${out.pid}), RPC ${out.rpc}, up ${out.uptime} s` : 'node: not running (chain read from the datadir)',
         `chain: height ${out.height}, tip ${out.tip}`,
-        `pool: ${out.pool} pending transaction(s); peers: ${out.peers}`,
+        `pool: ${out.pool} pending transaction(s); peers: ${out.peers}` +
+          (out.rebasesPending ? `; ${out.rebasesPending} own write(s) dropped by a fork switch still to run again` : ''),
         `minter: ${out.minter ?? 'none'}; mining: ${out.mining ? 'on' : 'off'}`,
         `datadir: ${out.datadir}`,
       ].join('\n'),

@@ -11,21 +11,21 @@ import { PeerList } from '../../chain/peers.ts';
 
 export const nodeMethods: MethodTable = {
   getnodeinfo: method({
-    summary: 'Version, datadir, ports, height, pool size, peers, uptime, minter and mining state.',
+    summary: 'Version, datadir, ports, height, pool size, peers, uptime, minter, mining state and own writes still to re-base.',
     params: [],
     schema: z.object({}),
     auth: false,
-    returns: '`{version, pid, datadir, host, rpcPort, proxyPort, genesis, consensus, height, tip, pool, peers:[addr], uptime, minter, proxyKey, mining}`',
+    returns: '`{version, pid, datadir, host, rpcPort, proxyPort, genesis, consensus, height, tip, pool, peers:[addr], uptime, minter, proxyKey, mining, rebasesPending}`; `rebasesPending`: this node\'s own writes a fork switch dropped that it has still to run again on the new chain (SPEC 8)',
     result: z.strictObject({
       version: z.string(), pid: Uint, datadir: z.string(), host: z.string(), rpcPort: Uint, proxyPort: Uint, genesis: Hash, consensus: Hash,
       height: Uint, tip: Hash, pool: Uint, peers: z.array(z.string()), uptime: Uint, minter: Address.nullable(), proxyKey: Address.nullable(),
-      mining: z.boolean(),
+      mining: z.boolean(), rebasesPending: Uint,
     }),
     example: {
       result: {
         version: '0.1.0', pid: 21674, datadir: '/home/me/.oursql', host: '127.0.0.1', rpcPort: 8765, proxyPort: 8766, genesis: EX.genesis,
         consensus: EX.consensus, height: 1, tip: EX.block1, pool: 0, peers: ['peer1.example.org:8765'], uptime: 3600, minter: EX.alice,
-        proxyKey: null, mining: true,
+        proxyKey: null, mining: true, rebasesPending: 0,
       },
     },
     run: async (_p, { node, local }) => ({
@@ -47,6 +47,7 @@ export const nodeMethods: MethodTable = {
       proxyKey: node.config.proxyKey ?? null,
       // In-process (CLI on a stopped node) nothing mines in the background.
       mining: !local && node.config.mining && !!node.miner,
+      rebasesPending: node.rebasesPending,
     }),
   }),
 
