@@ -52,7 +52,7 @@ export class ProxyServer implements OpenTransactions {
     }
     const b = this.opts.backend;
     // The client's login is relayed: over TCP whenever the server has an address (see MysqlTarget).
-    const backend = b.host !== undefined || !b.socketPath ? connect(b.port ?? 3306, b.host ?? '127.0.0.1') : connect(b.socketPath);
+    const backend = b.socketPath && b.host === undefined ? connect(b.socketPath) : connect(b.port ?? 3306, b.host ?? '127.0.0.1');
     const conn = new ProxyConnection(client, backend, {
       classifier: this.classifier,
       writes: this.opts.writes,

@@ -74,8 +74,6 @@ describe('hot rows written on two nodes while blocks are mined', () => {
       return a.node.chain.pool.size === 0 && b.node.chain.pool.size === 0 && b.node.chain.tip.hash === a.node.chain.tip.hash &&
         a.node.rebasesPending === 0 && b.node.rebasesPending === 0;
     }, 60_000);
-    const info = await fetch(`http://${b.addr}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getnodeinfo', params: [] }) });
-    assert.equal((await info.json()).result.rebasesPending, 0, 'getnodeinfo shows no re-base left');
     const sums = await cluster.checksums('hot');
     assert.equal(new Set(sums).size, 1, `checksums differ: ${sums}`);
     // every update a client was told succeeded counts once (re-based or not); none that failed counts
