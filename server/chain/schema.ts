@@ -76,6 +76,15 @@ export const CHAIN_TABLES: readonly string[] = [
      undo_sql MEDIUMTEXT NOT NULL,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
+  // This node's re-based writes (SPEC 8): each re-run tx with the txid of the write it re-runs (the
+  // first of its line). A dropped copy is not run again while any tx of its line is in the chain,
+  // so a flip back to the branch that holds the original cannot apply the client's write twice.
+  `CREATE TABLE IF NOT EXISTS rebased (
+     txid CHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+     origin CHAR(64) CHARACTER SET ascii NOT NULL,
+     added BIGINT UNSIGNED NOT NULL,
+     KEY (origin)
+   ) ENGINE=InnoDB`,
   // State digest of each block this node connected (SPEC 9, server/sql/digest.ts): the hash of the
   // row images its SQL left. Peers compare them (hello) to see that their data diverged.
   `CREATE TABLE IF NOT EXISTS block_digests (

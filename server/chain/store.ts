@@ -283,6 +283,19 @@ export class ChainStore {
     return [format(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES (?, ?, ?, ?, ?)`, [seq, tx.id, tx.raw, tx.sig ?? null, Date.now()])];
   }
 
+  /** Records `txid` as a re-run of the write `origin` (written in the commit of its pool entry). */
+  rebasedInsertSql(txid: string, origin: string): string {
+    return format(`INSERT INTO ${this.t('rebased')} (txid, origin, added) VALUES (?, ?, ?)`, [txid, origin, Date.now()]);
+  }
+
+  /** The write `txid` re-runs (itself if it is an original) and every tx of that line. */
+  async rebaseLine(txid: string, conn: Conn = this.mysql): Promise<{ origin: string; txids: string[] }> {
+    const [own] = await conn.query<RowDataPacket[]>(`SELECT origin FROM ${this.t('rebased')} WHERE txid = ?`, [txid]);
+    const origin: string = own.length ? own[0].origin : txid;
+    const [line] = await conn.query<RowDataPacket[]>(`SELECT txid FROM ${this.t('rebased')} WHERE origin = ?`, [origin]);
+    return { origin, txids: [origin, ...line.map((r) => r.txid as string)] };
+  }
+
   async poolAdd(tx: Tx, seq: number, conn: Conn = this.mysql): Promise<void> {
     for (const stmt of this.poolInsertSql(tx, seq)) await conn.query(stmt);
   }

@@ -2,8 +2,13 @@
  * After a fork switch: the node's own proxy-signed SQL txs that were dropped because a row they
  * touched changed on the winning branch are run again on the new state, as new txs signed by the
  * same key (SPEC 8). Other nodes never re-sign them: they only drop them, and get the new tx by relay.
+ *
+ * A re-run is one more copy of the client's write, so each is recorded with the write it re-runs
+ * (the chain's `rebased` table, in the commit of its pool entry). A dropped copy is not run again
+ * while any copy of its line is in the chain: when the network flips back to a branch on which the
+ * original was mined after all, the write already counts once there (docs/protocol.md, "Re-bases").
  */
-import { sqlOf } from '../../consensus/index.ts';
+import { ConsensusError, sqlOf } from '../../consensus/index.ts';
 import type { Chain, DroppedTx } from '../chain/engine.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { isLockError } from '../sql/errors.ts';
@@ -21,7 +26,7 @@ const NOTE_AFTER = 5;
 
 /** Re-bases run one after another; `pending` counts those queued or running. */
 export function rebaseOwnTxs(
-  chain: Pick<Chain, 'on' | 'off'>,
+  chain: Pick<Chain, 'on' | 'off' | 'state' | 'store'>,
   writes: Pick<ReplicatedWrites, 'rerun' | 'signerPubkey'>,
   mysql: Pool,
   log: (m: string) => void,
@@ -33,9 +38,20 @@ export function rebaseOwnTxs(
   const rebase = async (d: DroppedTx) => {
     for (let attempt = 1; !stopped; attempt++) {
       try {
+        const line = await chain.store.rebaseLine(d.tx.id);
+        const inChain = () => line.txids.find((id) => chain.state.hasTx(id));
+        const already = inChain();
+        if (already) throw alreadyInChain(already);
         const conn = await mysql.getConnection();
         try {
-          const r = await writes.rerun(mysql2Executor(conn), sqlOf(d.tx)!.stmts);
+          const r = await writes.rerun(mysql2Executor(conn), sqlOf(d.tx)!.stmts, {
+            // checked again where the tx is made: a switch may have brought a copy in meanwhile
+            guard: () => {
+              const hit = inChain();
+              if (hit) throw alreadyInChain(hit);
+            },
+            persist: (txid) => [chain.store.rebasedInsertSql(txid, line.origin)],
+          });
           log(r.txid ? `pool: re-based ${d.tx.id} on the new chain as ${r.txid}` : `pool: ${d.tx.id} changes nothing on the new chain: not re-based`);
         } finally {
           conn.release();
@@ -43,6 +59,10 @@ export function rebaseOwnTxs(
         return;
       } catch (e) {
         if (stopped) return;
+        if (e instanceof ConsensusError && e.code === 'duplicate-tx') {
+          log(`pool: ${d.tx.id} not re-based: ${e.message}`);
+          return;
+        }
         if (!isLockError((e as { errno?: number }).errno)) {
           log(`pool: could not re-base ${d.tx.id}: ${(e as Error).message}`);
           return;
@@ -68,3 +88,6 @@ export function rebaseOwnTxs(
     pending: () => pending,
   };
 }
+
+const alreadyInChain = (txid: string) =>
+  new ConsensusError('duplicate-tx', `the write it re-runs is in the chain as ${txid}`, { txid });

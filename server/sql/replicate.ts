@@ -23,7 +23,20 @@ export interface NodeSigner {
 }
 
 /** How an update's tx comes to be: made in the chain's critical section, maybe signed after it. */
-interface TxMaker { make: () => Tx; sign?: (tx: Tx) => Promise<string> }
+interface TxMaker {
+  make: () => Tx;
+  sign?: (tx: Tx) => Promise<string>;
+  /** More statements for the commit that writes the tx's pool entry. */
+  persist?: (txid: string) => string[];
+}
+
+/** What a re-run (a re-base) adds to the ordinary write path. */
+export interface RerunOptions {
+  /** Runs in the chain's critical section just before the tx is made: throw to refuse it (nothing stays executed). */
+  guard?: () => void;
+  /** Statements committed together with the new tx's pool entry. */
+  persist?: (txid: string) => string[];
+}
 
 /** Per-connection state the write path keeps between statements. */
 export interface WriteSession {
@@ -87,17 +100,17 @@ export class ReplicatedWrites {
 
   // ---- node-signed ----
 
-  async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer = this.opts.signer): Promise<WriteReply> {
+  async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer = this.opts.signer, extra: RerunOptions = {}): Promise<WriteReply> {
     if (!signer) throw new ReplicationError(ER.NEEDS_SIGNATURE, 'OurSQL: no node-held key to sign this update');
-    return this.inSession(exec, s, (vars) => this.autocommitIn(exec, s, w, signer, vars));
+    return this.inSession(exec, s, (vars) => this.autocommitIn(exec, s, w, signer, vars, extra));
   }
 
-  private async autocommitIn(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer: NodeSigner, vars: SessionVars): Promise<WriteReply> {
+  private async autocommitIn(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer: NodeSigner, vars: SessionVars, extra: RerunOptions): Promise<WriteReply> {
     const schema = this.schema(s);
     if (isDdl(w)) {
       const out = await planDryRun(exec, w, schema, { session: vars });
       schema.invalidate(w.table);
-      return this.runDdl(exec, out, this.signedBy(signer, out));
+      return this.runDdl(exec, out, this.signedBy(signer, out, extra));
     }
     try {
       const out = await executeWrite(beginWith(exec), w, schema, { session: vars });
@@ -106,7 +119,7 @@ export class ReplicatedWrites {
         await exec.query('COMMIT');
         return { affectedRows: 0, insertId: 0n };
       }
-      return await this.commitWith(exec, [out], this.signedBy(signer, joinChanges([out])));
+      return await this.commitWith(exec, [out], this.signedBy(signer, joinChanges([out]), extra));
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
       throw e;
@@ -124,11 +137,11 @@ export class ReplicatedWrites {
     });
   }
 
-  async commit(exec: SqlExecutor, s: WriteSession): Promise<WriteReply> {
+  async commit(exec: SqlExecutor, s: WriteSession, extra: RerunOptions = {}): Promise<WriteReply> {
     const outs = s.pending as WriteOutcome[];
     s.pending = [];
     try {
-      return await this.commitWith(exec, outs, this.signedBy(this.opts.signer!, joinChanges(outs)));
+      return await this.commitWith(exec, outs, this.signedBy(this.opts.signer!, joinChanges(outs), extra));
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
       throw e;
@@ -163,12 +176,12 @@ export class ReplicatedWrites {
    * a node-signed tx is re-based and re-signed by its own node). The statements are canonical, so
    * they mean the same as when first run; undo and row bases are made anew.
    */
-  async rerun(exec: SqlExecutor, stmts: readonly string[]): Promise<WriteReply> {
+  async rerun(exec: SqlExecutor, stmts: readonly string[], extra: RerunOptions = {}): Promise<WriteReply> {
     const signer = this.opts.signer;
     if (!signer) throw new ReplicationError(ER.NEEDS_SIGNATURE, 'OurSQL: no node-held key to sign the re-based transaction');
     const writes = stmts.map((sql) => this.classifier.parseWrite(sql));
     const s: WriteSession = { pending: [], cache: new Map() };
-    if (writes.length === 1 && isDdl(writes[0])) return this.autocommit(exec, s, writes[0], signer);
+    if (writes.length === 1 && isDdl(writes[0])) return this.autocommit(exec, s, writes[0], signer, extra);
     if (writes.some(isDdl)) throw new ReplicationError(ER.NOT_REPLICATED, 'OurSQL: a transaction mixing schema changes and row changes cannot be re-run');
     await exec.query('START TRANSACTION');
     try {
@@ -177,7 +190,7 @@ export class ReplicatedWrites {
         await exec.query('COMMIT');
         return { affectedRows: 0, insertId: 0n };
       }
-      return await this.commit(exec, s);
+      return await this.commit(exec, s, extra);
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
       throw e;
@@ -189,10 +202,13 @@ export class ReplicatedWrites {
     return this.opts.signer?.pubkey ?? null;
   }
 
-  private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }): TxMaker {
-    const body = () => buildSqlBody(this.chain, signer.pubkey, change).body;
-    if (signer.signLater) return { make: () => makeTx(body()), sign: signer.signLater };
-    return { make: () => signer.sign(body()) };
+  private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }, extra: RerunOptions = {}): TxMaker {
+    const body = () => {
+      extra.guard?.();
+      return buildSqlBody(this.chain, signer.pubkey, change).body;
+    };
+    if (signer.signLater) return { make: () => makeTx(body()), sign: signer.signLater, persist: extra.persist };
+    return { make: () => signer.sign(body()), persist: extra.persist };
   }
 
   // ---- client-signed (two steps, stateless on the node) ----
@@ -247,7 +263,7 @@ export class ReplicatedWrites {
   private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], maker: TxMaker, ownSignature = true): Promise<WriteReply> {
     const { tx, persist } = await this.admit(maker, ownSignature, outs.flatMap((o) => o.refs));
     try {
-      await this.commitWithEntry(exec, persist);
+      await this.commitWithEntry(exec, [...persist, ...(maker.persist?.(tx.id) ?? [])]);
     } catch (e) {
       this.chain.abortInflight(tx.id);
       throw notPooled(e);
@@ -277,7 +293,7 @@ export class ReplicatedWrites {
     }
     try {
       await exec.query('START TRANSACTION');
-      await this.commitWithEntry(exec, persist);
+      await this.commitWithEntry(exec, [...persist, ...(maker.persist?.(tx.id) ?? [])]);
     } catch (e) {
       // The schema change happened but cannot be pooled: put the schema back.
       this.chain.abortInflight(tx.id);

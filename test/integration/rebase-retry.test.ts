@@ -1,14 +1,19 @@
 // The re-base of a node's own dropped write (SPEC 8) is tried again for as long as it meets locked
 // rows: its client was told the write happened. Another error ends it with a log line. `pending`
-// counts the re-bases still to run (a test or an operator waits for it to reach 0).
+// counts the re-bases still to run (a test or an operator waits for it to reach 0). A dropped copy
+// whose line (the original write and its re-runs, in the chain's `rebased` table) has a tx in the
+// chain is not run again. The write path is a stand-in; the chain's tables are real.
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { publicKeyOf, signTx, type TransferBody } from '../../consensus/index.ts';
 import type { DroppedTx } from '../../server/chain/engine.ts';
+import { ChainStore } from '../../server/chain/store.ts';
 import { rebaseOwnTxs } from '../../server/node/rebase.ts';
-import { TEST_MYSQL_HOST, TEST_MYSQL_PORT } from '../helpers/mysql.ts';
+import type { RerunOptions } from '../../server/sql/replicate.ts';
+import type { SqlExecutor } from '../../server/sql/executor.ts';
+import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from '../helpers/mysql.ts';
 
 const KEY = '3c'.repeat(32);
 const dropped = (i: number): DroppedTx => ({
@@ -19,6 +24,15 @@ const dropped = (i: number): DroppedTx => ({
   reason: 'row changed', code: 'stale-base', at: Date.now(),
 });
 const lockError = () => Object.assign(new Error('Deadlock found when trying to get lock'), { errno: 1213 });
+/** A stand-in chain: dropped events by hand, `inChain` as its active chain's txids, real tables. */
+async function standInChain(pool: mysql.Pool) {
+  const db = testDatabase('rebase');
+  const store = new ChainStore(pool, `${db.name}_chain`, db.name);
+  await store.createSchema();
+  const inChain = new Set<string>();
+  const chain = Object.assign(new EventEmitter(), { store, state: { hasTx: (id: string) => inChain.has(id) } });
+  return { chain, inChain, drop: () => db.drop() };
+}
 const until = async (ok: () => boolean) => {
   for (const end = Date.now() + 10_000; !ok();) {
     if (Date.now() > end) assert.fail('timed out');
@@ -28,7 +42,7 @@ const until = async (ok: () => boolean) => {
 
 test('a re-base meeting locked rows is tried until it runs; another error ends it; pending counts both', async () => {
   const pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', connectionLimit: 2 });
-  const chain = new EventEmitter();
+  const { chain, drop } = await standInChain(pool);
   const logs: string[] = [];
   const runs: string[] = [];
   const failures = new Map<string, number>([['UPDATE t SET v = v + 1 WHERE id = 1', 7]]);
@@ -69,6 +83,66 @@ test('a re-base meeting locked rows is tried until it runs; another error ends i
     assert.equal(r.pending(), 0, 'no re-base after stop');
   } finally {
     r.stop();
+    await drop();
+    await pool.end();
+  }
+});
+
+test('a dropped copy is not re-run while a tx of its line is in the chain, checked again where the tx is made', async () => {
+  const pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', connectionLimit: 2 });
+  const { chain, inChain, drop } = await standInChain(pool);
+  const logs: string[] = [];
+  let made = 0;
+  const runs: string[] = [];
+  /** Before the tx is made: what a fork switch might do meanwhile. */
+  let meanwhile = () => {};
+  const writes = {
+    signerPubkey: publicKeyOf(KEY),
+    // as ReplicatedWrites.rerun: the guard runs where the tx is made, persist in its commit
+    async rerun(exec: SqlExecutor, stmts: readonly string[], extra: RerunOptions) {
+      runs.push(stmts[0]);
+      meanwhile();
+      extra.guard?.();
+      const txid = (++made).toString(16).padStart(64, '0');
+      for (const sql of extra.persist?.(txid) ?? []) await exec.query(sql);
+      return { affectedRows: 1, insertId: 0n, txid };
+    },
+  };
+  const r = rebaseOwnTxs(chain as never, writes as never, pool, (m) => logs.push(m), 1);
+  const asDropped = (d: DroppedTx, id: string): DroppedTx => ({ ...d, tx: { ...d.tx, id } });
+  try {
+    const t1 = dropped(1);
+    const x1 = '1'.padStart(64, '0');
+    const x2 = '2'.padStart(64, '0');
+    chain.emit('dropped', [t1]);
+    await until(() => r.pending() === 0);
+    assert.deepEqual(await chain.store.rebaseLine(x1), { origin: t1.tx.id, txids: [t1.tx.id, x1] });
+
+    // the branch with the original won: its re-run x1 is dropped and stays dropped
+    inChain.add(t1.tx.id);
+    chain.emit('dropped', [asDropped(t1, x1)]);
+    await until(() => r.pending() === 0);
+    assert.equal(runs.length, 1);
+    assert.ok(logs.some((l) => l === `pool: ${x1} not re-based: the write it re-runs is in the chain as ${t1.tx.id}`), logs.join('\n'));
+
+    // neither is in the chain: x1 is re-run as x2, of the same line
+    inChain.clear();
+    chain.emit('dropped', [asDropped(t1, x1)]);
+    await until(() => r.pending() === 0);
+    assert.equal(runs.length, 2);
+    assert.deepEqual(await chain.store.rebaseLine(x2), { origin: t1.tx.id, txids: [t1.tx.id, x1, x2] });
+
+    // x1 enters the chain while x2's re-run executes: refused where the tx is made, nothing recorded
+    meanwhile = () => inChain.add(x1);
+    chain.emit('dropped', [asDropped(t1, x2)]);
+    await until(() => r.pending() === 0);
+    assert.equal(runs.length, 3);
+    assert.equal(made, 2, 'no tx made');
+    assert.ok(logs.some((l) => l === `pool: ${x2} not re-based: the write it re-runs is in the chain as ${x1}`), logs.join('\n'));
+    assert.equal((await chain.store.rebaseLine(t1.tx.id)).txids.length, 3);
+  } finally {
+    r.stop();
+    await drop();
     await pool.end();
   }
 });
