@@ -38,7 +38,7 @@ type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; f
 
 /** `importNode` in a process of its own (p2p-import.ts), timed there. */
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
-  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR, '--cpu-prof-interval', '200'] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   cleanups.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
   return new Promise((resolve, reject) => {
     child.on('message', (m: { ready?: true; error?: string } & Partial<ImportTimes>) => {
