@@ -122,7 +122,14 @@ const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*
 
 
 /** A pool tx that no longer fits after a fork switch or pool rebuild. */
-export interface DroppedTx { tx: Tx; reason: string; code?: string; at: number }
+export interface DroppedTx {
+  tx: Tx;
+  reason: string;
+  code?: string;
+  at: number;
+  /** For this node's own writes that it runs again (SPEC 8): what became of that, set as it happens. */
+  rebase?: string;
+}
 
 export class Chain extends EventEmitter {
   readonly headers = new Map<string, StoredHeader>();

@@ -52,6 +52,7 @@ export function rebaseOwnTxs(
             },
             persist: (txid) => [chain.store.rebasedInsertSql(txid, line.origin)],
           });
+          d.rebase = r.txid ? `re-based as ${r.txid}` : 'not re-based: it changes nothing on the new chain';
           log(r.txid ? `pool: re-based ${d.tx.id} on the new chain as ${r.txid}` : `pool: ${d.tx.id} changes nothing on the new chain: not re-based`);
         } finally {
           conn.release();
@@ -60,14 +61,19 @@ export function rebaseOwnTxs(
       } catch (e) {
         if (stopped) return;
         if (e instanceof ConsensusError && e.code === 'duplicate-tx') {
+          d.rebase = `not re-based: ${e.message}`;
           log(`pool: ${d.tx.id} not re-based: ${e.message}`);
           return;
         }
         if (!isLockError((e as { errno?: number }).errno)) {
+          d.rebase = `could not re-base: ${(e as Error).message}`;
           log(`pool: could not re-base ${d.tx.id}: ${(e as Error).message}`);
           return;
         }
-        if (attempt === NOTE_AFTER) log(`pool: re-basing ${d.tx.id} keeps meeting locked rows (${(e as Error).message}); still trying`);
+        if (attempt === NOTE_AFTER) {
+          d.rebase = 'to re-base: its rows are locked, still trying';
+          log(`pool: re-basing ${d.tx.id} keeps meeting locked rows (${(e as Error).message}); still trying`);
+        }
         await new Promise((r) => setTimeout(r, Math.min(retryMs * attempt, RETRY_MAX_MS)));
       }
     }
@@ -75,6 +81,7 @@ export function rebaseOwnTxs(
   const onDropped = (list: DroppedTx[]) => {
     const own = list.filter((d) => d.code === 'stale-base' && sqlOf(d.tx) && 'from' in d.tx.body && d.tx.body.from === writes.signerPubkey);
     for (const d of own) {
+      d.rebase = 'to re-base';
       pending++;
       queue = queue.then(() => rebase(d)).finally(() => pending--);
     }

@@ -61,17 +61,22 @@ test('a re-base meeting locked rows is tried until it runs; another error ends i
   };
   const r = rebaseOwnTxs(chain as never, writes as never, pool, (m) => logs.push(m), 1);
   try {
-    chain.emit('dropped', [dropped(1), dropped(2), dropped(3)]);
+    const first = [dropped(1), dropped(2), dropped(3)];
+    chain.emit('dropped', first);
     assert.equal(r.pending(), 3);
+    assert.deepEqual(first.map((d) => d.rebase), ['to re-base', 'to re-base', 'to re-base'], 'what `oursql pool` shows meanwhile');
     await until(() => r.pending() === 0);
+    assert.deepEqual(first.map((d) => d.rebase), [`re-based as ${'f'.repeat(64)}`, "could not re-base: Table 't' doesn't exist", `re-based as ${'f'.repeat(64)}`]);
     assert.deepEqual(runs.map((s) => s.slice(-6)), [...Array(8).fill('id = 1'), 'id = 2', 'id = 3'], 'in order; the first after 7 lock errors');
     assert.equal(logs.filter((l) => /keeps meeting locked rows/.test(l)).length, 1, logs.join('\n'));
     assert.equal(logs.filter((l) => /re-based .* as f{64}/.test(l)).length, 2);
     assert.ok(logs.some((l) => /could not re-base .*doesn't exist/.test(l)), logs.join('\n'));
 
     // another node's tx, or one not dropped for its base, is not re-run
-    chain.emit('dropped', [{ ...dropped(4), code: 'double-spend' }]);
+    const other = { ...dropped(4), code: 'double-spend' };
+    chain.emit('dropped', [other]);
     assert.equal(r.pending(), 0);
+    assert.equal(other.rebase, undefined);
 
     // stopped: a re-base waiting between tries ends
     failures.set('UPDATE t SET v = v + 1 WHERE id = 5', Infinity);
@@ -120,9 +125,11 @@ test('a dropped copy is not re-run while a tx of its line is in the chain, check
 
     // the branch with the original won: its re-run x1 is dropped and stays dropped
     inChain.add(t1.tx.id);
-    chain.emit('dropped', [asDropped(t1, x1)]);
+    const again = asDropped(t1, x1);
+    chain.emit('dropped', [again]);
     await until(() => r.pending() === 0);
     assert.equal(runs.length, 1);
+    assert.equal(again.rebase, `not re-based: the write it re-runs is in the chain as ${t1.tx.id}`);
     assert.ok(logs.some((l) => l === `pool: ${x1} not re-based: the write it re-runs is in the chain as ${t1.tx.id}`), logs.join('\n'));
 
     // neither is in the chain: x1 is re-run as x2, of the same line

@@ -89,6 +89,11 @@ describe('re-base lineage', () => {
     assert.ok(a.logs.some((l) => l.includes(`${t1b}`) && l.includes(`not re-based`) && l.includes(t1)), a.logs.join('\n'));
     const rerunOfT1 = a.node.chain.pool.txs().filter((t) => sqlOf(t)?.stmts.some((s) => s.includes('v + 1') && !s.includes('v + 10')));
     assert.deepEqual(rerunOfT1.map((t) => t.id), [], 'no third copy of a\'s write');
+    // `oursql pool` (RPC getpool) on a says what became of each copy
+    const res = await fetch(`http://${a.addr}/rpc`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getpool' }) });
+    const outcome = new Map((await res.json()).result.dropped.map((d: { txid: string; rebase?: string }) => [d.txid, d.rebase]));
+    assert.equal(outcome.get(t1), `re-based as ${t1b}`);
+    assert.equal(outcome.get(t1b), `not re-based: the write it re-runs is in the chain as ${t1}`);
     await until('the same pool everywhere', () => new Set(nodes.map((n) => n.node.chain.pool.txs().map((t) => t.id).sort().join())).size === 1);
 
     // what is left (c's re-based +10, c's row 2) is mined once; every node ends with v = 1 + 10

@@ -51,12 +51,12 @@ export async function printchainCommand(opts: CommonOptions & { short?: boolean 
 
 export async function poolCommand(opts: CommonOptions): Promise<void> {
   await withNode(opts, async ({ call }) => {
-    const r = await call<{ size: number; txs: PoolTx[]; dropped: { txid: string; reason: string; at: number }[] }>('getpool');
+    const r = await call<{ size: number; txs: PoolTx[]; dropped: { txid: string; reason: string; at: number; rebase?: string }[] }>('getpool');
     emit(opts, r, () =>
       [
         `${r.size} pending transaction(s)`,
         ...r.txs.map((t) => `${t.txid} from ${t.from}: ${t.amount} coins → ${t.out.map((o) => `${o.to ?? 'burn'} ${o.amount}`).join(', ')}${t.sql ? `; sql: ${t.sql.join('; ')}` : ''}`),
-        ...(r.dropped.length ? ['recently dropped (a fork switch or rebuild; see the log):', ...r.dropped.map((d) => `${d.txid} at ${new Date(d.at).toISOString()}: ${d.reason}`)] : []),
+        ...(r.dropped.length ? ['recently dropped (a fork switch or rebuild; see the log):', ...r.dropped.map((d) => `${d.txid} at ${new Date(d.at).toISOString()}: ${d.reason}${d.rebase ? `; ${d.rebase}` : ''}`)] : []),
       ].join('\n'),
     );
   });

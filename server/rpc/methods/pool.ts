@@ -36,11 +36,11 @@ export const poolMethods: MethodTable = {
     params: [],
     schema: z.object({}),
     auth: false,
-    returns: '`{size, txs:[{txid, from, amount, out:[{to, amount}], spends, cost, time, added, sql}], dropped:[{txid, reason, at}]}` (coins); `dropped`: the last txs a fork switch or pool rebuild took out, and why',
+    returns: '`{size, txs:[{txid, from, amount, out:[{to, amount}], spends, cost, time, added, sql}], dropped:[{txid, reason, at, rebase?}]}` (coins); `dropped`: the last txs a fork switch or pool rebuild took out, and why; `rebase`, for this node\'s own SQL writes it runs again on the new chain (SPEC 8): "to re-base", "re-based as TXID", "not re-based: …" or "could not re-base: …"',
     result: z.strictObject({
       size: Uint,
       txs: z.array(PoolEntryView),
-      dropped: z.array(z.strictObject({ txid: z.string(), reason: z.string(), at: Uint })),
+      dropped: z.array(z.strictObject({ txid: z.string(), reason: z.string(), at: Uint, rebase: z.string().optional() })),
     }),
     example: {
       result: {
@@ -49,12 +49,15 @@ export const poolMethods: MethodTable = {
           txid: exampleTxid, from: EX.alice, amount: '1.5', out: [{ to: EX.bob, amount: '1.5' }, { to: EX.alice, amount: '8.5' }],
           spends: '10', cost: '0', time: EX.time, added: EX.time + 12,
         }],
-        dropped: [{ txid: exampleTxid.replace(/^./, 'b'), reason: 'row notes:1 was changed by another transaction since this one was prepared', at: EX.time + 40 }],
+        dropped: [{
+          txid: exampleTxid.replace(/^./, 'b'), reason: 'row notes:1 was changed by another transaction since this one was prepared', at: EX.time + 40,
+          rebase: `re-based as ${exampleTxid.replace(/^./, 'c')}`,
+        }],
       },
     },
     run: (_p, { node }) => {
       const txs = node.chain.pool.list().map(poolEntryView);
-      const dropped = node.chain.recentlyDropped.map((d) => ({ txid: d.tx.id, reason: d.reason, at: d.at }));
+      const dropped = node.chain.recentlyDropped.map((d) => ({ txid: d.tx.id, reason: d.reason, at: d.at, ...(d.rebase !== undefined && { rebase: d.rebase }) }));
       return { size: txs.length, txs, dropped };
     },
   }),
