@@ -9,6 +9,7 @@ import { OursqlNode, type NodeOverrides } from '../../server/node/node.ts';
 import { readNodeConfig, writeNodeConfig } from '../../server/node/datadir.ts';
 import { rootConnection } from './mysql.ts';
 import { tempNodeDir } from './node.ts';
+import { FaultyProxy } from './faulty-proxy.ts';
 
 /** 8-bit proof of work and a block as soon as one tx waits: blocks come as fast as asked for. */
 export const CLUSTER_CONSENSUS = {
@@ -119,6 +120,29 @@ export class Cluster {
       await n.env.cleanup().catch(() => {});
     }
   }
+}
+
+/**
+ * Links every ordered pair of `nodes` through a FaultyProxy of its own, so any link can be cut
+ * and healed, and drops the direct link to `seed` that joining by import gave the others.
+ * `link(x, y)`: the proxy x dials to reach y. The caller closes `proxies`.
+ */
+export async function meshThroughProxies(nodes: readonly ClusterNode[], seed: ClusterNode) {
+  const links = new Map<ClusterNode, Map<ClusterNode, FaultyProxy>>();
+  const proxies: FaultyProxy[] = [];
+  for (const x of nodes) {
+    links.set(x, new Map());
+    for (const y of nodes) {
+      if (x === y) continue;
+      const [host, port] = y.addr.split(':');
+      const p = new FaultyProxy({ host, port: Number(port) });
+      proxies.push(p);
+      x.node.peers!.add(await p.listen());
+      links.get(x)!.set(y, p);
+    }
+    if (x !== seed) x.node.peers!.remove(seed.addr); // it would bypass the proxies
+  }
+  return { proxies, link: (x: ClusterNode, y: ClusterNode) => links.get(x)!.get(y)! };
 }
 
 /** Polls `ok` until it holds (or fails the test with `what` after `ms`). */

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { signTx, sqlOf } from '../../consensus/index.ts';
 import { confirmedTxsOf } from '../../server/chain/queries.ts';
-import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
-import { FaultyProxy } from '../helpers/faulty-proxy.ts';
+import { Cluster, meshThroughProxies, until, type ClusterNode } from '../helpers/cluster.ts';
+import type { FaultyProxy } from '../helpers/faulty-proxy.ts';
 
 const COIN = 100_000_000n;
 
@@ -26,19 +26,10 @@ describe('partition and heal', () => {
     for (let i = 0; i < 3; i++) nodes.push(await cluster.join(a, { peerDiscovery: false }, []));
     const [, b, c, d] = nodes;
     // every ordered pair talks through its own proxy; cutting the cross pairs splits the network
-    const cross: FaultyProxy[] = [];
-    for (const x of nodes) {
-      for (const y of nodes) {
-        if (x === y) continue;
-        const [host, port] = y.addr.split(':');
-        const p = new FaultyProxy({ host, port: Number(port) });
-        proxies.push(p);
-        x.node.peers!.add(await p.listen());
-        if ((x === a || x === b) !== (y === a || y === b)) cross.push(p);
-      }
-      // the import's own peer (a, directly) would bypass the proxies
-      if (x !== a) x.node.peers!.remove(a.addr);
-    }
+    const mesh = await meshThroughProxies(nodes, a);
+    proxies.push(...mesh.proxies);
+    const left = (n: ClusterNode) => n === a || n === b;
+    const cross = nodes.flatMap((x) => nodes.filter((y) => left(x) !== left(y)).map((y) => mesh.link(x, y)));
     await until('every node connected to three peers', () => nodes.every((n) => n.node.peers!.list().filter((p) => p.connected).length === 3));
 
     const [sa, sc] = [await a.sql(), await c.sql()];

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { sqlOf } from '../../consensus/index.ts';
-import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
-import { FaultyProxy } from '../helpers/faulty-proxy.ts';
+import { Cluster, meshThroughProxies, until, type ClusterNode } from '../helpers/cluster.ts';
+import type { FaultyProxy } from '../helpers/faulty-proxy.ts';
 
 describe('re-base lineage', () => {
   const cluster = new Cluster();
@@ -24,21 +24,9 @@ describe('re-base lineage', () => {
     const nodes: ClusterNode[] = [a];
     for (let i = 0; i < 2; i++) nodes.push(await cluster.join(a, { peerDiscovery: false }, []));
     const [, b, c] = nodes;
-    // links[x][y]: the proxy x dials to reach y
-    const links = new Map<ClusterNode, Map<ClusterNode, FaultyProxy>>();
-    for (const x of nodes) {
-      links.set(x, new Map());
-      for (const y of nodes) {
-        if (x === y) continue;
-        const [host, port] = y.addr.split(':');
-        const p = new FaultyProxy({ host, port: Number(port) });
-        proxies.push(p);
-        x.node.peers!.add(await p.listen());
-        links.get(x)!.set(y, p);
-      }
-      if (x !== a) x.node.peers!.remove(a.addr); // the import's direct link would bypass the proxies
-    }
-    const between = (x: ClusterNode, y: ClusterNode) => [links.get(x)!.get(y)!, links.get(y)!.get(x)!];
+    const mesh = await meshThroughProxies(nodes, a);
+    proxies.push(...mesh.proxies);
+    const between = (x: ClusterNode, y: ClusterNode) => [mesh.link(x, y), mesh.link(y, x)];
     const connected = (n: ClusterNode) => n.node.peers!.list().filter((p) => p.connected).length;
     await until('every node connected to two peers', () => nodes.every((n) => connected(n) === 2));
 
