@@ -51,6 +51,7 @@ export function rebaseOwnTxs(
               if (hit) throw alreadyInChain(hit);
             },
             persist: (txid) => [chain.store.rebasedInsertSql(txid, line.origin)],
+            extraRefs: sqlOf(d.tx)!.refs,
           });
           d.rebase = r.txid ? `re-based as ${r.txid}` : 'not re-based: it changes nothing on the new chain';
           log(r.txid ? `pool: re-based ${d.tx.id} on the new chain as ${r.txid}` : `pool: ${d.tx.id} changes nothing on the new chain: not re-based`);

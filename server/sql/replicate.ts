@@ -28,6 +28,8 @@ interface TxMaker {
   sign?: (tx: Tx) => Promise<string>;
   /** More statements for the commit that writes the tx's pool entry. */
   persist?: (txid: string) => string[];
+  /** Refs the tx names besides those of its rows (RerunOptions.extraRefs). */
+  extraRefs?: readonly string[];
 }
 
 /** What a re-run (a re-base) adds to the ordinary write path. */
@@ -36,6 +38,12 @@ export interface RerunOptions {
   guard?: () => void;
   /** Statements committed together with the new tx's pool entry. */
   persist?: (txid: string) => string[];
+  /**
+   * Refs the new tx names besides those of the rows it touches, each with its current base: those
+   * of the write it re-runs, so the two can never both be in one chain (on those rows each names
+   * another tx as the one before it), even when the re-run selects other rows.
+   */
+  extraRefs?: readonly string[];
 }
 
 /** Per-connection state the write path keeps between statements. */
@@ -203,12 +211,14 @@ export class ReplicatedWrites {
   }
 
   private signedBy(signer: NodeSigner, change: { stmts: string[]; undo: string[]; refs: string[] }, extra: RerunOptions = {}): TxMaker {
+    const named = extra.extraRefs ? { ...change, refs: [...new Set([...change.refs, ...extra.extraRefs])] } : change;
     const body = () => {
       extra.guard?.();
-      return buildSqlBody(this.chain, signer.pubkey, change).body;
+      return buildSqlBody(this.chain, signer.pubkey, named).body;
     };
-    if (signer.signLater) return { make: () => makeTx(body()), sign: signer.signLater, persist: extra.persist };
-    return { make: () => signer.sign(body()), persist: extra.persist };
+    const more = { persist: extra.persist, extraRefs: extra.extraRefs };
+    if (signer.signLater) return { make: () => makeTx(body()), sign: signer.signLater, ...more };
+    return { make: () => signer.sign(body()), ...more };
   }
 
   // ---- client-signed (two steps, stateless on the node) ----
@@ -261,7 +271,7 @@ export class ReplicatedWrites {
    * its pool entry in the open MySQL transaction, and commits change and entry together.
    */
   private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], maker: TxMaker, ownSignature = true): Promise<WriteReply> {
-    const { tx, persist } = await this.admit(maker, ownSignature, outs.flatMap((o) => o.refs));
+    const { tx, persist } = await this.admit(maker, ownSignature, [...outs.flatMap((o) => o.refs), ...(maker.extraRefs ?? [])]);
     try {
       await this.commitWithEntry(exec, [...persist, ...(maker.persist?.(tx.id) ?? [])]);
     } catch (e) {
@@ -277,7 +287,7 @@ export class ReplicatedWrites {
    * its pool entry commits is undone at the next start), run it, then persist the entry.
    */
   private async runDdl(exec: SqlExecutor, out: WriteOutcome, maker: TxMaker, ownSignature = true): Promise<WriteReply> {
-    const { tx, persist } = await this.admit(maker, ownSignature, out.refs);
+    const { tx, persist } = await this.admit(maker, ownSignature, [...out.refs, ...(maker.extraRefs ?? [])]);
     try {
       await this.chain.journalDdl(tx.id, out.undo);
     } catch (e) {

@@ -1,6 +1,7 @@
 // What a re-base adds to the ordinary write path (ReplicatedWrites.rerun), on a real node: the
 // guard runs in the chain's critical section and refusing there leaves nothing executed or pooled;
-// `persist` statements commit with the new tx's pool entry (the chain's `rebased` table).
+// `persist` statements commit with the new tx's pool entry (the chain's `rebased` table); `extraRefs`
+// are named by the new tx with their current bases, beside the rows it touches.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mysql, { type Connection } from 'mysql2/promise';
@@ -35,6 +36,7 @@ describe('rerun options', () => {
     const c = await mysql.createConnection({ host: '127.0.0.1', port: node.proxyPort, user: 'root', database: env.db.name });
     await c.query('CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)');
     await c.query('INSERT INTO t VALUES (1, 0)');
+    await c.query('INSERT INTO t VALUES (2, 0)');
     await c.end();
   });
   after(async () => {
@@ -74,5 +76,18 @@ describe('rerun options', () => {
     assert.deepEqual(sqlOf(tx)!.stmts, ['UPDATE `t` SET `v` = `v` + 1 WHERE `id` = 1']);
     assert.deepEqual((await rebasedRows()).map((x) => [x.txid, x.origin]), [[r.txid, origin]]);
     assert.deepEqual(await node.chain.store.rebaseLine(r.txid!), { origin, txids: [origin, r.txid] });
+  });
+
+  test('extra refs are named with their current bases, so a tx still based before them is stale', async () => {
+    const row2 = node.chain.pool.view.latestOnRef('t:2');
+    assert.ok(row2, 'the INSERT of row 2 is the latest tx on t:2');
+    const r = await rerun(['UPDATE `t` SET `v` = `v` + 10 WHERE `id` = 1'], { extraRefs: ['t:2', 't:1'] });
+    const sql = sqlOf(node.chain.pool.get(r.txid!)!.tx)!;
+    assert.deepEqual(sql.refs, ['t:1', 't:2'], 'each ref once');
+    assert.equal(sql.base['t:2'], row2);
+    assert.equal(node.chain.pool.view.latestOnRef('t:2'), r.txid, 'the re-run is now the latest tx on row 2, which it did not change');
+    assert.equal(await value(), 11);
+    const [[{ v }]] = await root.query<any[]>(`SELECT v FROM \`${env.db.name}\`.t WHERE id = 2`);
+    assert.equal(v, 0);
   });
 });

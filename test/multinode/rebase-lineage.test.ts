@@ -91,4 +91,5 @@ describe('re-base lineage', () => {
     const sums = await cluster.checksums('t');
     assert.equal(new Set(sums).size, 1, `checksums differ: ${sums}`);
   });
+
 });
