@@ -11,7 +11,7 @@ import { batchable, SqlBatcher } from './sql-batch.ts';
 import { refsOverlap } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
-import { BlockStatus, ChainStore, type StoredHeader } from './store.ts';
+import { BlockStatus, ChainStore, type DroppedTx, type StoredHeader } from './store.ts';
 import { makeFastVerifier } from './verify.ts';
 
 /** Bytes of tx bodies per INSERT when a genesis is stored (MySQL's max_allowed_packet is often 16 MiB). */
@@ -117,19 +117,13 @@ const RETRY_CONNECT_MAX_MS = 8000;
 const LOCK_ERRNOS = new Set([1205, ER_LOCK_DEADLOCK]);
 /** Blocks of a sync connected in one MySQL transaction at most. */
 export const MAX_RUN = 16;
+/** Dropped txs `oursql pool` lists (the latest). */
+const DROPPED_SHOWN = 100;
 const isLockError = (e: unknown) => LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0);
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
 
 
-/** A pool tx that no longer fits after a fork switch or pool rebuild. */
-export interface DroppedTx {
-  tx: Tx;
-  reason: string;
-  code?: string;
-  at: number;
-  /** For this node's own writes that it runs again (SPEC 8): what became of that, set as it happens. */
-  rebase?: string;
-}
+export type { DroppedTx } from './store.ts';
 
 export class Chain extends EventEmitter {
   readonly headers = new Map<string, StoredHeader>();
@@ -244,6 +238,7 @@ export class Chain extends EventEmitter {
     await store.loadUtxo((txid, n, coin) => chain.state.addCoin(`${txid}:${n}`, coin));
     await store.loadRefs((ref, txid) => chain.state.refs.set(ref, txid));
     await store.loadTxIndex((txid) => chain.state.txids.add(txid));
+    chain.recentlyDropped.push(...await store.loadDropped(DROPPED_SHOWN));
     // The pool's SQL is in the application database already. Re-check each tx; if one no longer
     // fits (it expired while the node was down), undo the pool's SQL and re-admit the rest.
     const { txs: pooled, nextSeq } = await store.loadPool();
@@ -537,6 +532,7 @@ export class Chain extends EventEmitter {
       await this.undoSql(conn, pooled);
       const { pool, dropped } = await this.readmit(conn, this.state, pooled.filter((t) => !remove.has(t.id)), this.height + 1, true);
       await this.store.poolReplace(pool.txs(), conn);
+      await this.store.saveDropped(dropped, conn);
       await this.clearSqlUnsafe(conn);
       await conn.commit();
       this.pool = pool;
@@ -819,6 +815,7 @@ export class Chain extends EventEmitter {
       await this.store.saveDigests(digests, conn);
       if (fast) await this.store.poolRemove(body.map((t) => t.id), conn);
       else await this.store.poolReplace(newPool.txs(), conn);
+      await this.store.saveDropped(droppedTxs, conn);
       await this.clearSqlUnsafe(conn);
       await this.opts.beforeCommit?.();
       await conn.commit();
@@ -1173,11 +1170,19 @@ export class Chain extends EventEmitter {
   /** Txs a fork switch or pool rebuild dropped, newest last (what `oursql pool` explains). */
   readonly recentlyDropped: DroppedTx[] = [];
 
+  /**
+   * Dropped txs whose re-base (SPEC 8) was still to do when the node last stopped: stored with the
+   * switch that dropped them, so the node that signed them runs them again after a restart too.
+   */
+  get unsettledDrops(): DroppedTx[] {
+    return this.recentlyDropped.filter((d) => d.code === 'stale-base' && d.rebase === undefined);
+  }
+
   /** Logs dropped txs, keeps the last 100 for `oursql pool`, and tells listeners ('dropped'). */
   private noteDropped(list: DroppedTx[]): void {
     for (const d of list) this.log(`pool: dropped ${d.tx.id}: ${d.reason}`);
     this.recentlyDropped.push(...list);
-    this.recentlyDropped.splice(0, Math.max(0, this.recentlyDropped.length - 100));
+    this.recentlyDropped.splice(0, Math.max(0, this.recentlyDropped.length - DROPPED_SHOWN));
     this.emit('dropped', list);
   }
 

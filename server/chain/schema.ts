@@ -76,6 +76,20 @@ export const CHAIN_TABLES: readonly string[] = [
      undo_sql MEDIUMTEXT NOT NULL,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
+  // Pool txs a fork switch or pool rebuild dropped, written in the transaction that drops them
+  // (`oursql pool` lists the latest). `rebase`: for this node's own writes it runs again (SPEC 8),
+  // what became of that; NULL while still to do, so a re-base a stop or crash interrupted is
+  // resumed at the next start. Rows older than 30 days are pruned.
+  `CREATE TABLE IF NOT EXISTS dropped (
+     txid CHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+     body MEDIUMTEXT NOT NULL,
+     sig VARCHAR(200) CHARACTER SET ascii NULL,
+     reason TEXT NOT NULL,
+     code VARCHAR(40) CHARACTER SET ascii NULL,
+     at BIGINT UNSIGNED NOT NULL,
+     rebase TEXT NULL,
+     KEY (at)
+   ) ENGINE=InnoDB`,
   // This node's re-based writes (SPEC 8): each re-run tx with the txid of the write it re-runs (the
   // first of its line). A dropped copy is not run again while any tx of its line is in the chain,
   // so a flip back to the branch that holds the original cannot apply the client's write twice.

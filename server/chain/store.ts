@@ -19,7 +19,18 @@ export interface StoredHeader {
 }
 export const enum BlockStatus { Stored = 0, Connected = 1, Invalid = 2 }
 
+/** A pool tx that no longer fits after a fork switch or pool rebuild. */
+export interface DroppedTx {
+  tx: Tx;
+  reason: string;
+  code?: string;
+  at: number;
+  /** For this node's own writes that it runs again (SPEC 8): what became of that, set as it happens. */
+  rebase?: string;
+}
+
 const SAVE_BATCH_BYTES = 4 * 1024 * 1024;
+const DROPPED_KEEP_MS = 30 * 24 * 3600_000;
 const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
 
 /** Reads and writes the chain database. Holds no state of its own besides names. */
@@ -281,6 +292,31 @@ export class ChainStore {
    */
   poolInsertSql(tx: Tx, seq: number): string[] {
     return [format(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES (?, ?, ?, ?, ?)`, [seq, tx.id, tx.raw, tx.sig ?? null, Date.now()])];
+  }
+
+  /** Records dropped txs in the transaction that drops them; forgets those older than 30 days. */
+  async saveDropped(list: readonly DroppedTx[], conn: Conn): Promise<void> {
+    if (list.length === 0) return;
+    const rows = list.map((d) => [d.tx.id, d.tx.raw, d.tx.sig ?? null, d.reason, d.code ?? null, d.at]);
+    await conn.query(`REPLACE INTO ${this.t('dropped')} (txid, body, sig, reason, code, at) VALUES ?`, [rows]);
+    await conn.query(`DELETE FROM ${this.t('dropped')} WHERE at < ?`, [Date.now() - DROPPED_KEEP_MS]);
+  }
+
+  /** The latest `limit` dropped txs, oldest first, and every one whose re-base is still to do. */
+  async loadDropped(limit: number): Promise<DroppedTx[]> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(
+      `(SELECT * FROM ${this.t('dropped')} ORDER BY at DESC LIMIT ?) UNION (SELECT * FROM ${this.t('dropped')} WHERE code = 'stale-base' AND rebase IS NULL) ORDER BY at`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      tx: txFromRaw(r.body, r.sig ?? undefined), reason: r.reason, at: Number(r.at),
+      ...(r.code !== null && { code: r.code as string }), ...(r.rebase !== null && { rebase: r.rebase as string }),
+    }));
+  }
+
+  /** What became of a dropped tx's re-base (`dropped.rebase`). */
+  rebaseOutcomeSql(txid: string, outcome: string): string {
+    return format(`UPDATE ${this.t('dropped')} SET rebase = ? WHERE txid = ?`, [outcome, txid]);
   }
 
   /** Records `txid` as a re-run of the write `origin` (written in the commit of its pool entry). */

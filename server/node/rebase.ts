@@ -7,6 +7,8 @@
  * (the chain's `rebased` table, in the commit of its pool entry). A dropped copy is not run again
  * while any copy of its line is in the chain: when the network flips back to a branch on which the
  * original was mined after all, the write already counts once there (docs/protocol.md, "Re-bases").
+ * What became of each is stored with the dropped tx (the chain's `dropped` table): one a stop or a
+ * crash left undone is resumed at the next start.
  */
 import { ConsensusError, sqlOf } from '../../consensus/index.ts';
 import type { Chain, DroppedTx } from '../chain/engine.ts';
@@ -26,7 +28,7 @@ const NOTE_AFTER = 5;
 
 /** Re-bases run one after another; `pending` counts those queued or running. */
 export function rebaseOwnTxs(
-  chain: Pick<Chain, 'on' | 'off' | 'state' | 'store'>,
+  chain: Pick<Chain, 'on' | 'off' | 'state' | 'store' | 'unsettledDrops'>,
   writes: Pick<ReplicatedWrites, 'rerun' | 'signerPubkey'>,
   mysql: Pool,
   log: (m: string) => void,
@@ -35,6 +37,11 @@ export function rebaseOwnTxs(
   let queue = Promise.resolve();
   let stopped = false;
   let pending = 0;
+  /** Shown by `oursql pool`; stored, except on success, where it commits with the new tx. */
+  const settle = (d: DroppedTx, outcome: string) => {
+    d.rebase = outcome;
+    chain.store.mysql.query(chain.store.rebaseOutcomeSql(d.tx.id, outcome)).catch((e: Error) => log(`pool: could not store what became of ${d.tx.id}: ${e.message}`));
+  };
   const rebase = async (d: DroppedTx) => {
     for (let attempt = 1; !stopped; attempt++) {
       try {
@@ -50,10 +57,11 @@ export function rebaseOwnTxs(
               const hit = inChain();
               if (hit) throw alreadyInChain(hit);
             },
-            persist: (txid) => [chain.store.rebasedInsertSql(txid, line.origin)],
+            persist: (txid) => [chain.store.rebasedInsertSql(txid, line.origin), chain.store.rebaseOutcomeSql(d.tx.id, `re-based as ${txid}`)],
             extraRefs: sqlOf(d.tx)!.refs,
           });
-          d.rebase = r.txid ? `re-based as ${r.txid}` : 'not re-based: it changes nothing on the new chain';
+          if (r.txid) d.rebase = `re-based as ${r.txid}`;
+          else settle(d, 'not re-based: it changes nothing on the new chain');
           log(r.txid ? `pool: re-based ${d.tx.id} on the new chain as ${r.txid}` : `pool: ${d.tx.id} changes nothing on the new chain: not re-based`);
         } finally {
           conn.release();
@@ -62,12 +70,12 @@ export function rebaseOwnTxs(
       } catch (e) {
         if (stopped) return;
         if (e instanceof ConsensusError && e.code === 'duplicate-tx') {
-          d.rebase = `not re-based: ${e.message}`;
+          settle(d, `not re-based: ${e.message}`);
           log(`pool: ${d.tx.id} not re-based: ${e.message}`);
           return;
         }
         if (!isLockError((e as { errno?: number }).errno)) {
-          d.rebase = `could not re-base: ${(e as Error).message}`;
+          settle(d, `could not re-base: ${(e as Error).message}`);
           log(`pool: could not re-base ${d.tx.id}: ${(e as Error).message}`);
           return;
         }
@@ -87,6 +95,7 @@ export function rebaseOwnTxs(
       queue = queue.then(() => rebase(d)).finally(() => pending--);
     }
   };
+  onDropped(chain.unsettledDrops); // left undone by a stop or a crash
   chain.on('dropped', onDropped);
   return {
     stop: () => {

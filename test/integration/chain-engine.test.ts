@@ -223,7 +223,7 @@ describe('fork choice on MariaDB', () => {
     const c = await rootConnection();
     try {
       const [rows] = await c.query(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1`, [`${t.db.name}_chain`]);
-      assert.deepEqual((rows as { t: string }[]).map((r) => r.t), ['addr_txs', 'blocks', 'block_digests', 'chain', 'ddl_journal', 'known_peers', 'meta', 'peers', 'pool', 'rebased', 'refs', 'txindex', 'txs', 'utxo']);
+      assert.deepEqual((rows as { t: string }[]).map((r) => r.t), ['addr_txs', 'blocks', 'block_digests', 'chain', 'ddl_journal', 'dropped', 'known_peers', 'meta', 'peers', 'pool', 'rebased', 'refs', 'txindex', 'txs', 'utxo']);
     } finally {
       await c.end();
     }

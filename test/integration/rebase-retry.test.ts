@@ -30,7 +30,7 @@ async function standInChain(pool: mysql.Pool) {
   const store = new ChainStore(pool, `${db.name}_chain`, db.name);
   await store.createSchema();
   const inChain = new Set<string>();
-  const chain = Object.assign(new EventEmitter(), { store, state: { hasTx: (id: string) => inChain.has(id) } });
+  const chain = Object.assign(new EventEmitter(), { store, state: { hasTx: (id: string) => inChain.has(id) }, unsettledDrops: [] });
   return { chain, inChain, drop: () => db.drop() };
 }
 const until = async (ok: () => boolean) => {
