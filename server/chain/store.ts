@@ -308,10 +308,17 @@ export class ChainStore {
       `(SELECT * FROM ${this.t('dropped')} ORDER BY at DESC LIMIT ?) UNION (SELECT * FROM ${this.t('dropped')} WHERE code = 'stale-base' AND rebase IS NULL) ORDER BY at`,
       [limit],
     );
-    return rows.map((r) => ({
-      tx: txFromRaw(r.body, r.sig ?? undefined), reason: r.reason, at: Number(r.at),
-      ...(r.code !== null && { code: r.code as string }), ...(r.rebase !== null && { rebase: r.rebase as string }),
-    }));
+    const out: DroppedTx[] = [];
+    for (const r of rows) {
+      let tx: Tx;
+      try {
+        tx = txFromRaw(r.body, r.sig ?? undefined);
+      } catch {
+        continue; // a record only: one that does not read back must not stop the node
+      }
+      out.push({ tx, reason: r.reason, at: Number(r.at), ...(r.code !== null && { code: r.code as string }), ...(r.rebase !== null && { rebase: r.rebase as string }) });
+    }
+    return out;
   }
 
   /** What became of a dropped tx's re-base (`dropped.rebase`). */
