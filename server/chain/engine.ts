@@ -245,16 +245,18 @@ export class Chain extends EventEmitter {
     chain.nextSeq = nextSeq;
     await chain.repairSqlAfterCrash(pooled);
     const probe = new TxPool(chain.state);
-    const stale = pooled.filter((tx) => {
+    const allFit = pooled.every((tx) => {
       try {
         probe.add(tx, probe.check(tx, config, chain.txContext(chain.height + 1, chain.now())));
-        return false;
-      } catch {
         return true;
+      } catch {
+        return false;
       }
     });
-    if (stale.length === 0) chain.pool = probe;
-    else await chain.rebuildPool(pooled, new Set(stale.map((t) => t.id)));
+    if (allFit) chain.pool = probe;
+    // re-admitted in order: those that fail are dropped as after a switch, stored with why (and
+    // the node's own re-based once it runs)
+    else await chain.rebuildPool(pooled, new Set());
     chain.log(`chain loaded: height ${chain.height}, tip ${chain.tip.hash}, ${chain.pool.size} pooled`);
     return chain;
   }

@@ -552,3 +552,26 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     assert.deepEqual((await rows()).filter((r) => r.id >= 3000).map((r) => r.id), [3000, 3001]);
   });
 });
+
+describe('a pool tx that no longer fits when the node starts', () => {
+  const minter = newKey();
+  const dest = newKey();
+  let clock = Date.now();
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+  before(async () => {
+    t = await openTestChain(testConfig(), minter, { now: () => clock });
+  });
+  after(async () => t.close());
+
+  test('is dropped with why, and the record outlives the next restart', async () => {
+    await new Miner(t.chain, { minter: minter.address }).mineOnce(); // a coin to spend
+    const tx = await send(t.chain, minter, dest.address, '1');
+    clock += 3 * 3600_000; // down for 3 hours: the tx's time is now too far from any next block's
+    const reopened = await t.reopen();
+    assert.equal(reopened.pool.size, 0);
+    const why = reopened.recentlyDropped.find((d) => d.tx.id === tx.id);
+    assert.equal(why?.code, 'bad-time', JSON.stringify(why));
+    const again = await t.reopen();
+    assert.deepEqual(again.recentlyDropped.filter((d) => d.tx.id === tx.id).map((d) => [d.code, d.reason]), [[why!.code, why!.reason]]);
+  });
+});
