@@ -11,7 +11,7 @@ import { batchable, SqlBatcher } from './sql-batch.ts';
 import { refsOverlap } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
-import { BlockStatus, ChainStore, type DroppedTx, type StoredHeader } from './store.ts';
+import { BlockStatus, ChainStore, REBASED_CODES, type DroppedTx, type StoredHeader } from './store.ts';
 import { makeFastVerifier } from './verify.ts';
 
 /** Bytes of tx bodies per INSERT when a genesis is stored (MySQL's max_allowed_packet is often 16 MiB). */
@@ -1177,7 +1177,7 @@ export class Chain extends EventEmitter {
    * switch that dropped them, so the node that signed them runs them again after a restart too.
    */
   get unsettledDrops(): DroppedTx[] {
-    return this.recentlyDropped.filter((d) => d.code === 'stale-base' && d.rebase === undefined);
+    return this.recentlyDropped.filter((d) => d.code !== undefined && REBASED_CODES.has(d.code) && d.rebase === undefined);
   }
 
   /** Logs dropped txs, keeps the last 100 for `oursql pool`, and tells listeners ('dropped'). */

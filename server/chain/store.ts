@@ -29,6 +29,12 @@ export interface DroppedTx {
   rebase?: string;
 }
 
+/**
+ * Why a dropped tx of this node's own is run again (SPEC 8 names a moved base; a tx too old for
+ * any next block, after the node was down for hours, is the same client write left unapplied).
+ */
+export const REBASED_CODES: ReadonlySet<string> = new Set(['stale-base', 'bad-time']);
+
 const SAVE_BATCH_BYTES = 4 * 1024 * 1024;
 const DROPPED_KEEP_MS = 30 * 24 * 3600_000;
 const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
@@ -305,8 +311,8 @@ export class ChainStore {
   /** The latest `limit` dropped txs, oldest first, and every one whose re-base is still to do. */
   async loadDropped(limit: number): Promise<DroppedTx[]> {
     const [rows] = await this.mysql.query<RowDataPacket[]>(
-      `(SELECT * FROM ${this.t('dropped')} ORDER BY at DESC LIMIT ?) UNION (SELECT * FROM ${this.t('dropped')} WHERE code = 'stale-base' AND rebase IS NULL) ORDER BY at`,
-      [limit],
+      `(SELECT * FROM ${this.t('dropped')} ORDER BY at DESC LIMIT ?) UNION (SELECT * FROM ${this.t('dropped')} WHERE code IN (?) AND rebase IS NULL) ORDER BY at`,
+      [limit, [...REBASED_CODES]],
     );
     const out: DroppedTx[] = [];
     for (const r of rows) {

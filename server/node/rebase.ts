@@ -1,7 +1,7 @@
 /**
  * After a fork switch: the node's own proxy-signed SQL txs that were dropped because a row they
- * touched changed on the winning branch are run again on the new state, as new txs signed by the
- * same key (SPEC 8). Other nodes never re-sign them: they only drop them, and get the new tx by relay.
+ * touched changed on the winning branch (or because they grew too old for any next block while
+ * the node was down) are run again on the new state, as new txs signed by the same key (SPEC 8). Other nodes never re-sign them: they only drop them, and get the new tx by relay.
  *
  * A re-run is one more copy of the client's write, so each is recorded with the write it re-runs
  * (the chain's `rebased` table, in the commit of its pool entry). A dropped copy is not run again
@@ -12,6 +12,7 @@
  */
 import { ConsensusError, sqlOf } from '../../consensus/index.ts';
 import type { Chain, DroppedTx } from '../chain/engine.ts';
+import { REBASED_CODES } from '../chain/store.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { isLockError } from '../sql/errors.ts';
 import type { ReplicatedWrites } from '../sql/replicate.ts';
@@ -88,7 +89,7 @@ export function rebaseOwnTxs(
     }
   };
   const onDropped = (list: DroppedTx[]) => {
-    const own = list.filter((d) => d.code === 'stale-base' && sqlOf(d.tx) && 'from' in d.tx.body && d.tx.body.from === writes.signerPubkey);
+    const own = list.filter((d) => d.code !== undefined && REBASED_CODES.has(d.code) && sqlOf(d.tx) && 'from' in d.tx.body && d.tx.body.from === writes.signerPubkey);
     for (const d of own) {
       d.rebase = 'to re-base';
       pending++;

@@ -72,7 +72,13 @@ test('a re-base meeting locked rows is tried until it runs; another error ends i
     assert.equal(logs.filter((l) => /re-based .* as f{64}/.test(l)).length, 2);
     assert.ok(logs.some((l) => /could not re-base .*doesn't exist/.test(l)), logs.join('\n'));
 
-    // another node's tx, or one not dropped for its base, is not re-run
+    // one too old for any next block (the node was down for hours) is run again too
+    const expired = { ...dropped(7), code: 'bad-time' };
+    chain.emit('dropped', [expired]);
+    await until(() => r.pending() === 0);
+    assert.equal(expired.rebase, `re-based as ${'f'.repeat(64)}`);
+
+    // another node's tx, or one not dropped for its base or age, is not re-run
     const other = { ...dropped(4), code: 'double-spend' };
     chain.emit('dropped', [other]);
     assert.equal(r.pending(), 0);
@@ -81,7 +87,7 @@ test('a re-base meeting locked rows is tried until it runs; another error ends i
     // stopped: a re-base waiting between tries ends
     failures.set('UPDATE t SET v = v + 1 WHERE id = 5', Infinity);
     chain.emit('dropped', [dropped(5)]);
-    await until(() => runs.length >= 12);
+    await until(() => runs.length >= 13);
     r.stop();
     await until(() => r.pending() === 0);
     chain.emit('dropped', [dropped(6)]);
