@@ -300,12 +300,17 @@ export class ChainStore {
     return [format(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES (?, ?, ?, ?, ?)`, [seq, tx.id, tx.raw, tx.sig ?? null, Date.now()])];
   }
 
-  /** Records dropped txs in the transaction that drops them; forgets those older than 30 days. */
+  /**
+   * Records dropped txs in the transaction that drops them. Forgets drops and re-base lines older
+   * than 30 days: no fork switch reaches that far back.
+   */
   async saveDropped(list: readonly DroppedTx[], conn: Conn): Promise<void> {
     if (list.length === 0) return;
     const rows = list.map((d) => [d.tx.id, d.tx.raw, d.tx.sig ?? null, d.reason, d.code ?? null, d.at]);
     await conn.query(`REPLACE INTO ${this.t('dropped')} (txid, body, sig, reason, code, at) VALUES ?`, [rows]);
-    await conn.query(`DELETE FROM ${this.t('dropped')} WHERE at < ?`, [Date.now() - DROPPED_KEEP_MS]);
+    const horizon = Date.now() - DROPPED_KEEP_MS;
+    await conn.query(`DELETE FROM ${this.t('dropped')} WHERE at < ?`, [horizon]);
+    await conn.query(`DELETE FROM ${this.t('rebased')} WHERE added < ?`, [horizon]);
   }
 
   /** The latest `limit` dropped txs, oldest first, and every one whose re-base is still to do. */

@@ -159,3 +159,26 @@ test('a dropped copy is not re-run while a tx of its line is in the chain, check
     await pool.end();
   }
 });
+
+test('drops and re-base lines are kept 30 days', async () => {
+  const pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', connectionLimit: 2 });
+  const { chain, drop } = await standInChain(pool);
+  const t = (name: string) => `${chain.store.db}.${name}`;
+  try {
+    const old = { ...dropped(1), at: Date.now() - 31 * 24 * 3600_000 };
+    await chain.store.saveDropped([old], pool);
+    await pool.query(chain.store.rebasedInsertSql('a'.repeat(64), old.tx.id).replace(/, \d+\)$/, ', 0)'));
+    await pool.query(chain.store.rebasedInsertSql('b'.repeat(64), old.tx.id));
+    const fresh = dropped(2);
+    await chain.store.saveDropped([fresh], pool);
+    const [ds] = await pool.query<any[]>(`SELECT txid FROM ${t('dropped')}`);
+    assert.deepEqual(ds.map((r) => r.txid), [fresh.tx.id]);
+    const [rs] = await pool.query<any[]>(`SELECT txid FROM ${t('rebased')}`);
+    assert.deepEqual(rs.map((r) => r.txid), ['b'.repeat(64)]);
+    // what a restart reads back: the drop, still to re-base
+    assert.deepEqual((await chain.store.loadDropped(10)).map((d) => [d.tx.id, d.code, d.rebase]), [[fresh.tx.id, 'stale-base', undefined]]);
+  } finally {
+    await drop();
+    await pool.end();
+  }
+});
