@@ -50,3 +50,29 @@ export const PoolEntryView = z.strictObject({
   added: Uint,
   sql: z.array(z.string()).optional(),
 });
+
+// Results of the read methods the web signer also calls (web-signer/src/node-api.ts checks its
+// answers with these same schemas).
+
+export const ChainInfo = z.strictObject({
+  chain: z.string(), genesis: Hash, consensus: Hash, blocks: Uint, height: Uint, bestblockhash: Hash, time: Uint, mediantime: Uint,
+  work: Units, nextbits: Uint, pool: Uint,
+});
+export const AddressInfo = Balance.extend({ outputs: Uint, pooledTxs: Uint });
+export const HistoryEntry = z.strictObject({
+  txid: Hash,
+  status: z.enum(['confirmed', 'pool']),
+  height: Uint.nullable(),
+  blockhash: Hash.nullable(),
+  confirmations: Uint,
+  time: Uint,
+  from: Address.nullable(),
+  received: Coins,
+  sent: Coins,
+  net: Coins,
+  sql: z.array(z.string()).optional(),
+});
+export const History = z.strictObject({ address: Address, total: Uint, txs: z.array(HistoryEntry) });
+export const BlockList = z.strictObject({ height: Uint, blocks: z.array(z.union([HeaderView, BlockView2])) });
+export const DroppedView = z.strictObject({ txid: z.string(), reason: z.string(), at: Uint, rebase: z.string().optional() });
+export const PoolView = z.strictObject({ size: Uint, txs: z.array(PoolEntryView), dropped: z.array(DroppedView) });

@@ -1,31 +1,11 @@
 /**
  * The node's JSON-RPC methods the web signer uses (all open: no credentials), each answer checked
- * against its shape (remoteclient/rpc.ts does the calls). Only POST /rpc on this page's origin.
+ * against the shape the node's own method declares (server/rpc/shapes.ts; remoteclient/rpc.ts does
+ * the calls). Only POST /rpc on this page's origin.
  */
 import { z } from 'zod';
 import { nodeClient, type Call } from '../../remoteclient/rpc.ts';
-import { Address, Balance, BlockView2, Coins, Hash, HeaderView, PoolEntryView, Prepared, Uint, Units } from '../../server/rpc/shapes.ts';
-
-export const ChainInfo = z.object({
-  chain: z.string(), genesis: Hash, consensus: Hash, height: Uint, bestblockhash: Hash, time: Uint, work: Units, nextbits: Uint, pool: Uint,
-});
-export const AddressInfo = Balance.extend({ outputs: Uint, pooledTxs: Uint });
-export const HistoryEntry = z.object({
-  txid: Hash,
-  status: z.enum(['confirmed', 'pool']),
-  height: Uint.nullable(),
-  blockhash: Hash.nullable(),
-  confirmations: Uint,
-  time: Uint,
-  from: Address.nullable(),
-  received: Coins,
-  sent: Coins,
-  net: Coins,
-  sql: z.array(z.string()).optional(),
-});
-export const History = z.object({ address: Address, total: Uint, txs: z.array(HistoryEntry) });
-export const BlockList = z.object({ height: Uint, blocks: z.array(HeaderView) });
-export const Pool = z.object({ size: Uint, txs: z.array(PoolEntryView) });
+import { AddressInfo, BlockList, BlockView2, ChainInfo, HeaderView, History, HistoryEntry, PoolView, Prepared } from '../../server/rpc/shapes.ts';
 
 export type ChainInfo = z.infer<typeof ChainInfo>;
 export type AddressInfo = z.infer<typeof AddressInfo>;
@@ -33,7 +13,7 @@ export type HistoryEntry = z.infer<typeof HistoryEntry>;
 export type History = z.infer<typeof History>;
 export type BlockSummary = z.infer<typeof HeaderView>;
 export type BlockDetail = z.infer<typeof BlockView2>;
-export type Pool = z.infer<typeof Pool>;
+export type Pool = z.infer<typeof PoolView>;
 export type PreparedTx = z.infer<typeof Prepared>;
 
 /** The RPC endpoint next to this page (`<page>/rpc`; the dev server proxies it to a node). */
@@ -73,7 +53,7 @@ export class NodeApi {
   }
 
   pool(): Promise<Pool> {
-    return this.call('getpool', [], Pool);
+    return this.call('getpool', [], PoolView);
   }
 
   prepareSend(fromPubkey: string, to: string, amount: string): Promise<PreparedTx> {

@@ -6,25 +6,11 @@ import { confirmedTxsOf, pooledTxsOf, spendableCoinsOf, type AddressTx } from '.
 import { RpcCode } from '../errors.ts';
 import { EX, exampleTxid } from '../examples.ts';
 import { addressParam, method, type MethodTable } from '../method.ts';
-import { Address, Balance, Coins, Hash, Uint } from '../shapes.ts';
+import { Address, AddressInfo, Coins, Hash, History, HistoryEntry, Uint } from '../shapes.ts';
 import { balanceView } from './wallet.ts';
 
 const MAX_HISTORY = 1000;
 const badAddress = { [RpcCode.INVALID_ADDRESS_OR_KEY]: '`bad-address`' };
-
-const HistoryEntry = z.strictObject({
-  txid: Hash,
-  status: z.enum(['confirmed', 'pool']),
-  height: Uint.nullable(),
-  blockhash: Hash.nullable(),
-  confirmations: Uint,
-  time: Uint,
-  from: Address.nullable(),
-  received: Coins,
-  sent: Coins,
-  net: Coins,
-  sql: z.array(z.string()).optional(),
-});
 
 function historyEntry(chain: Chain, t: AddressTx): z.infer<typeof HistoryEntry> {
   const blockhash = t.height === null ? null : (chain.blockHashAt(t.height) ?? null);
@@ -52,7 +38,7 @@ export const addressMethods: MethodTable = {
     schema: z.object({ address: addressParam }),
     auth: false,
     returns: '`{address, approved, pending, total, outputs, pooledTxs}`: coins as in `getbalance`; `outputs`: spendable outputs (as `listunspent`); `pooledTxs`: pending txs that touch it',
-    result: Balance.extend({ outputs: Uint, pooledTxs: Uint }),
+    result: AddressInfo,
     errors: badAddress,
     example: { params: [EX.bob], result: { address: EX.bob, approved: '0', pending: '1.5', total: '1.5', outputs: 1, pooledTxs: 1 } },
     run: async (p, { node }) => {
@@ -99,7 +85,7 @@ export const addressMethods: MethodTable = {
     }),
     auth: false,
     returns: '`{address, total, txs:[{txid, status, height, blockhash, confirmations, time, from, received, sent, net, sql?}]}`: coins; `sent` is every input of a tx the address signed (its change counts in `received`), `net` = received − sent',
-    result: z.strictObject({ address: Address, total: Uint, txs: z.array(HistoryEntry) }),
+    result: History,
     errors: badAddress,
     example: {
       params: { address: EX.bob, count: 10 },

@@ -5,7 +5,7 @@ import { RpcCode, RpcError } from '../errors.ts';
 import { EX, exampleTransfer, exampleTransferSig, exampleTxid } from '../examples.ts';
 import { heightParam, hex64, method, type MethodTable } from '../method.ts';
 import type { CallContext } from '../method.ts';
-import { BlockView1, BlockView2, BlockWire, Hash, HeaderView, Uint, Units } from '../shapes.ts';
+import { BlockList, BlockView1, BlockView2, BlockWire, ChainInfo, Hash, HeaderView, Uint, Units } from '../shapes.ts';
 import { blockView, headerView, type Verbosity } from '../views.ts';
 
 const exampleHeader = { v: 1, height: 1, prev: EX.genesis, merkle: EX.merkle, time: EX.time, bits: 8, nonce: 41 } as const;
@@ -36,10 +36,7 @@ export const chainMethods: MethodTable = {
     schema: z.object({}),
     auth: false,
     returns: '`{chain, genesis, consensus, blocks, height, bestblockhash, time, mediantime, work, nextbits, pool}`',
-    result: z.strictObject({
-      chain: z.string(), genesis: Hash, consensus: Hash, blocks: Uint, height: Uint, bestblockhash: Hash, time: Uint, mediantime: Uint,
-      work: Units, nextbits: Uint, pool: Uint,
-    }),
+    result: ChainInfo,
     example: {
       result: {
         chain: 'OurSQL', genesis: EX.genesis, consensus: EX.consensus, blocks: 1, height: 1, bestblockhash: EX.block1, time: EX.time,
@@ -141,7 +138,7 @@ export const chainMethods: MethodTable = {
     }),
     auth: false,
     returns: '`{height, blocks}`: active-chain blocks from `from` upwards, as `getblock` 1 (or 2 when `verbose`), without `txs` when not verbose',
-    result: z.strictObject({ height: Uint, blocks: z.array(z.union([HeaderView, BlockView2])) }),
+    result: BlockList,
     example: {
       params: { from: 1, count: 1 },
       result: { height: 1, blocks: [exampleHeaderView] },

@@ -4,7 +4,7 @@ import { isCoinbase } from '../../../consensus/index.ts';
 import { RpcCode, RpcError } from '../errors.ts';
 import { EX, exampleTransfer, exampleTransferSig, exampleTxid } from '../examples.ts';
 import { hex64, method, type MethodTable } from '../method.ts';
-import { Address, Body, Coins, Hash, Hex, PoolEntryView, Uint } from '../shapes.ts';
+import { Address, Body, Coins, Hash, Hex, PoolEntryView, PoolView, Uint } from '../shapes.ts';
 import { confirmations, poolEntryView, senderOf, txWire } from '../views.ts';
 
 export const poolMethods: MethodTable = {
@@ -37,11 +37,7 @@ export const poolMethods: MethodTable = {
     schema: z.object({}),
     auth: false,
     returns: '`{size, txs:[{txid, from, amount, out:[{to, amount}], spends, cost, time, added, sql}], dropped:[{txid, reason, at, rebase?}]}` (coins); `dropped`: the last txs a fork switch or pool rebuild took out, and why; `rebase`, for this node\'s own SQL writes it runs again on the new chain (SPEC 8): "to re-base", "re-based as TXID", "not re-based: …" or "could not re-base: …"',
-    result: z.strictObject({
-      size: Uint,
-      txs: z.array(PoolEntryView),
-      dropped: z.array(z.strictObject({ txid: z.string(), reason: z.string(), at: Uint, rebase: z.string().optional() })),
-    }),
+    result: PoolView,
     example: {
       result: {
         size: 1,
