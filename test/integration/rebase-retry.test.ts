@@ -25,13 +25,18 @@ const dropped = (i: number): DroppedTx => ({
 });
 const lockError = () => Object.assign(new Error('Deadlock found when trying to get lock'), { errno: 1213 });
 /** A stand-in chain: dropped events by hand, `inChain` as its active chain's txids, real tables. */
-async function standInChain(pool: mysql.Pool) {
+async function standInChain() {
+  const pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', connectionLimit: 2 });
   const db = testDatabase('rebase');
   const store = new ChainStore(pool, `${db.name}_chain`, db.name);
   await store.createSchema();
   const inChain = new Set<string>();
   const chain = Object.assign(new EventEmitter(), { store, state: { hasTx: (id: string) => inChain.has(id) }, unsettledDrops: [] });
-  return { chain, inChain, drop: () => db.drop() };
+  const close = async () => {
+    await db.drop();
+    await pool.end();
+  };
+  return { pool, chain, inChain, close };
 }
 const until = async (ok: () => boolean) => {
   for (const end = Date.now() + 10_000; !ok();) {
@@ -41,8 +46,7 @@ const until = async (ok: () => boolean) => {
 };
 
 test('a re-base meeting locked rows is tried until it runs; another error ends it; pending counts both', async () => {
-  const pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', connectionLimit: 2 });
-  const { chain, drop } = await standInChain(pool);
+  const { pool, chain, close } = await standInChain();
   const logs: string[] = [];
   const runs: string[] = [];
   const failures = new Map<string, number>([['UPDATE t SET v = v + 1 WHERE id = 1', 7]]);
@@ -94,14 +98,12 @@ test('a re-base meeting locked rows is tried until it runs; another error ends i
     assert.equal(r.pending(), 0, 'no re-base after stop');
   } finally {
     r.stop();
-    await drop();
-    await pool.end();
+    await close();
   }
 });
 
 test('a dropped copy is not re-run while a tx of its line is in the chain, checked again where the tx is made', async () => {
-  const pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', connectionLimit: 2 });
-  const { chain, inChain, drop } = await standInChain(pool);
+  const { pool, chain, inChain, close } = await standInChain();
   const logs: string[] = [];
   let made = 0;
   const runs: string[] = [];
@@ -155,14 +157,12 @@ test('a dropped copy is not re-run while a tx of its line is in the chain, check
     assert.equal((await chain.store.rebaseLine(t1.tx.id)).txids.length, 3);
   } finally {
     r.stop();
-    await drop();
-    await pool.end();
+    await close();
   }
 });
 
 test('drops and re-base lines are kept 30 days', async () => {
-  const pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', connectionLimit: 2 });
-  const { chain, drop } = await standInChain(pool);
+  const { pool, chain, close } = await standInChain();
   const t = (name: string) => `${chain.store.db}.${name}`;
   try {
     const old = { ...dropped(1), at: Date.now() - 31 * 24 * 3600_000 };
@@ -178,7 +178,6 @@ test('drops and re-base lines are kept 30 days', async () => {
     // what a restart reads back: the drop, still to re-base
     assert.deepEqual((await chain.store.loadDropped(10)).map((d) => [d.tx.id, d.code, d.rebase]), [[fresh.tx.id, 'stale-base', undefined]]);
   } finally {
-    await drop();
-    await pool.end();
+    await close();
   }
 });
