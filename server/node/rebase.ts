@@ -1,7 +1,8 @@
 /**
  * After a fork switch: the node's own proxy-signed SQL txs that were dropped because a row they
  * touched changed on the winning branch (or because they grew too old for any next block while
- * the node was down) are run again on the new state, as new txs signed by the same key (SPEC 8). Other nodes never re-sign them: they only drop them, and get the new tx by relay.
+ * the node was down) are run again on the new state, as new txs signed by the same key (SPEC 8).
+ * Other nodes never re-sign them: they only drop them, and get the new tx by relay.
  *
  * A re-run is one more copy of the client's write, so each is recorded with the write it re-runs
  * (the chain's `rebased` table, in the commit of its pool entry). A dropped copy is not run again

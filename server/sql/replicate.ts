@@ -271,9 +271,9 @@ export class ReplicatedWrites {
    * its pool entry in the open MySQL transaction, and commits change and entry together.
    */
   private async commitWith(exec: SqlExecutor, outs: WriteOutcome[], maker: TxMaker, ownSignature = true): Promise<WriteReply> {
-    const { tx, persist } = await this.admit(maker, ownSignature, [...outs.flatMap((o) => o.refs), ...(maker.extraRefs ?? [])]);
+    const { tx, persist } = await this.admit(maker, ownSignature, withExtra(outs.flatMap((o) => o.refs), maker.extraRefs));
     try {
-      await this.commitWithEntry(exec, [...persist, ...(maker.persist?.(tx.id) ?? [])]);
+      await this.commitWithEntry(exec, maker.persist ? [...persist, ...maker.persist(tx.id)] : persist);
     } catch (e) {
       this.chain.abortInflight(tx.id);
       throw notPooled(e);
@@ -287,7 +287,7 @@ export class ReplicatedWrites {
    * its pool entry commits is undone at the next start), run it, then persist the entry.
    */
   private async runDdl(exec: SqlExecutor, out: WriteOutcome, maker: TxMaker, ownSignature = true): Promise<WriteReply> {
-    const { tx, persist } = await this.admit(maker, ownSignature, [...out.refs, ...(maker.extraRefs ?? [])]);
+    const { tx, persist } = await this.admit(maker, ownSignature, withExtra(out.refs, maker.extraRefs));
     try {
       await this.chain.journalDdl(tx.id, out.undo);
     } catch (e) {
@@ -303,7 +303,7 @@ export class ReplicatedWrites {
     }
     try {
       await exec.query('START TRANSACTION');
-      await this.commitWithEntry(exec, [...persist, ...(maker.persist?.(tx.id) ?? [])]);
+      await this.commitWithEntry(exec, maker.persist ? [...persist, ...maker.persist(tx.id)] : persist);
     } catch (e) {
       // The schema change happened but cannot be pooled: put the schema back.
       this.chain.abortInflight(tx.id);
@@ -424,6 +424,9 @@ function beginWith(exec: SqlExecutor): SqlExecutor {
     },
   };
 }
+
+/** Refs to wait for at admission: a re-run's extra refs too (none on the ordinary write path). */
+const withExtra = (refs: string[], extra?: readonly string[]): string[] => (extra ? [...refs, ...extra] : refs);
 
 const touchesNothing = (out: WriteOutcome): boolean => out.refs.length === 0 && !out.ddl;
 

@@ -5,7 +5,7 @@ import { RpcCode, RpcError } from '../errors.ts';
 import { EX, exampleTransfer, exampleTransferSig, exampleTxid } from '../examples.ts';
 import { heightParam, hex64, method, type MethodTable } from '../method.ts';
 import type { CallContext } from '../method.ts';
-import { BlockList, BlockView1, BlockView2, BlockWire, ChainInfo, Hash, HeaderView, Uint, Units } from '../shapes.ts';
+import { BlockList, BlockView1, BlockView2, BlockWire, ChainInfo, Hash, Uint } from '../shapes.ts';
 import { blockView, headerView, type Verbosity } from '../views.ts';
 
 const exampleHeader = { v: 1, height: 1, prev: EX.genesis, merkle: EX.merkle, time: EX.time, bits: 8, nonce: 41 } as const;

@@ -4,7 +4,7 @@ import { isCoinbase } from '../../../consensus/index.ts';
 import { RpcCode, RpcError } from '../errors.ts';
 import { EX, exampleTransfer, exampleTransferSig, exampleTxid } from '../examples.ts';
 import { hex64, method, type MethodTable } from '../method.ts';
-import { Address, Body, Coins, Hash, Hex, PoolEntryView, PoolView, Uint } from '../shapes.ts';
+import { Address, Body, Hash, Hex, PoolEntryView, PoolView, Uint } from '../shapes.ts';
 import { confirmations, poolEntryView, senderOf, txWire } from '../views.ts';
 
 export const poolMethods: MethodTable = {
