@@ -1,9 +1,13 @@
 /**
- * Worker threads that check many transaction signatures at once, for nodes where the native
- * libsecp256k1 addon does not load (server/node/node.ts): a block's signatures are split across
- * the cores while the event loop goes on with the previous block's SQL (import and catch-up). Results only ever mark a tx as checked; a tx they do not vouch for is checked again
- * on the main thread when its block is applied.
+ * Helpers that check many transaction signatures at once: a sync's next blocks are checked on
+ * the other cores while the event loop applies the previous ones (import and catch-up). Results
+ * only ever mark a tx as checked; a tx they do not vouch for is checked again on the main thread
+ * when its block is applied.
+ * - 'process': child processes with native libsecp256k1 (where its addon loads; see
+ *   verify-worker.js for why not threads). One message per block and helper.
+ * - 'thread': worker threads with its WebAssembly build, where the addon does not load.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
@@ -11,16 +15,65 @@ import { isCoinbase, signatureToCompact, signedMessage, type Tx } from '../../co
 import { compressedKey } from './verify.ts';
 
 interface Waiting { resolve: (ok: Uint8Array) => void; reject: (e: Error) => void }
+type Reply = { id: number; ok?: Uint8Array; error?: string; ready?: true; native?: boolean };
+type Job = { id: number; n: number; digests: Uint8Array<ArrayBuffer>; sigs: Uint8Array<ArrayBuffer>; pubs: Uint8Array<ArrayBuffer> };
+
+/** A worker thread or a child process, behind what the pool needs of either. */
+interface Helper {
+  post(job: Job): void;
+  on(event: 'message', f: (m: Reply) => void): void;
+  on(event: 'error' | 'exit', f: (e?: unknown) => void): void;
+  ref(): void;
+  unref(): void;
+  stop(): Promise<unknown>;
+}
+
+const WORKER_FILE = new URL('./verify-worker.js', import.meta.url);
+
+function threadHelper(): Helper {
+  const w = new Worker(WORKER_FILE);
+  return {
+    post: (job) => w.postMessage(job, [job.digests.buffer, job.sigs.buffer, job.pubs.buffer]),
+    on: (event: string, f: (m: never) => void) => void w.on(event, f as (...args: unknown[]) => void),
+    ref: () => w.ref(),
+    unref: () => w.unref(),
+    stop: () => w.terminate(),
+  };
+}
+
+function processHelper(): Helper {
+  const c: ChildProcess = fork(WORKER_FILE, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  // an idle helper must not keep the node's process alive: neither the child nor its channel
+  const channel = c.channel as { ref(): void; unref(): void } | undefined;
+  return {
+    post: (job) => c.send(job),
+    on: (event: string, f: (m: never) => void) => void c.on(event, f as (...args: unknown[]) => void),
+    ref: () => (c.ref(), channel?.ref()),
+    unref: () => (c.unref(), channel?.unref()),
+    stop: () => {
+      if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+      const exited = new Promise((r) => c.once('exit', r));
+      c.ref(); // an unref'd child's exit would not keep the event loop waiting for it
+      c.kill();
+      return exited;
+    },
+  };
+}
+
+export type VerifyHelpers = 'thread' | 'process';
 
 export class VerifyPool {
-  private workers: Worker[] = [];
+  private workers: Helper[] = [];
   private readonly waiting = new Map<number, Waiting>();
   private next = 0;
   private closed = false;
   /** Workers that said they are ready (loaded their sources). */
   private ready = 0;
+  /** Ready workers that check with native libsecp256k1. */
+  private nativeReady = 0;
 
-  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+  /** `size`: default, one per core, but for processes one core is left to the event loop. */
+  constructor(private readonly kind: VerifyHelpers = 'thread', private readonly size = Math.max(1, Math.min(4, availableParallelism() - (kind === 'process' ? 1 : 0)))) {}
 
   /** For each tx, whether its signature is valid (what consensus hasValidSignature says). */
   async check(txs: readonly Tx[]): Promise<boolean[]> {
@@ -70,6 +123,11 @@ export class VerifyPool {
     return this.check(txs);
   }
 
+  /** Every helper is ready and checks with native libsecp256k1. */
+  get native(): boolean {
+    return this.workers.length > 0 && this.nativeReady === this.workers.length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.reset(new Error('the verify pool is closed'));
@@ -78,10 +136,10 @@ export class VerifyPool {
   private start(): void {
     if (this.workers.length) return;
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL('./verify-worker.js', import.meta.url));
-      w.on('message', (m: { id: number; ok?: Uint8Array; error?: string; ready?: true }) => {
+      const w = this.kind === 'process' ? processHelper() : threadHelper();
+      w.on('message', (m: Reply) => {
         if (m.ready) {
-          if (this.workers.includes(w)) this.ready++;
+          if (this.workers.includes(w)) (this.ready++, m.native && this.nativeReady++);
           return;
         }
         const waiting = this.waiting.get(m.id);
@@ -91,14 +149,14 @@ export class VerifyPool {
         else waiting?.reject(new Error(`signature check failed: ${m.error}`));
       });
       // a worker that dies takes the others with it; the next check starts new ones
-      w.on('error', (e) => this.workers.includes(w) && void this.reset(e));
+      w.on('error', (e) => this.workers.includes(w) && void this.reset(e as Error));
       w.on('exit', () => this.workers.includes(w) && void this.reset(new Error('a signature worker stopped')));
       w.unref(); // idle workers do not keep the process alive
       this.workers.push(w);
     }
   }
 
-  private ask(w: Worker, part: readonly { digest: Uint8Array; sig: Uint8Array; pub: Uint8Array }[]): Promise<Uint8Array> {
+  private ask(w: Helper, part: readonly { digest: Uint8Array; sig: Uint8Array; pub: Uint8Array }[]): Promise<Uint8Array> {
     const id = this.next++;
     const n = part.length;
     const digests = new Uint8Array(n * 32);
@@ -112,7 +170,7 @@ export class VerifyPool {
     return new Promise((resolve, reject) => {
       if (this.waiting.size === 0) for (const x of this.workers) x.ref();
       this.waiting.set(id, { resolve, reject });
-      w.postMessage({ id, n, digests, sigs, pubs }, [digests.buffer, sigs.buffer, pubs.buffer]);
+      w.post({ id, n, digests, sigs, pubs });
     });
   }
 
@@ -122,6 +180,7 @@ export class VerifyPool {
     const workers = this.workers;
     this.workers = [];
     this.ready = 0;
-    return Promise.all(workers.map((w) => w.terminate()));
+    this.nativeReady = 0;
+    return Promise.all(workers.map((w) => w.stop()));
   }
 }

@@ -92,7 +92,7 @@ export class OursqlNode {
     readonly writes: ReplicatedWrites,
     private readonly signerThread: SignerThread | undefined,
     private readonly consensusText: string,
-    private readonly verifyPool: VerifyPool | undefined,
+    private readonly verifyPool: VerifyPool,
   ) {}
 
   /** The peer manager (set while the node serves). */
@@ -138,14 +138,13 @@ export class OursqlNode {
     let cleanupOnError: (() => Promise<void> | undefined) | undefined;
     try {
       const store = new ChainStore(pool, chainDatabase(target), target.database);
-      // its threads start at the first block to check (a sync), not for CLI commands
-      // Native libsecp256k1 checks ~16,000 signatures/s on the event loop: threads would cost this
-      // 2-core kind of machine more than they save. Only with the ~4x slower WebAssembly fallback
-      // do signature threads check a sync's blocks ahead.
-      const verifyPool = hasNativeVerifier() ? undefined : new VerifyPool();
-      cleanupOnError = async () => verifyPool?.close();
+      // A sync's signatures are checked ahead on the other cores: by child processes with native
+      // libsecp256k1, or by threads with its ~4x slower WebAssembly build where the addon does not
+      // load. They start at the first block to check (a sync), not for CLI commands.
+      const verifyPool = new VerifyPool(hasNativeVerifier() ? 'process' : 'thread');
+      cleanupOnError = async () => verifyPool.close();
       const chain = await Chain.open({
-        store, config: consensus, verify: makeFastVerifier(), ...(verifyPool && { checkSignatures: (txs: readonly Tx[]) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm() }),
+        store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs: readonly Tx[]) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm(),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
         stateDigest: (conn, refs, keys) => stateDigest(mysql2Executor(conn), refs, keys),
       });
@@ -154,7 +153,7 @@ export class OursqlNode {
       // Proxy updates are signed by native libsecp256k1 on the event loop; where it does not load, a
       // serving node signs them on a thread of their own (CLI commands on a stopped node do not).
       const signerThread = serve && config.proxyKey && !hasNativeVerifier() ? new SignerThread() : undefined;
-      cleanupOnError = () => Promise.all([signerThread?.close(), verifyPool?.close()]).then(() => {});
+      cleanupOnError = () => Promise.all([signerThread?.close(), verifyPool.close()]).then(() => {});
       const miner = minter ? new Miner(chain, { minter, log }) : undefined;
       const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
       const writes = new ReplicatedWrites(chain, new SqlClassifier(), {
@@ -250,7 +249,7 @@ export class OursqlNode {
       await this.proxy?.close();
       this.chain.openTransactions = undefined;
       await this.signerThread?.close();
-      await this.verifyPool?.close();
+      await this.verifyPool.close();
       this.chain.close();
       if (this.http) {
         this.http.closeAllConnections();

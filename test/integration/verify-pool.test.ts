@@ -1,12 +1,13 @@
-// Signatures checked on worker threads ahead of a block (import and catch-up): the workers say
-// what consensus hasValidSignature says, a block whose signatures they checked is applied without
-// checking them again, and a forged signature still makes the block invalid.
+// Signatures checked by helpers ahead of a block (import and catch-up), as child processes (native
+// libsecp256k1) or worker threads (WebAssembly): the helpers say what consensus hasValidSignature
+// says, a block whose signatures they checked is applied without checking them again, and a
+// forged signature still makes the block invalid.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { coinsToUnits, ConsensusError, hasValidSignature, makeTx, nobleVerify, signTx, type Tx, type Verifier } from '../../consensus/index.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
-import { VerifyPool } from '../../server/chain/verify-pool.ts';
-import { makeOpensslVerifier } from '../../server/chain/verify.ts';
+import { VerifyPool, type VerifyHelpers } from '../../server/chain/verify-pool.ts';
+import { hasNativeVerifier, makeOpensslVerifier } from '../../server/chain/verify.ts';
 import { mineOn, newKey, openTestChain, testConfig } from '../helpers/chain.ts';
 
 const sqlBody = (from: string, i: number) => ({
@@ -14,8 +15,8 @@ const sqlBody = (from: string, i: number) => ({
   sql: { stmts: [`INSERT INTO t VALUES (${i})`], undo: [`DELETE FROM t WHERE id = ${i}`], refs: [`t:${i}`], base: { [`t:${i}`]: null } },
 }) as unknown as Parameters<typeof signTx>[0];
 
-test('the workers agree with hasValidSignature on valid, swapped and tampered signatures', async () => {
-  const pool = new VerifyPool(2);
+for (const kind of ['process', 'thread'] as VerifyHelpers[]) test(`${kind} helpers agree with hasValidSignature on valid, swapped and tampered signatures`, async () => {
+  const pool = new VerifyPool(kind, 2);
   try {
     const keys = [newKey(), newKey(), newKey()];
     const valid = Array.from({ length: 30 }, (_, i) => signTx(sqlBody(keys[i % 3].pub, i), keys[i % 3].priv));
@@ -32,9 +33,11 @@ test('the workers agree with hasValidSignature on valid, swapped and tampered si
     assert.deepEqual(ok.slice(0, 30), Array(30).fill(true));
     assert.deepEqual(ok.slice(30), [false, false, false, false, false]);
     assert.deepEqual(await pool.check([]), []);
+    // processes use the native addon where it loads; threads never do (see verify-worker.js)
+    assert.equal(pool.native, kind === 'process' && hasNativeVerifier());
     // a worker that dies fails the check in flight (no hang) and the next check starts new ones
-    const inFlight = pool.check(Array.from({ length: 100 }, () => valid).flat()); // long enough to be running
-    await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
+    const inFlight = pool.check(Array.from({ length: 300 }, () => valid).flat()); // long enough to be running
+    await (pool as unknown as { workers: { stop(): Promise<unknown> }[] }).workers[0].stop();
     await assert.rejects(inFlight, /stopped/);
     assert.deepEqual(await pool.check(valid), Array(30).fill(true));
   } finally {
@@ -46,7 +49,7 @@ test('the workers agree with hasValidSignature on valid, swapped and tampered si
 describe('chain precheck', () => {
   const minter = newKey();
   const dest = newKey();
-  const pool = new VerifyPool(2);
+  const pool = new VerifyPool('process', 2);
   let mainThreadChecks = 0;
   const native = makeOpensslVerifier();
   const counting: Verifier = (pub, msg, sig) => (mainThreadChecks++, native(pub, msg, sig));
