@@ -3,7 +3,12 @@ import { fail } from './errors.ts';
 
 /** RFC 8785 (JCS) canonical JSON: every hashed or signed JSON in OurSQL is this string. */
 export function canonicalize(value: unknown): string {
-  const s = canonicalizeJcs(value);
+  let s: string | undefined;
+  try {
+    s = canonicalizeJcs(value);
+  } catch (e) {
+    fail('bad-encoding', `value cannot be encoded as canonical JSON: ${(e as Error).message}`); // e.g. a lone surrogate
+  }
   if (s === undefined) fail('bad-encoding', 'value cannot be encoded as JSON');
   return s;
 }

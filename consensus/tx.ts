@@ -72,7 +72,11 @@ export function makeTx(body: TxBody, sig?: string): Tx {
 /** Parses a body received as canonical text (proxy DATA comment, RPC submitsigned). */
 export function txFromRaw(raw: string, sig?: string): Tx {
   if (raw.length > MAX_TX_BYTES) fail('bad-encoding', `transaction body is larger than ${MAX_TX_BYTES} bytes`);
-  const body = parseCanonical(raw) as TxBody;
+  return txFromCanonical(raw, parseCanonical(raw), sig);
+}
+
+/** `raw` is canonical JSON (checked or made so) and `body` what it parses to. */
+function txFromCanonical(raw: string, body: unknown, sig: string | undefined): Tx {
   checkBodyShape(body, raw.length);
   if (sig !== undefined && !isHex(sig)) fail('bad-signature', 'signature must be lowercase hex');
   if (isCoinbase(body) && sig !== undefined) fail('bad-encoding', 'a coinbase carries no signature');
@@ -85,7 +89,9 @@ export function txFromWire(wire: unknown): Tx {
   const raw = canonicalize(wire.body);
   const sig = wire.sig;
   if (sig !== undefined && typeof sig !== 'string') fail('bad-signature', 'signature must be a hex string');
-  return txFromRaw(raw, sig as string | undefined);
+  if (raw.length > MAX_TX_BYTES) fail('bad-encoding', `transaction body is larger than ${MAX_TX_BYTES} bytes`);
+  // canonical by construction (canonicalize of its own output is the same text): parsed, not checked again
+  return txFromCanonical(raw, JSON.parse(raw), sig as string | undefined);
 }
 
 export function txToWire(tx: Tx): TxWire {

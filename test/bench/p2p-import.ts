@@ -9,11 +9,17 @@ type Job = { datadir: string; peer: string; mysql: string };
 
 process.once('message', (job: Job) => {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   let first = { at: t0, txs: 0 };
   importNode({ ...job, onProgress: (p) => void (p.blocks === 1 && (first = { at: performance.now(), txs: p.txs })) }).then(
     (r) => {
       const end = performance.now();
-      process.send!({ blocks: r.blocks, txs: r.txs, ms: end - t0, firstMs: first.at - t0, firstTxs: first.txs, restMs: end - first.at }, () => process.exit(0));
+      const cpu = process.cpuUsage(cpu0);
+      process.send!({
+        blocks: r.blocks, txs: r.txs, ms: end - t0, firstMs: first.at - t0, firstTxs: first.txs, restMs: end - first.at,
+        cpuMs: (cpu.user + cpu.system) / 1000, elu: performance.eventLoopUtilization(elu0).utilization,
+      }, () => process.exit(0));
     },
     (e: Error) => process.send!({ error: e.stack ?? e.message }, () => process.exit(1)),
   );

@@ -34,7 +34,7 @@ async function writeRows(n: ClusterNode, table: string, count: number, from: num
   await Promise.all(conns.map((c) => c.end()));
 }
 
-type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; firstTxs: number; restMs: number };
+type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; firstTxs: number; restMs: number; cpuMs: number; elu: number };
 
 /** `importNode` in a process of its own (p2p-import.ts), timed there. */
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
@@ -168,7 +168,7 @@ async function measure(): Promise<Row[]> {
   rows.push({
     key: 'p2p.replay.import', group: 'Peers', name: `import replay (${r.blocks} blocks, ${r.txs} SQL txs, signatures checked)`,
     value: r.txs / (r.ms / 1000), unit: 'tx/s', base: 'p2p.replay.direct',
-    note: `target ≥ 5,000 tx/s; the whole command (its own process): ${r.ms.toFixed(0)} ms, of it ${r.firstMs.toFixed(0)} ms set-up to the first block (its CREATE TABLE)`,
+    note: `target ≥ 5,000 tx/s; the whole command (its own process): ${r.ms.toFixed(0)} ms, of it ${r.firstMs.toFixed(0)} ms set-up to the first block (its CREATE TABLE); CPU ${(r.cpuMs / r.ms * 100).toFixed(0)}% (signature checks besides, in a helper), main thread busy ${(r.elu * 100).toFixed(0)}%`,
   }, {
     key: 'p2p.replay.sync', group: 'Peers', name: 'of which: the blocks after the first (fetch, check, replay)', value: (r.txs - r.firstTxs) / (r.restMs / 1000),
     unit: 'tx/s', base: 'p2p.replay.direct',

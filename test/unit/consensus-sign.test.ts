@@ -368,6 +368,26 @@ test('prepareTx gives consistent transaction / stringToSign / txid / text, and t
   assert.ok(hasValidSignature(txFromPrepared(pb.transaction, signStringToSign(pb.stringToSign, KEY_A))));
 });
 
+test('a tx from the wire is the tx its canonical text gives, whatever the strings hold', () => {
+  // txFromWire trusts canonicalize's output to be canonical and does not re-check it: prove on
+  // awkward text (escapes, line separators, lone surrogates, astral chars) that it agrees with txFromRaw.
+  for (const odd of ['tab\there', 'line\u2028sep', 'emoji 😀', 'quote " and \\ slash', 'nul \u0000 byte', 'é ü ñ']) {
+    const b = baseBody();
+    b.sql!.stmts = [`INSERT INTO \`members\` (\`id\`,\`name\`) VALUES (1,'${odd}')`];
+    const signed = signTx(b, KEY_A);
+    const fromWire = txFromWire(JSON.parse(JSON.stringify(txToWire(signed))));
+    const fromRaw = txFromRaw(fromWire.raw, fromWire.sig);
+    assert.equal(fromWire.raw, signed.raw, odd);
+    assert.equal(fromWire.id, fromRaw.id, odd);
+    assert.deepEqual(fromWire.body, fromRaw.body, odd);
+    assert.ok(hasValidSignature(fromWire), odd);
+  }
+  // text JCS cannot encode is refused as the peer's bad encoding, not as a crash
+  const wire = JSON.parse(JSON.stringify(txToWire(signTx(baseBody(), KEY_A))));
+  wire.body.sql.stmts = ["INSERT INTO `members` (`id`,`name`) VALUES (1,'lone \ud800 surrogate')"];
+  throwsCode(() => txFromWire(wire), 'bad-encoding');
+});
+
 test('non-canonical body text is refused with bad-encoding', () => {
   const tx = signTx(baseBody(), KEY_A);
   const raw = tx.raw;
