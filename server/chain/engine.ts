@@ -7,7 +7,7 @@ import {
   type Tx, type Verifier,
 } from '../../consensus/index.ts';
 import { Mutex } from './mutex.ts';
-import { batchable, SqlBatcher } from './sql-batch.ts';
+import { batchable, Pipeline, SqlBatcher } from './sql-batch.ts';
 import { refsOverlap } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
@@ -29,7 +29,9 @@ export interface ChainOptions {
   now?: () => number;
   /**
    * The state digest of `refs` as the connection sees them now (SPEC 9, server/sql/digest.ts);
-   * without it blocks get no digest.
+   * without it blocks get no digest. When `keys` holds the primary keys of every table of `refs`
+   * (a ref's text before its first `:`), it must send all its queries before it returns, so that
+   * work queued after it on the connection cannot change what it reads.
    */
   stateDigest?: (conn: PoolConnection, refs: readonly string[], keys?: Map<string, string[] | null>) => Promise<string>;
   /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
@@ -771,15 +773,18 @@ export class Chain extends EventEmitter {
     let droppedTxs: DroppedTx[] = [];
     let failed: StoredHeader | undefined;
     const digests = new Map<string, string>();
+    // A run (a sync) queues its MySQL work without waiting for each answer, so MySQL runs one
+    // block's SQL while the next is checked; any failure rolls the whole run back (see connectRun).
+    const pipeline = run ? new Pipeline() : undefined;
+    const queue = async (work: Promise<unknown>) => (pipeline ? pipeline.track(work) : await work);
     try {
       await conn.beginTransaction();
       // first: it copies pooled bodies from the pool table, which the rest may empty
       const toSave = branch.filter((h) => unsaved.has(h.hash));
-      const seqs = await this.store.saveBlocks(
+      await queue(this.store.saveBlocks(
         toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (id) => this.committedInPool(id),
-      );
-      toSave.forEach((h, i) => (h.seq = seqs[i]));
-      await conn.query(`USE \`${this.store.appDb}\``);
+      ).then((seqs) => toSave.forEach((h, i) => (h.seq = seqs[i]))));
+      await queue(conn.query(`USE \`${this.store.appDb}\``));
       if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests);
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
@@ -795,14 +800,16 @@ export class Chain extends EventEmitter {
       for (const h of branch) {
         const block = h === target ? targetBlock : unsaved.get(h.hash) ?? await this.store.getBlock(h, conn);
         try {
-          await this.applyBlock(conn, delta, block, !fast, run);
+          await this.applyBlock(conn, delta, block, !fast, pipeline);
         } catch (e) {
           failed = h;
           throw e;
         }
         // Slow path: the database holds exactly the state after this block.
-        if (!fast) await this.digestAfter(conn, block, [], digests, keys);
+        if (!fast) await this.digestAfter(conn, block, [], digests, keys, pipeline);
+        if (pipeline?.failed) await pipeline.settle();
       }
+      await pipeline?.settle();
       const newHeight = target.header.height;
       const again = [...droppedBlocks.flatMap((b) => b.txs.slice(1)), ...poolBefore].filter((t) => !delta.hasTx(t.id));
       const r = await this.readmit(conn, delta, again, newHeight + 1, !fast, inflight);
@@ -884,13 +891,18 @@ export class Chain extends EventEmitter {
    * a proxy write running on those rows waits for this lock, so waiting for it would deadlock;
    * the block then gets no digest here (peers that have one compare it). A failed read likewise.
    */
-  private async digestAfter(conn: PoolConnection, block: Block, undo: readonly Tx[], digests: Map<string, string>, keys?: Map<string, string[] | null>): Promise<void> {
+  private async digestAfter(
+    conn: PoolConnection, block: Block, undo: readonly Tx[], digests: Map<string, string>, keys?: Map<string, string[] | null>, pipeline?: Pipeline,
+  ): Promise<void> {
     const read = this.opts.stateDigest;
     if (!read) return;
     const refs = [...new Set(block.txs.flatMap((t) => sqlOf(t)?.refs ?? []))];
     const skip = (e: unknown) => this.log(`block ${block.hash}: no state digest here: ${(e as Error).message}`);
     if (undo.length === 0) {
-      await read(conn, refs, keys).then((d) => digests.set(block.hash, d), skip);
+      const reading = read(conn, refs, keys).then((d) => digests.set(block.hash, d), skip);
+      // with every primary key known its reads are queued by now: the next block's SQL can follow
+      if (pipeline && keysCover(refs, keys)) pipeline.track(reading);
+      else await reading;
       return;
     }
     await conn.query('SAVEPOINT digest');
@@ -960,16 +972,17 @@ export class Chain extends EventEmitter {
   }
 
   /** Validates every tx of `block` on `delta` and connects it; runs its SQL when `runSql`. */
-  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean, inRun = false): Promise<void> {
+  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean, run?: Pipeline): Promise<void> {
     const { header } = block;
     delta.applyTx(block.txs[0], header.height, 0);
     const ctx = { ...this.txContext(header.height, header.time), signatureKnownGood: (tx: Tx) => this.checkedSignatures.has(tx) || this.pooledAsIs(tx) };
     // Checked in memory first (no check reads MySQL), the SQL then goes in batches; a schema
-    // change, or a statement that cannot be batched, runs on its own between batches.
+    // change, or a statement that cannot be batched, runs on its own between batches. In a run
+    // (`run`: its pipeline) the batches are queued, not waited for.
     const batch = new SqlBatcher<Tx>(conn, (txs) => this.runTxsSql(conn, header.height, txs), {
       is: isLockError,
       busy: (e) => new ChainBusyError(`SQL of block ${header.height} is waiting for rows a client transaction holds: ${(e as Error).message}`),
-    }, inRun ? 'abort' : 'savepoint');
+    }, run ? 'abort' : 'savepoint', run);
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
       checkTx(tx, delta, this.config, ctx);
@@ -1197,3 +1210,8 @@ export class Chain extends EventEmitter {
 class RetrySlow extends Error {}
 
 interface SwitchOptions { forceSlow?: boolean; unsaved?: ReadonlyMap<string, Block>; run?: boolean }
+
+/** Whether `keys` holds the primary key of every table `refs` name (a ref is `table:…`). */
+function keysCover(refs: readonly string[], keys: Map<string, string[] | null> | undefined): boolean {
+  return !!keys && refs.every((r) => r.indexOf(':') <= 0 || keys.has(r.slice(0, r.indexOf(':'))));
+}

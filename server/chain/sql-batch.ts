@@ -68,29 +68,31 @@ export function batchable(stmt: string): boolean {
  * Runs `stmts` (each `batchable`, inside the caller's transaction) as one packet. True: all ran,
  * one plain result each. False: nothing of the batch is left (rolled back to its savepoint) and the
  * caller runs them one by one. Lock errors (wait timeout, deadlock) are thrown as they are.
+ *
+ * Savepoint, multi-statements on, the batch and off are queued on the connection at once (one wait
+ * instead of four), so nothing else the caller sends can run between them.
  */
 export async function runBatch(conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean, savepoint = true): Promise<boolean> {
-  if (savepoint) await conn.query('SAVEPOINT oursql_batch');
-  let results: unknown;
-  let failed: unknown;
-  await setOption(conn, MULTI_STATEMENTS_ON);
-  try {
-    [results] = await conn.query(stmts.join('\n;\n'));
-  } catch (e) {
-    failed = e;
-  } finally {
-    try {
-      await setOption(conn, MULTI_STATEMENTS_OFF);
-    } catch (e) {
-      // never hand back a connection that still runs several statements per packet
-      conn.destroy();
-      throw e;
-    }
+  const saved = savepoint ? settled(conn.query('SAVEPOINT oursql_batch')) : undefined;
+  settled(setOption(conn, MULTI_STATEMENTS_ON)); // if it fails, the batch fails as a syntax error
+  const batch = settled(conn.query(stmts.join('\n;\n')));
+  const off = settled(setOption(conn, MULTI_STATEMENTS_OFF));
+  const [s, b, o] = await Promise.all([saved, batch, off]);
+  if (o && 'error' in o) {
+    // never hand back a connection that still runs several statements per packet
+    conn.destroy();
+    throw o.error;
   }
-  if (failed !== undefined && isLockError(failed)) throw failed;
-  const ok = failed === undefined && Array.isArray(results) && results.length === stmts.length && results.every(isPlainResult);
+  if (s && 'error' in s) throw s.error;
+  if ('error' in b && isLockError(b.error)) throw b.error;
+  const results = 'value' in b ? b.value[0] : undefined;
+  const ok = Array.isArray(results) && results.length === stmts.length && results.every(isPlainResult);
   if (!ok && savepoint) await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
   return ok;
+}
+
+function settled<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return p.then((value) => ({ value }), (error: unknown) => ({ error }));
 }
 
 function isPlainResult(r: unknown): r is ResultSetHeader {
@@ -103,10 +105,34 @@ export class BatchFailed extends Error {
 }
 
 /**
+ * What a pipelined caller has queued on its connection and not yet waited for: `settle` waits
+ * for all of it and throws the first failure. Work queued after a failure still runs (its
+ * transaction is rolled back anyway).
+ */
+export class Pipeline {
+  private pending: Promise<void>[] = [];
+  private failure: { error: unknown } | undefined;
+
+  track(p: Promise<unknown>): void {
+    this.pending.push(p.then(() => {}, (error: unknown) => void (this.failure ??= { error })));
+  }
+
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  async settle(): Promise<void> {
+    while (this.pending.length) await Promise.all(this.pending.splice(0));
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+/**
  * Gathers the statements of consecutive txs and runs them by `runBatch`; `oneByOne` runs a batch
  * MySQL did not take as a whole. `busy` turns a lock error into the error to throw. `onFailure:
  * 'abort'` (a caller that rolls back everything and starts over on any failure): no savepoint per
- * batch, and a failed one throws BatchFailed, leaving the transaction to be rolled back.
+ * batch, and a failed one throws BatchFailed, leaving the transaction to be rolled back. With a
+ * `pipeline` (abort only) a flush queues its batch and returns at once; the pipeline settles it.
  */
 export class SqlBatcher<T> {
   private items: T[] = [];
@@ -118,7 +144,10 @@ export class SqlBatcher<T> {
     private readonly oneByOne: (items: readonly T[]) => Promise<void>,
     private readonly lock: { is: (e: unknown) => boolean; busy: (e: unknown) => Error },
     private readonly onFailure: 'savepoint' | 'abort' = 'savepoint',
-  ) {}
+    private readonly pipeline?: Pipeline,
+  ) {
+    if (pipeline && onFailure !== 'abort') throw new Error('only an aborting batcher can be pipelined');
+  }
 
   async add(item: T, stmts: readonly string[]): Promise<void> {
     this.items.push(item);
@@ -135,6 +164,7 @@ export class SqlBatcher<T> {
     this.items = [];
     this.stmts = [];
     this.bytes = 0;
+    if (this.pipeline) return this.pipeline.track(this.queued(stmts));
     if (stmts.length >= 2) {
       const savepoint = this.onFailure === 'savepoint';
       try {
@@ -145,5 +175,17 @@ export class SqlBatcher<T> {
       if (!savepoint) throw new BatchFailed('a batch of block SQL failed: the run is redone block by block');
     }
     await this.oneByOne(items);
+  }
+
+  /** A pipelined flush: queued now (synchronously), judged when MySQL answers. */
+  private async queued(stmts: readonly string[]): Promise<void> {
+    let ok: boolean;
+    try {
+      ok = stmts.length >= 2 ? await runBatch(this.conn, stmts, this.lock.is, false) : (await this.conn.query(stmts[0]), true);
+    } catch (e) {
+      if (this.lock.is(e)) throw this.lock.busy(e);
+      ok = false;
+    }
+    if (!ok) throw new BatchFailed('a batch of block SQL failed: the run is redone block by block');
   }
 }

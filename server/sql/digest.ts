@@ -32,6 +32,8 @@ export type KeyCache = Map<string, string[] | null>;
  * The digest of the images `refs` have in the connection's current database now. `keys`: primary
  * keys already read, to be reused: only while no table's definition can change, e.g. within one
  * MySQL transaction that runs no DDL and has itself written the tables (metadata locks hold them).
+ * When `keys` holds every table of `refs`, all its queries are sent before this returns (see
+ * `digestQueuesAtOnce`): a caller may queue more work on the connection without waiting.
  */
 export async function stateDigest(exec: SqlExecutor, refs: Iterable<string>, keys?: KeyCache): Promise<string> {
   const byTable = new Map<string, Set<string>>();
@@ -44,9 +46,9 @@ export async function stateDigest(exec: SqlExecutor, refs: Iterable<string>, key
     set.add(ref);
   }
   const entries: [string, Image][] = [];
-  for (const [table, tableRefs] of byTable) {
-    for (const [ref, image] of await tableImages(exec, table, tableRefs, keys)) entries.push([ref, image]);
-  }
+  // every table's reads start now, in this order; each finds its primary key first if not in `keys`
+  const images = await Promise.all([...byTable].map(([table, tableRefs]) => tableImages(exec, table, tableRefs, keys)));
+  for (const found of images) for (const [ref, image] of found) entries.push([ref, image]);
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
 }
@@ -59,22 +61,33 @@ async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>, 
     keys?.set(table, pk);
   }
   const rowRefs = [...refs].filter((r) => !r.endsWith(':*'));
-  if (pk === null || pk.length === 0 || rowRefs.length < refs.size) {
-    // The table itself (DDL), or rows that cannot be named one by one: its definition stands for them.
-    const def = pk === null ? null : await tableDefinition(exec, table);
+  // The table itself (DDL), or rows that cannot be named one by one: its definition stands for them.
+  // Sent now with the row reads below, awaited after them.
+  const definition = pk !== null && (pk.length === 0 || rowRefs.length < refs.size) ? tableDefinition(exec, table) : undefined;
+  if (pk === null || pk.length === 0) {
+    const def = (await definition) ?? null;
     for (const r of refs) out.set(r, def);
-    if (pk === null || pk.length === 0) return out;
+    return out;
   }
-  for (const r of rowRefs) out.set(r, null);
   const found = new Map<string, Row[]>();
   const candidates = rowRefs.flatMap((r) => keyCandidates(r.slice(table.length + 1), pk.length));
+  const selects: string[] = [];
   for (let i = 0; i < candidates.length; i += KEYS_PER_SELECT) {
     const chunk = candidates.slice(i, i + KEYS_PER_SELECT);
     // One key column: a plain IN list, which MariaDB looks up by the index (a row constructor may scan).
     const where = pk.length === 1
       ? `${quoteIdent(pk[0])} IN (${chunk.map((k) => k[0]).join(', ')})`
       : `(${pk.map(quoteIdent).join(', ')}) IN (${chunk.map((k) => `(${k.join(', ')})`).join(', ')})`;
-    const r = await exec.query(`SELECT * FROM ${quoteIdent(table)} WHERE ${where}`);
+    selects.push(`SELECT * FROM ${quoteIdent(table)} WHERE ${where}`);
+  }
+  const reads = Promise.all(selects.map((q) => exec.query(q)));
+  reads.catch(() => {}); // awaited below; a failed definition read first must not leave it unhandled
+  if (definition) {
+    const def = await definition;
+    for (const r of refs) out.set(r, def);
+  }
+  for (const r of rowRefs) out.set(r, null);
+  for (const r of await reads) {
     const names = r.columns.map((c) => c.name);
     const at = pk.map((k) => names.indexOf(k));
     for (const row of r.rows) {
@@ -86,6 +99,16 @@ async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>, 
   }
   for (const [ref, rows] of found) out.set(ref, rows.length === 1 ? rows : sortedRows(rows));
   return out;
+}
+
+/** Whether `stateDigest` sends all its queries at once for `refs`: `keys` holds all their tables. */
+export function digestQueuesAtOnce(refs: Iterable<string>, keys: KeyCache | undefined): boolean {
+  if (!keys) return false;
+  for (const ref of refs) {
+    const colon = ref.indexOf(':');
+    if (colon > 0 && !keys.has(ref.slice(0, colon))) return false;
+  }
+  return true;
 }
 
 /** Primary key columns in key order; [] when the table has none; null when there is no such table. */
