@@ -106,7 +106,9 @@ export class SqlClassifier {
 
   /** What a replicated statement does, for the consensus rules (every node runs this on every tx). */
   action(stmt: string): SqlAction {
-    const w = this.parseWrite(stmt);
+    // literals name no table: a known shape's kind and table are this statement's (no AST copy)
+    const known = this.shapes.lookup(stmt, (text) => this.parseWriteText(text), (w) => w.ast, null);
+    const w = known ? known.value : this.parseWriteText(stmt);
     return { op: OP[w.kind], table: w.table };
   }
 }

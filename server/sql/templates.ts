@@ -89,9 +89,10 @@ export class ShapeCache<T> {
   /**
    * `parse` makes the caller's value (which holds the AST) from SQL text; `astOf` finds the AST
    * in it and `withAst` makes a value around a new AST. Returns null when the statement has no
-   * usable shape: the caller parses it itself.
+   * usable shape: the caller parses it itself. `withAst` null: the caller reads only what literals
+   * cannot change (kind, table) and gets the shape's own value, no AST made.
    */
-  lookup(sql: string, parse: (sql: string) => T, astOf: (v: T) => any, withAst: (v: T, ast: any) => T): { value: T; printable: boolean } | null {
+  lookup(sql: string, parse: (sql: string) => T, astOf: (v: T) => any, withAst: ((v: T, ast: any) => T) | null): { value: T; printable: boolean } | null {
     const split = splitLiterals(sql);
     if (!split) return null;
     let shape = this.shapes.get(split.shapeKey);
@@ -101,6 +102,7 @@ export class ShapeCache<T> {
       this.shapes.set(split.shapeKey, shape);
     }
     if (!shape) return null;
+    if (!withAst) return { value: shape.value, printable: shape.printable };
     const ast = cleanCopy(shape.ast);
     shape.slots.forEach((slot, i) => {
       const node = at(ast, slot.path);

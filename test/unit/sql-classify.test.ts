@@ -54,6 +54,19 @@ test('actions for the consensus rules', () => {
   assert.deepEqual(c.action('CREATE TABLE members (a INT)'), { op: 'create', table: 'members' });
 });
 
+test('actions of statements of a known shape are those a full parse gives (no AST is made for them)', () => {
+  const shaped = new SqlClassifier();
+  const stmts = [
+    "INSERT INTO `items` VALUES (1, 'owner 1', 'note 1')", "INSERT INTO `items` VALUES (2, 'owner 2', 'note 2')",
+    "UPDATE `acct` SET `v` = 5 WHERE `id` = 7", "UPDATE `acct` SET `v` = 6 WHERE `id` = 8",
+    "DELETE FROM `t2` WHERE `k` = 'a' AND `n` = 3", "DELETE FROM `t2` WHERE `k` = 'b' AND `n` = 4",
+    "INSERT INTO `x` SET `a` = 1, `b` = 'UPDATE other SET z = 1'", "INSERT INTO `x` SET `a` = 2, `b` = 'DROP TABLE y'",
+  ];
+  for (const sql of stmts) assert.deepEqual(shaped.action(sql), new SqlClassifier().action(sql), sql);
+  // refusals stand for every statement of the shape
+  for (const sql of ['UPDATE other.t SET a = 1', 'UPDATE other.t SET a = 2']) assert.throws(() => shaped.action(sql), /without its database/);
+});
+
 test('executable comments in an update are refused (MySQL would run what the parser skips)', () => {
   const c = new SqlClassifier();
   for (const sql of ['INSERT INTO t VALUES (1) /*!, (2) */', 'UPDATE t SET a = 1 /*M!100000 , b = 2 */ WHERE id = 1', '/*!50000 DELETE FROM other WHERE 1 */ INSERT INTO t VALUES (1)']) {
