@@ -34,6 +34,8 @@ export interface ChainOptions {
    * work queued after it on the connection cannot change what it reads.
    */
   stateDigest?: (conn: PoolConnection, refs: readonly string[], keys?: Map<string, string[] | null>) => Promise<string>;
+  /** Reads the primary keys of `tables` into `keys` for `stateDigest` (a sync run reads them all first). */
+  primaryKeys?: (conn: PoolConnection, tables: readonly string[], keys: Map<string, string[] | null>) => Promise<void>;
   /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
   beforeCommit?: () => Promise<void>;
 }
@@ -779,19 +781,25 @@ export class Chain extends EventEmitter {
     const queue = async (work: Promise<unknown>) => (pipeline ? pipeline.track(work) : await work);
     try {
       await conn.beginTransaction();
+      await conn.query(`USE \`${this.store.appDb}\``);
+      // A run's digest reads are queued with its SQL, which needs the primary keys they use first.
+      const runKeys = pipeline && this.opts.stateDigest && this.opts.primaryKeys ? new Map<string, string[] | null>() : undefined;
+      if (runKeys) {
+        const refs = branch.flatMap((h) => unsaved.get(h.hash)?.txs ?? []).flatMap((t) => sqlOf(t)?.refs ?? []);
+        await this.opts.primaryKeys!(conn, [...new Set(refs.filter((r) => r.indexOf(':') > 0).map((r) => r.slice(0, r.indexOf(':'))))], runKeys);
+      }
       // first: it copies pooled bodies from the pool table, which the rest may empty
       const toSave = branch.filter((h) => unsaved.has(h.hash));
       await queue(this.store.saveBlocks(
         toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (id) => this.committedInPool(id),
       ).then((seqs) => toSave.forEach((h, i) => (h.seq = seqs[i]))));
-      await queue(conn.query(`USE \`${this.store.appDb}\``));
       if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests);
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
       // Primary keys read once per switch when none of its SQL changes a schema (see stateDigest).
       const inHand = branch.map((h) => (h === target ? targetBlock : unsaved.get(h.hash)));
       const noDdl = inHand.every((b) => b && !b.txs.some(hasDdl)) && ![...poolBefore, ...droppedBlocks.flatMap((b) => b.txs)].some(hasDdl);
-      const keys = noDdl ? new Map<string, string[] | null>() : undefined;
+      const keys = noDdl ? runKeys ?? new Map<string, string[] | null>() : undefined;
 
       if (!fast) {
         await this.undoSql(conn, poolBefore);
@@ -819,12 +827,14 @@ export class Chain extends EventEmitter {
       }
       newPool = r.pool;
       droppedTxs = r.dropped;
-      await this.store.writeDelta(delta, conn);
-      await this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn);
-      await this.store.saveDigests(digests, conn);
-      if (fast) await this.store.poolRemove(body.map((t) => t.id), conn);
-      else await this.store.poolReplace(newPool.txs(), conn);
-      await this.store.saveDropped(droppedTxs, conn);
+      // each writes rows of its own tables: sent together, waited for once
+      await Promise.all([
+        this.store.writeDelta(delta, conn),
+        this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn),
+        this.store.saveDigests(digests, conn),
+        fast ? this.store.poolRemove(body.map((t) => t.id), conn) : this.store.poolReplace(newPool.txs(), conn),
+        this.store.saveDropped(droppedTxs, conn),
+      ]);
       await this.clearSqlUnsafe(conn);
       await this.opts.beforeCommit?.();
       await conn.commit();

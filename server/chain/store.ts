@@ -196,8 +196,16 @@ export class ChainStore {
     if (hashes.length) await conn.query(`UPDATE ${this.t('blocks')} SET status = ? WHERE hash IN (?)`, [status, hashes]);
   }
 
-  /** Writes the state changes of applied/undone blocks; runs inside the block's MySQL transaction. */
+  /**
+   * Writes the state changes of applied/undone blocks; runs inside the block's MySQL transaction.
+   * Every statement is sent at once (one wait): each row is added or removed by one of them only.
+   */
   async writeDelta(delta: StateDelta, conn: PoolConnection): Promise<void> {
+    const sent: Promise<unknown>[] = [];
+    const send = (sql: string, values: unknown[]) => void sent.push(conn.query(sql, values));
+    const inChunks = <T>(rows: T[], size: number, sql: string) => {
+      for (let i = 0; i < rows.length; i += size) send(sql, [rows.slice(i, i + size)]);
+    };
     const delUtxo: [string, number][] = [];
     const addUtxo: unknown[][] = [];
     for (const [k, c] of delta.utxo) {
@@ -205,35 +213,26 @@ export class ChainStore {
       if (c) addUtxo.push([txid, Number(n), c.to, c.amount.toString(), c.height]);
       else delUtxo.push([txid, Number(n)]);
     }
-    for (let i = 0; i < delUtxo.length; i += 1000) {
-      await conn.query(`DELETE FROM ${this.t('utxo')} WHERE (txid, n) IN (?)`, [delUtxo.slice(i, i + 1000)]);
-    }
-    for (let i = 0; i < addUtxo.length; i += 1000) {
-      await conn.query(`REPLACE INTO ${this.t('utxo')} (txid, n, address, amount, height) VALUES ?`, [addUtxo.slice(i, i + 1000)]);
-    }
+    inChunks(delUtxo, 1000, `DELETE FROM ${this.t('utxo')} WHERE (txid, n) IN (?)`);
+    inChunks(addUtxo, 1000, `REPLACE INTO ${this.t('utxo')} (txid, n, address, amount, height) VALUES ?`);
     const delRefs = [...delta.refs].filter(([, t]) => t === null).map(([r]) => r);
     const setRefs = [...delta.refs].filter(([, t]) => t !== null).map(([r, t]) => [r, t]);
-    if (delRefs.length) await conn.query(`DELETE FROM ${this.t('refs')} WHERE ref IN (?)`, [delRefs]);
-    for (let i = 0; i < setRefs.length; i += 1000) {
-      // an existing ref is updated in place (REPLACE would delete and re-insert it)
-      await conn.query(`INSERT INTO ${this.t('refs')} (ref, txid) VALUES ? ON DUPLICATE KEY UPDATE txid = VALUES(txid)`, [setRefs.slice(i, i + 1000)]);
-    }
+    inChunks(delRefs, 5000, `DELETE FROM ${this.t('refs')} WHERE ref IN (?)`);
+    // an existing ref is updated in place (REPLACE would delete and re-insert it)
+    inChunks(setRefs, 1000, `INSERT INTO ${this.t('refs')} (ref, txid) VALUES ? ON DUPLICATE KEY UPDATE txid = VALUES(txid)`);
     const delIndex = [...delta.index].filter(([, v]) => v === null).map(([t]) => t);
     const addIndex = [...delta.index].filter(([, v]) => v !== null).map(([t, v]) => [t, v![0], v![1]]);
-    if (delIndex.length) await conn.query(`DELETE FROM ${this.t('txindex')} WHERE txid IN (?)`, [delIndex]);
-    for (let i = 0; i < addIndex.length; i += 1000) {
-      await conn.query(`INSERT INTO ${this.t('txindex')} (txid, height, pos) VALUES ? ON DUPLICATE KEY UPDATE height = VALUES(height), pos = VALUES(pos)`, [addIndex.slice(i, i + 1000)]);
-    }
+    inChunks(delIndex, 5000, `DELETE FROM ${this.t('txindex')} WHERE txid IN (?)`);
+    inChunks(addIndex, 1000, `INSERT INTO ${this.t('txindex')} (txid, height, pos) VALUES ? ON DUPLICATE KEY UPDATE height = VALUES(height), pos = VALUES(pos)`);
     const addrRows = (added: boolean) =>
       [...delta.addresses].filter(([, a]) => a.added === added).flatMap(([t, a]) => a.addresses.map((address) => [address, t]));
-    const delAddr = addrRows(false);
-    const addAddr = addrRows(true);
-    for (let i = 0; i < delAddr.length; i += 1000) await conn.query(`DELETE FROM ${this.t('addr_txs')} WHERE (address, txid) IN (?)`, [delAddr.slice(i, i + 1000)]);
-    for (let i = 0; i < addAddr.length; i += 5000) await conn.query(`INSERT IGNORE INTO ${this.t('addr_txs')} (address, txid) VALUES ?`, [addAddr.slice(i, i + 5000)]);
+    inChunks(addrRows(false), 1000, `DELETE FROM ${this.t('addr_txs')} WHERE (address, txid) IN (?)`);
+    inChunks(addrRows(true), 5000, `INSERT IGNORE INTO ${this.t('addr_txs')} (address, txid) VALUES ?`);
     const delChain = [...delta.chain].filter(([, h]) => h === null).map(([height]) => height);
     const addChain = [...delta.chain].filter(([, h]) => h !== null).map(([height, h]) => [height, h]);
-    if (delChain.length) await conn.query(`DELETE FROM ${this.t('chain')} WHERE height IN (?)`, [delChain]);
-    if (addChain.length) await conn.query(`REPLACE INTO ${this.t('chain')} (height, hash) VALUES ?`, [addChain]);
+    inChunks(delChain, 5000, `DELETE FROM ${this.t('chain')} WHERE height IN (?)`);
+    inChunks(addChain, 5000, `REPLACE INTO ${this.t('chain')} (height, hash) VALUES ?`);
+    await Promise.all(sent);
   }
 
   // ---- the DDL journal (schema.ts) ----

@@ -15,7 +15,7 @@ import { chainDatabase, type MysqlTarget } from '../mysql/url.ts';
 import { ProxyServer } from '../proxy/server.ts';
 import { createRpcApp } from '../rpc/server.ts';
 import { SqlClassifier } from '../sql/classify.ts';
-import { stateDigest } from '../sql/digest.ts';
+import { loadPrimaryKeys, stateDigest } from '../sql/digest.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
 import { SignerThread } from '../wallet/signer-thread.ts';
@@ -147,6 +147,7 @@ export class OursqlNode {
         store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs: readonly Tx[]) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm(),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
         stateDigest: (conn, refs, keys) => stateDigest(mysql2Executor(conn), refs, keys),
+        primaryKeys: (conn, tables, keys) => loadPrimaryKeys(mysql2Executor(conn), tables, keys),
       });
       const minter = config.minter;
       const serve = opts.serve ?? true;

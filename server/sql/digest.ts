@@ -101,6 +101,13 @@ async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>, 
   return out;
 }
 
+/** Reads the primary keys of `tables` not yet in `keys` into it (all at once), so digests of their refs need no wait. */
+export async function loadPrimaryKeys(exec: SqlExecutor, tables: Iterable<string>, keys: KeyCache): Promise<void> {
+  const missing = [...new Set(tables)].filter((t) => !keys.has(t));
+  const found = await Promise.all(missing.map((t) => primaryKey(exec, t)));
+  missing.forEach((t, i) => keys.set(t, found[i]));
+}
+
 /** Whether `stateDigest` sends all its queries at once for `refs`: `keys` holds all their tables. */
 export function digestQueuesAtOnce(refs: Iterable<string>, keys: KeyCache | undefined): boolean {
   if (!keys) return false;
