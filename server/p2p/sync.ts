@@ -60,24 +60,26 @@ export async function syncFrom(
     const wanted = headers.filter((h) => !chain.headers.has(h.hash)).map((h) => h.hash);
     if (wanted.length === 0 && headers.length < MAX_HEADERS) return progress.blocks;
     if (wanted.length) chain.prepareChecks();
+    // A run of blocks connects at once. Meanwhile the signature helpers (docs/consensus.md) check
+    // the next run: the first run of a batch as soon as the batch arrives.
+    const precheck = (run: Block[] | undefined) => Promise.all((run ?? []).map((b) => chain.precheck(b)));
     // The next batch is on its way while this one is applied.
     const fetch = (from: number) => {
       const batch = wanted.slice(from, from + (from === 0 ? FIRST_BATCH : MAX_BLOCKS_PER_REQUEST));
-      const p = fetchBlocks(addr, batch, opts.timeoutMs);
+      const p = fetchBlocks(addr, batch, opts.timeoutMs).then((decoded) => {
+        const runs: Block[][] = [];
+        for (let k = 0; k < decoded.length; k += MAX_RUN) runs.push(decoded.slice(k, k + MAX_RUN));
+        return { count: decoded.length, runs, first: precheck(runs[0]) };
+      });
       p.catch(() => {}); // awaited below; a sync that ends first leaves no unhandled rejection
       return p;
     };
     let next = wanted.length ? fetch(0) : undefined;
     for (let i = 0; i < wanted.length;) {
-      const decoded = await next!;
-      i += decoded.length;
+      const { count, runs, first } = await next!;
+      i += count;
       next = i < wanted.length ? fetch(i) : undefined;
-      // A run of blocks connects at once. Meanwhile signature threads, where the node has them
-      // (docs/consensus.md), check the next run.
-      const runs: Block[][] = [];
-      for (let k = 0; k < decoded.length; k += MAX_RUN) runs.push(decoded.slice(k, k + MAX_RUN));
-      const precheck = (run: Block[] | undefined) => Promise.all((run ?? []).map((b) => chain.precheck(b)));
-      let checking = precheck(runs[0]);
+      let checking = first;
       for (const [r, run] of runs.entries()) {
         await checking;
         checking = precheck(runs[r + 1]);
