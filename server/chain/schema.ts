@@ -10,18 +10,22 @@ export const CHAIN_TABLES: readonly string[] = [
      v MEDIUMTEXT NOT NULL
    ) ENGINE=InnoDB`,
   // Every block with a valid header we stored, on any branch. status: 0 stored, 1 connected once, 2 invalid.
+  // sigs: the signature of each tx of txids, as the block has it (JSON; null for the coinbase): a
+  // signature is not unique to its tx, and another block may carry the same tx with another one.
   `CREATE TABLE IF NOT EXISTS blocks (
      hash CHAR(64) CHARACTER SET ascii PRIMARY KEY,
      height INT UNSIGNED NOT NULL,
      prev CHAR(64) CHARACTER SET ascii NOT NULL,
      header TEXT NOT NULL,
      txids MEDIUMTEXT NOT NULL,
+     sigs MEDIUMTEXT NULL,
      work VARCHAR(100) CHARACTER SET ascii NOT NULL,
      status TINYINT NOT NULL DEFAULT 0,
      seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE,
      KEY (height), KEY (prev)
    ) ENGINE=InnoDB`,
-  // Bodies of every transaction in a stored block or in the pool.
+  // Bodies of every transaction in a stored block or in the pool, with the first signature seen
+  // (a block's own are in blocks.sigs).
   `CREATE TABLE IF NOT EXISTS txs (
      txid CHAR(64) CHARACTER SET ascii PRIMARY KEY,
      body MEDIUMTEXT NOT NULL,
@@ -117,4 +121,9 @@ export const CHAIN_TABLES: readonly string[] = [
      last_seen BIGINT UNSIGNED NULL,
      score INT NOT NULL DEFAULT 0
    ) ENGINE=InnoDB`,
+];
+
+/** Columns added since a table was first made: [table, column, definition]; added where missing. */
+export const CHAIN_COLUMNS: readonly [string, string, string][] = [
+  ['blocks', 'sigs', 'MEDIUMTEXT NULL'],
 ];

@@ -1,7 +1,7 @@
 import { format } from 'mysql2';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { blockHash, parseCanonical, txFromRaw, type Block, type BlockHeader, type Tx, type TxBody } from '../../consensus/index.ts';
-import { CHAIN_TABLES } from './schema.ts';
+import { CHAIN_COLUMNS, CHAIN_TABLES } from './schema.ts';
 import { addressesOf, type ConfirmedCoin, type StateDelta } from './state.ts';
 
 export type Conn = Pool | PoolConnection;
@@ -57,6 +57,13 @@ export class ChainStore {
     try {
       await conn.query(`USE ${this.db}`);
       for (const ddl of CHAIN_TABLES) await conn.query(ddl);
+      // A datadir made by an older version gets the columns added since (MySQL has no ADD COLUMN IF NOT EXISTS).
+      for (const [table, column, definition] of CHAIN_COLUMNS) {
+        const [has] = await conn.query<RowDataPacket[]>(
+          'SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?', [table, column],
+        );
+        if (has.length === 0) await conn.query(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      }
       // Pooled connections must stay on the application database.
       await conn.query(`USE ${quoteId(this.appDb)}`);
     } finally {
@@ -130,16 +137,41 @@ export class ChainStore {
   }
 
   async getBlock(stored: StoredHeader, conn: Conn = this.mysql): Promise<Block> {
-    const txs = await this.getTxs(stored.txids, conn);
-    return {
-      hash: stored.hash,
-      header: stored.header,
-      txs: stored.txids.map((id) => {
-        const tx = txs.get(id);
-        if (!tx) throw new Error(`block ${stored.hash} refers to tx ${id} that is not stored`);
-        return tx;
-      }),
-    };
+    const [txs, sigs] = await Promise.all([this.getTxs(stored.txids, conn), this.blockSigs([stored.hash], conn)]);
+    return { hash: stored.hash, header: stored.header, txs: withSigs(stored.hash, stored.txids, txs, sigs.get(stored.hash)) };
+  }
+
+  /** Each block's own signatures (blocks stored before they were kept have none: their txs' are used). */
+  private async blockSigs(hashes: readonly string[], conn: Conn = this.mysql): Promise<Map<string, (string | null)[]>> {
+    const out = new Map<string, (string | null)[]>();
+    if (hashes.length === 0) return out;
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT hash, sigs FROM ${this.t('blocks')} WHERE hash IN (?) AND sigs IS NOT NULL`, [hashes]);
+    for (const r of rows) out.set(r.hash, JSON.parse(r.sigs));
+    return out;
+  }
+
+  /**
+   * Txs as the active chain has them (the signature of the block that holds each), or as stored
+   * for ids not in it; unknown ids are left out.
+   */
+  async getChainTxs(ids: readonly string[]): Promise<Map<string, Tx>> {
+    const txs = await this.getTxs(ids);
+    const at = new Map<string, { hash: string; pos: number }>();
+    for (let i = 0; i < ids.length; i += 5000) {
+      const chunk = ids.slice(i, i + 5000);
+      if (chunk.length === 0) continue;
+      const [rows] = await this.mysql.query<RowDataPacket[]>(
+        `SELECT i.txid, i.pos, c.hash FROM ${this.t('txindex')} i JOIN ${this.t('chain')} c ON c.height = i.height WHERE i.txid IN (?)`, [chunk],
+      );
+      for (const r of rows) at.set(r.txid, { hash: r.hash, pos: r.pos });
+    }
+    const sigs = await this.blockSigs([...new Set([...at.values()].map((a) => a.hash))]);
+    for (const [id, { hash, pos }] of at) {
+      const tx = txs.get(id);
+      const list = sigs.get(hash);
+      if (tx && list) txs.set(id, { ...tx, sig: list[pos] ?? undefined });
+    }
+    return txs;
   }
 
   /** Inserts bodies in batches of at most 4 MiB (bodies may be near 1 MiB; max_allowed_packet is 16 MiB). */
@@ -177,9 +209,11 @@ export class ChainStore {
       await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [inPool.slice(i, i + 5000)]);
     }
     await this.saveTxs(txs.filter((t) => !pooled(t.id)), conn);
-    const rows = blocks.map(({ block, work }) =>
-      [block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), work.toString(), 0]);
-    const [res] = await conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, work, status) VALUES ?`, [rows]);
+    const rows = blocks.map(({ block, work }) => [
+      block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)),
+      JSON.stringify(block.txs.map((t) => t.sig ?? null)), work.toString(), 0,
+    ]);
+    const [res] = await conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, sigs, work, status) VALUES ?`, [rows]);
     if (blocks.length === 1) return [Number((res as unknown as { insertId: number }).insertId)];
     // one INSERT for a run; its rows' sequence numbers read back (not assumed consecutive)
     const [got] = await conn.query<RowDataPacket[]>(`SELECT hash, seq FROM ${this.t('blocks')} WHERE hash IN (?)`, [blocks.map((b) => b.block.hash)]);
@@ -379,4 +413,15 @@ export class ChainStore {
     );
     return rows.map((r) => ({ txid: r.txid, n: r.n, amount: BigInt(r.amount), height: r.height }));
   }
+}
+
+/** A block's txs in order, each with the block's own signature where it has them. */
+function withSigs(hash: string, txids: readonly string[], txs: ReadonlyMap<string, Tx>, sigs: readonly (string | null)[] | undefined): Tx[] {
+  return txids.map((id, i) => {
+    const tx = txs.get(id);
+    if (!tx) throw new Error(`block ${hash} refers to tx ${id} that is not stored`);
+    if (!sigs) return tx;
+    const sig = sigs[i] ?? undefined;
+    return sig === tx.sig ? tx : { ...tx, sig };
+  });
 }

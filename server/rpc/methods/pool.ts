@@ -84,7 +84,7 @@ export const poolMethods: MethodTable = {
       const pooled = chain.pool.get(p.txid);
       if (pooled) return { ...txWire(pooled.tx), from: pooled.from, status: 'pool', confirmations: 0 };
       const at = await chain.store.txLocation(p.txid);
-      const tx = at && (await chain.store.getTx(p.txid));
+      const tx = at && (await chain.store.getChainTxs([p.txid])).get(p.txid);
       if (!at || !tx) throw new RpcError(RpcCode.INVALID_ADDRESS_OR_KEY, `transaction ${p.txid} is neither in the chain nor in the pool`);
       return {
         ...txWire(tx),

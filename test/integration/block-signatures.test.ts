@@ -1,0 +1,102 @@
+// A tx's signature is not unique to it: a peer can put someone's valid tx, with a forged
+// signature, into a block of its own (valid proof of work) and send it. Each block keeps the
+// signatures it came with, so such a block changes neither another block holding the same tx nor
+// a lookup of a chain tx.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { coinsToUnits, hasValidSignature, signTx, type Tx } from '../../consensus/index.ts';
+import { Miner } from '../../server/chain/miner.ts';
+import { buildTransfer } from '../../server/chain/send.ts';
+import type { RowDataPacket } from 'mysql2/promise';
+import { mineOn, newKey, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
+import { rootConnection } from '../helpers/mysql.ts';
+
+const minter = newKey();
+const alice = newKey();
+const bob = newKey();
+const attacker = newKey();
+const config = () => testConfig({}, { MaxMinNumberTransactionInBlock: 1 });
+
+async function transfer(chain: Awaited<ReturnType<typeof openTestChain>>['chain'], from: TestKey, to: string, coins: string): Promise<Tx> {
+  return signTx(await buildTransfer(chain, from.pub, to, coinsToUnits(coins)), from.priv);
+}
+
+/** The same tx with another signature by the same key (valid DER, not over this tx). */
+function forge(tx: Tx): Tx {
+  const forged = { ...tx, sig: signTx({ ...(tx.body as Parameters<typeof signTx>[0]), time: (tx.body as { time: number }).time + 1 }, minter.priv).sig };
+  assert.equal(forged.id, tx.id);
+  assert.equal(hasValidSignature(forged), false);
+  return forged;
+}
+
+test('a forged copy seen first: the block that connects keeps the real signature, and so do lookups and restarts', async () => {
+  const t = await openTestChain(config(), minter);
+  const miner = new Miner(t.chain, { minter: minter.address });
+  try {
+    await t.chain.submitTx(await transfer(t.chain, minter, alice.address, '1'));
+    assert.ok('block' in (await miner.mineOnce()));
+    const tx = await transfer(t.chain, minter, alice.address, '2');
+    // on the tip: tried, refused for its signature, stored as invalid
+    await assert.rejects(t.chain.addBlock(mineOn(t.chain, t.chain.tip.hash, [forge(tx)], attacker.address)), /signature/);
+
+    await t.chain.submitTx(tx);
+    const mined = await miner.mineOnce();
+    assert.ok('block' in mined);
+    assert.equal((await t.chain.getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'the block as stored (and served to peers)');
+    assert.equal((await (await t.reopen()).getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'after a restart');
+    assert.equal((await t.store.getChainTxs([tx.id])).get(tx.id)?.sig, tx.sig, 'a lookup of the chain tx (RPC gettransaction, peers\' gettxs)');
+  } finally {
+    await miner.stop();
+    await t.close();
+  }
+});
+
+test('a forged copy stored first does not make a valid side branch invalid when it wins', async () => {
+  const t = await openTestChain(config(), minter);
+  const miner = new Miner(t.chain, { minter: minter.address });
+  try {
+    await t.chain.submitTx(await transfer(t.chain, minter, alice.address, '1'));
+    assert.ok('block' in (await miner.mineOnce()));
+    const h1 = t.chain.tip.hash;
+    // txs valid on h1, kept aside for a branch the node has not seen yet
+    const x = await transfer(t.chain, minter, alice.address, '2');
+    const z = await transfer(t.chain, alice, bob.address, '0.5');
+    await t.chain.submitTx(await transfer(t.chain, minter, bob.address, '0.1'));
+    assert.ok('block' in (await miner.mineOnce()));
+
+    assert.equal(await t.chain.addBlock(mineOn(t.chain, h1, [forge(x)], attacker.address)), 'side');
+    const real = mineOn(t.chain, h1, [x], minter.address);
+    assert.equal(await t.chain.addBlock(real), 'side');
+    const next = mineOn(t.chain, real.hash, [z], minter.address);
+    assert.equal(await t.chain.addBlock(next), 'connected');
+    assert.equal(t.chain.tip.hash, next.hash);
+    assert.equal((await t.chain.getBlock(real.hash))!.txs[1].sig, x.sig);
+  } finally {
+    await miner.stop();
+    await t.close();
+  }
+});
+
+test('a datadir from before blocks kept their signatures gets the column at start, and its blocks read their txs\' signatures', async () => {
+  const t = await openTestChain(config(), minter);
+  const miner = new Miner(t.chain, { minter: minter.address });
+  const root = await rootConnection();
+  try {
+    const tx = await transfer(t.chain, minter, alice.address, '1');
+    await t.chain.submitTx(tx);
+    const mined = await miner.mineOnce();
+    assert.ok('block' in mined);
+    const chainDb = `${t.db.name}_chain`;
+    await root.query(`ALTER TABLE \`${chainDb}\`.blocks DROP COLUMN sigs`);
+    const reopened = await t.reopen();
+    const [cols] = await root.query<RowDataPacket[]>('SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [chainDb, 'blocks', 'sigs']);
+    assert.equal(cols.length, 1, 'the column is back');
+    const block = (await reopened.getBlock(mined.block.hash))!;
+    assert.deepEqual(block.txs.map((x) => x.sig), mined.block.txs.map((x) => x.sig));
+    assert.ok(hasValidSignature(block.txs[1]));
+  } finally {
+    await root.end();
+    await miner.stop();
+    await t.close();
+  }
+});
