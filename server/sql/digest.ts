@@ -32,8 +32,8 @@ export type KeyCache = Map<string, string[] | null>;
  * The digest of the images `refs` have in the connection's current database now. `keys`: primary
  * keys already read, to be reused: only while no table's definition can change, e.g. within one
  * MySQL transaction that runs no DDL and has itself written the tables (metadata locks hold them).
- * When `keys` holds every table of `refs`, all its queries are sent before this returns (see
- * `digestQueuesAtOnce`): a caller may queue more work on the connection without waiting.
+ * When `keys` holds every table of `refs` (`loadPrimaryKeys`), all its queries are sent before
+ * this returns: a caller may queue more work on the connection without waiting.
  */
 export async function stateDigest(exec: SqlExecutor, refs: Iterable<string>, keys?: KeyCache): Promise<string> {
   const byTable = new Map<string, Set<string>>();
@@ -106,16 +106,6 @@ export async function loadPrimaryKeys(exec: SqlExecutor, tables: Iterable<string
   const missing = [...new Set(tables)].filter((t) => !keys.has(t));
   const found = await Promise.all(missing.map((t) => primaryKey(exec, t)));
   missing.forEach((t, i) => keys.set(t, found[i]));
-}
-
-/** Whether `stateDigest` sends all its queries at once for `refs`: `keys` holds all their tables. */
-export function digestQueuesAtOnce(refs: Iterable<string>, keys: KeyCache | undefined): boolean {
-  if (!keys) return false;
-  for (const ref of refs) {
-    const colon = ref.indexOf(':');
-    if (colon > 0 && !keys.has(ref.slice(0, colon))) return false;
-  }
-  return true;
 }
 
 /** Primary key columns in key order; [] when the table has none; null when there is no such table. */
