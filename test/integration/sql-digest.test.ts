@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keyCandidates, stateDigest } from '../../server/sql/digest.ts';
+import { keyCandidates, loadPrimaryKeys, stateDigest, type KeyCache } from '../../server/sql/digest.ts';
 import type { SqlExecutor } from '../../server/sql/executor.ts';
 import { connectExecutor } from '../helpers/mysql-executor.ts';
 import { testDatabase } from '../helpers/mysql.ts';
@@ -88,6 +88,26 @@ describe('state digest', () => {
       assert.equal(x, y);
     });
   }
+
+  test('with every primary key loaded, all reads are sent at once: work queued right after cannot change what it reads', async () => {
+    const refs = ['acct:1', 'kv:a,b,c', 'kv:a,b', 'bin:0x6100', 'nokey:*', 'acct:*', 'gone:1'];
+    const keys: KeyCache = new Map();
+    await loadPrimaryKeys(ex[1].exec, ['acct', 'kv', 'bin', 'nokey', 'gone'], keys);
+    assert.deepEqual([...keys], [['acct', ['id']], ['kv', ['k1', 'k2']], ['bin', ['k']], ['nokey', []], ['gone', null]]);
+    const [expected] = await both(refs);
+    // not awaited before the changes are queued on the same connection
+    const reading = stateDigest(ex[1].exec, refs, keys);
+    const changed = Promise.all(["UPDATE acct SET name = 'changed' WHERE id = 1", "UPDATE kv SET v = 7 WHERE k1 = 'a'", 'ALTER TABLE nokey ADD COLUMN c INT'].map((q) => ex[1].exec.query(q)));
+    try {
+      assert.equal(await reading, expected);
+      await changed;
+      assert.notEqual(await stateDigest(ex[1].exec, refs, keys), expected);
+    } finally {
+      await changed.catch(() => {});
+      for (const q of ["UPDATE acct SET name = 'O''Brien' WHERE id = 1", "UPDATE kv SET v = 2 WHERE k1 = 'a' AND k2 = 'b,c'", "UPDATE kv SET v = 3 WHERE k1 = 'a' AND k2 = 'b'", 'ALTER TABLE nokey DROP COLUMN c']) await ex[1].exec.query(q);
+    }
+    assert.equal((await both(refs))[1], expected);
+  });
 
   test('key candidates: every split of a composite ref, bytes tried as bytes and as text', () => {
     assert.deepEqual(keyCandidates('5', 1), ["'5'"].map((k) => [k]));
