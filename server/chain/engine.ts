@@ -817,9 +817,9 @@ export class Chain extends EventEmitter {
         if (!fast) await this.digestAfter(conn, block, [], digests, keys, pipeline);
         if (pipeline?.failed) await pipeline.settle();
       }
-      await pipeline?.settle();
       const newHeight = target.header.height;
       const again = [...droppedBlocks.flatMap((b) => b.txs.slice(1)), ...poolBefore].filter((t) => !delta.hasTx(t.id));
+      // (its SQL, if any, queues behind a run's)
       const r = await this.readmit(conn, delta, again, newHeight + 1, !fast, inflight);
       if (fast && r.dropped.length) {
         // A pool tx no longer fits at the new height: take the slow path to undo its SQL exactly.
@@ -827,14 +827,20 @@ export class Chain extends EventEmitter {
       }
       newPool = r.pool;
       droppedTxs = r.dropped;
-      // each writes rows of its own tables: sent together, waited for once
-      await Promise.all([
+      // Each writes rows of its own tables: sent together and waited for once; in a run, while
+      // MySQL still runs the run's SQL. The digests are known once a run's reads are settled.
+      const writes = Promise.all([
         this.store.writeDelta(delta, conn),
         this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn),
-        this.store.saveDigests(digests, conn),
         fast ? this.store.poolRemove(body.map((t) => t.id), conn) : this.store.poolReplace(newPool.txs(), conn),
         this.store.saveDropped(droppedTxs, conn),
+        pipeline ? undefined : this.store.saveDigests(digests, conn),
       ]);
+      if (pipeline) {
+        pipeline.track(writes);
+        await pipeline.settle();
+        await this.store.saveDigests(digests, conn);
+      } else await writes;
       await this.clearSqlUnsafe(conn);
       await this.opts.beforeCommit?.();
       await conn.commit();
