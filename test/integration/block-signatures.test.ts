@@ -29,60 +29,54 @@ function forge(tx: Tx): Tx {
   return forged;
 }
 
-test('a forged copy seen first: the block that connects keeps the real signature, and so do lookups and restarts', async () => {
+/** A chain whose first block pays alice (a spendable coin each for minter and alice), with its miner. */
+async function withChain(run: (t: Awaited<ReturnType<typeof openTestChain>>, miner: Miner) => Promise<void>): Promise<void> {
   const t = await openTestChain(config(), minter);
   const miner = new Miner(t.chain, { minter: minter.address });
   try {
     await t.chain.submitTx(await transfer(t.chain, minter, alice.address, '1'));
     assert.ok('block' in (await miner.mineOnce()));
-    const tx = await transfer(t.chain, minter, alice.address, '2');
-    // on the tip: tried, refused for its signature, stored as invalid
-    await assert.rejects(t.chain.addBlock(mineOn(t.chain, t.chain.tip.hash, [forge(tx)], attacker.address)), /signature/);
-
-    await t.chain.submitTx(tx);
-    const mined = await miner.mineOnce();
-    assert.ok('block' in mined);
-    assert.equal((await t.chain.getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'the block as stored (and served to peers)');
-    assert.equal((await (await t.reopen()).getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'after a restart');
-    assert.equal((await t.store.getChainTxs([tx.id])).get(tx.id)?.sig, tx.sig, 'a lookup of the chain tx (RPC gettransaction, peers\' gettxs)');
+    await run(t, miner);
   } finally {
     await miner.stop();
     await t.close();
   }
-});
+}
 
-test('a forged copy stored first does not make a valid side branch invalid when it wins', async () => {
-  const t = await openTestChain(config(), minter);
-  const miner = new Miner(t.chain, { minter: minter.address });
-  try {
-    await t.chain.submitTx(await transfer(t.chain, minter, alice.address, '1'));
-    assert.ok('block' in (await miner.mineOnce()));
-    const h1 = t.chain.tip.hash;
-    // txs valid on h1, kept aside for a branch the node has not seen yet
-    const x = await transfer(t.chain, minter, alice.address, '2');
-    const z = await transfer(t.chain, alice, bob.address, '0.5');
-    await t.chain.submitTx(await transfer(t.chain, minter, bob.address, '0.1'));
-    assert.ok('block' in (await miner.mineOnce()));
+test('a forged copy seen first: the block that connects keeps the real signature, and so do lookups and restarts', () => withChain(async (t, miner) => {
+  const tx = await transfer(t.chain, minter, alice.address, '2');
+  // on the tip: tried, refused for its signature, stored as invalid
+  await assert.rejects(t.chain.addBlock(mineOn(t.chain, t.chain.tip.hash, [forge(tx)], attacker.address)), /signature/);
 
-    assert.equal(await t.chain.addBlock(mineOn(t.chain, h1, [forge(x)], attacker.address)), 'side');
-    const real = mineOn(t.chain, h1, [x], minter.address);
-    assert.equal(await t.chain.addBlock(real), 'side');
-    const next = mineOn(t.chain, real.hash, [z], minter.address);
-    assert.equal(await t.chain.addBlock(next), 'connected');
-    assert.equal(t.chain.tip.hash, next.hash);
-    assert.equal((await t.chain.getBlock(real.hash))!.txs[1].sig, x.sig);
-  } finally {
-    await miner.stop();
-    await t.close();
-  }
-});
+  await t.chain.submitTx(tx);
+  const mined = await miner.mineOnce();
+  assert.ok('block' in mined);
+  assert.equal((await t.chain.getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'the block as stored (and served to peers)');
+  assert.equal((await (await t.reopen()).getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'after a restart');
+  assert.equal((await t.store.getChainTxs([tx.id])).get(tx.id)?.sig, tx.sig, 'a lookup of the chain tx (RPC gettransaction, peers\' gettxs)');
+}));
 
-test('a datadir from before blocks kept their signatures gets the column at start, and its blocks read their txs\' signatures', async () => {
-  const t = await openTestChain(config(), minter);
-  const miner = new Miner(t.chain, { minter: minter.address });
+test('a forged copy stored first does not make a valid side branch invalid when it wins', () => withChain(async (t, miner) => {
+  const h1 = t.chain.tip.hash;
+  // txs valid on h1, kept aside for a branch the node has not seen yet
+  const x = await transfer(t.chain, minter, alice.address, '2');
+  const z = await transfer(t.chain, alice, bob.address, '0.5');
+  await t.chain.submitTx(await transfer(t.chain, minter, bob.address, '0.1'));
+  assert.ok('block' in (await miner.mineOnce()));
+
+  assert.equal(await t.chain.addBlock(mineOn(t.chain, h1, [forge(x)], attacker.address)), 'side');
+  const real = mineOn(t.chain, h1, [x], minter.address);
+  assert.equal(await t.chain.addBlock(real), 'side');
+  const next = mineOn(t.chain, real.hash, [z], minter.address);
+  assert.equal(await t.chain.addBlock(next), 'connected');
+  assert.equal(t.chain.tip.hash, next.hash);
+  assert.equal((await t.chain.getBlock(real.hash))!.txs[1].sig, x.sig);
+}));
+
+test('a datadir from before blocks kept their signatures gets the column at start, and its blocks read their txs\' signatures', () => withChain(async (t, miner) => {
   const root = await rootConnection();
   try {
-    const tx = await transfer(t.chain, minter, alice.address, '1');
+    const tx = await transfer(t.chain, minter, alice.address, '2');
     await t.chain.submitTx(tx);
     const mined = await miner.mineOnce();
     assert.ok('block' in mined);
@@ -96,7 +90,5 @@ test('a datadir from before blocks kept their signatures gets the column at star
     assert.ok(hasValidSignature(block.txs[1]));
   } finally {
     await root.end();
-    await miner.stop();
-    await t.close();
   }
-});
+}));
