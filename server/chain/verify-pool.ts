@@ -62,6 +62,9 @@ function processHelper(): Helper {
 
 export type VerifyHelpers = 'thread' | 'process';
 
+/** Helpers that died this many times in a row are not started again: the event loop checks all. */
+const MAX_FAILURES = 3;
+
 export class VerifyPool {
   private workers: Helper[] = [];
   private readonly waiting = new Map<number, Waiting>();
@@ -71,6 +74,8 @@ export class VerifyPool {
   private ready = 0;
   /** Ready workers that check with native libsecp256k1. */
   private nativeReady = 0;
+  /** Times the helpers died since one last answered. */
+  private failures = 0;
 
   /** `size`: default, one per core, but for processes one core is left to the event loop. */
   constructor(private readonly kind: VerifyHelpers = 'thread', private readonly size = Math.max(1, Math.min(4, availableParallelism() - (kind === 'process' ? 1 : 0)))) {}
@@ -134,7 +139,7 @@ export class VerifyPool {
   }
 
   private start(): void {
-    if (this.workers.length) return;
+    if (this.workers.length || this.failures >= MAX_FAILURES) return;
     for (let i = 0; i < this.size; i++) {
       const w = this.kind === 'process' ? processHelper() : threadHelper();
       w.on('message', (m: Reply) => {
@@ -145,12 +150,13 @@ export class VerifyPool {
         const waiting = this.waiting.get(m.id);
         this.waiting.delete(m.id);
         if (this.waiting.size === 0) for (const x of this.workers) x.unref();
-        if (m.ok) waiting?.resolve(m.ok);
+        if (m.ok) (this.failures = 0, waiting?.resolve(m.ok));
         else waiting?.reject(new Error(`signature check failed: ${m.error}`));
       });
-      // a worker that dies takes the others with it; the next check starts new ones
-      w.on('error', (e) => this.workers.includes(w) && void this.reset(e as Error));
-      w.on('exit', () => this.workers.includes(w) && void this.reset(new Error('a signature worker stopped')));
+      // a worker that dies takes the others with it; the next check starts new ones (MAX_FAILURES)
+      const died = (e: Error) => this.workers.includes(w) && (this.failures++, void this.reset(e));
+      w.on('error', (e) => died(e as Error));
+      w.on('exit', () => died(new Error('a signature worker stopped')));
       w.unref(); // idle workers do not keep the process alive
       this.workers.push(w);
     }

@@ -40,6 +40,15 @@ for (const kind of ['process', 'thread'] as VerifyHelpers[]) test(`${kind} helpe
     await (pool as unknown as { workers: { stop(): Promise<unknown> }[] }).workers[0].stop();
     await assert.rejects(inFlight, /stopped/);
     assert.deepEqual(await pool.check(valid), Array(30).fill(true));
+    // helpers that keep dying are not started again: nothing is vouched for, the caller checks all
+    const workers = () => (pool as unknown as { workers: { stop(): Promise<unknown> }[] }).workers;
+    for (let i = 0; i < 3; i++) {
+      const running = pool.check(Array.from({ length: 300 }, () => valid).flat());
+      await workers()[0].stop();
+      await assert.rejects(running, /stopped/);
+    }
+    assert.deepEqual(await pool.checkIfReady(valid), Array(30).fill(false));
+    assert.equal(workers().length, 0, 'none started');
   } finally {
     await pool.close();
   }
