@@ -1,5 +1,6 @@
 // The node's MySQL proxy on a real node and the real MariaDB: read throughput and added latency
-// against a plain C relay (socat) and against MariaDB itself, and node-signed INSERTs with the
+// against a plain C relay (socat), the same relay in Node (the floor for a Node proxy) and
+// MariaDB itself, and node-signed INSERTs with the
 // miner running. The MySQL clients (mysql2) run in a process of their own (this file, forked), as
 // sysbench would: they share neither the node's event loop nor its process, and every path is
 // measured with the same client.
@@ -173,12 +174,27 @@ class Load {
 }
 
 // ---------------------------------------------------------------------------------------------
-// socat: a plain C byte relay in front of MariaDB, the floor for any relaying proxy.
+// socat: a plain C byte relay in front of MariaDB, the floor for any relaying proxy; and the
+// same relay in 10 lines of Node (net + pipe), the floor for a relay written in Node.
+
+/** What the Node relay runs (plain JS, no loader): port, MariaDB host and port as arguments. */
+const NODE_RELAY = `const net = require('node:net'); const [port, host, dbPort] = process.argv.slice(1);
+net.createServer((c) => { const b = net.connect(Number(dbPort), host); c.setNoDelay(true); b.setNoDelay(true);
+c.pipe(b); b.pipe(c); c.on('error', () => b.destroy()); b.on('error', () => c.destroy()); }).listen(Number(port), '127.0.0.1');`;
 
 async function startSocat(): Promise<{ port: number; child: ChildProcess } | { missing: string }> {
   const port = await freePort();
   // BENCH_SOCAT: another socat binary (or a missing one, to try the fallback to MariaDB direct).
-  const child = spawn(process.env.BENCH_SOCAT ?? 'socat', [`TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1`, `TCP:${TEST_MYSQL_HOST}:${TEST_MYSQL_PORT}`], {
+  return startRelay(port, process.env.BENCH_SOCAT ?? 'socat', [`TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1`, `TCP:${TEST_MYSQL_HOST}:${TEST_MYSQL_PORT}`], 'socat');
+}
+
+async function startNodeRelay(): Promise<{ port: number; child: ChildProcess } | { missing: string }> {
+  const port = await freePort();
+  return startRelay(port, process.execPath, ['-e', NODE_RELAY, '--', String(port), TEST_MYSQL_HOST, String(TEST_MYSQL_PORT)], 'the Node relay');
+}
+
+async function startRelay(port: number, cmd: string, args: string[], what: string): Promise<{ port: number; child: ChildProcess } | { missing: string }> {
+  const child = spawn(cmd, args, {
     stdio: 'ignore',
     detached: true, // its own process group: stopping it also stops its per-connection children
   });
@@ -186,7 +202,7 @@ async function startSocat(): Promise<{ port: number; child: ChildProcess } | { m
     child.once('spawn', () => resolve(true));
     child.once('error', (e) => resolve(e));
   });
-  if (started !== true) return { missing: (started as NodeJS.ErrnoException).code === 'ENOENT' ? 'socat not installed' : started.message };
+  if (started !== true) return { missing: (started as NodeJS.ErrnoException).code === 'ENOENT' ? `${what} not installed` : started.message };
   const deadline = now() + 5000;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -199,14 +215,14 @@ async function startSocat(): Promise<{ port: number; child: ChildProcess } | { m
     });
     if (ok) return { port, child };
     if (child.exitCode !== null || now() > deadline) {
-      stopSocat(child);
-      return { missing: `socat did not accept on port ${port}` };
+      stopRelay(child);
+      return { missing: `${what} did not accept on port ${port}` };
     }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-function stopSocat(child: ChildProcess): Promise<void> {
+function stopRelay(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
@@ -218,7 +234,7 @@ function stopSocat(child: ChildProcess): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// cleanup: the node, its databases, the scratch database, socat and the load process, even on error or Ctrl-C
+// cleanup: the node, its databases, the scratch database, the relays and the load process, even on error or Ctrl-C
 
 const cleanups = new Cleanups();
 export const cleanup = (): Promise<void> => cleanups.run();
@@ -259,18 +275,22 @@ export async function run(): Promise<Row[]> {
       await root.query(`INSERT INTO \`${appDb}\`.sbtest (id, k, c, pad) VALUES ?`, [batch]);
     }
 
-    // ---- socat and the load process ----
+    // ---- socat, the Node relay and the load process ----
     const socat = await startSocat();
-    if ('child' in socat) cleanups.push(() => stopSocat(socat.child));
+    if ('child' in socat) cleanups.push(() => stopRelay(socat.child));
     else progress(`proxy: ${socat.missing}: reads are compared with MariaDB direct instead`);
+    const relay = await startNodeRelay();
+    if ('child' in relay) cleanups.push(() => stopRelay(relay.child));
+    else progress(`proxy: ${relay.missing}: no Node relay row`);
     const load = new Load();
     cleanups.push(() => load.stop());
     await load.ready;
 
-    type Path = 'direct' | 'socat' | 'proxy';
+    type Path = 'direct' | 'socat' | 'nodepipe' | 'proxy';
     const ports: Partial<Record<Path, number>> = { direct: TEST_MYSQL_PORT, proxy: node.proxyPort };
     if ('port' in socat) ports.socat = socat.port;
-    const paths = (['direct', 'socat', 'proxy'] as Path[]).filter((p) => ports[p] !== undefined);
+    if ('port' in relay) ports.nodepipe = relay.port;
+    const paths = (['direct', 'socat', 'nodepipe', 'proxy'] as Path[]).filter((p) => ports[p] !== undefined);
     const base: Path = 'port' in socat ? 'socat' : 'direct';
     progress(`proxy: opening 8 connections per path (${paths.join(', ')}) in the load process`);
     for (const p of paths) {
@@ -304,7 +324,7 @@ export async function run(): Promise<Row[]> {
         const t = total.get(p)!;
         const mean = t.ops / t.seconds;
         const elu = `node main thread busy ${pct(t.nodeElu / t.rounds)}, client ${pct(t.clientElu / t.rounds)}`;
-        const name = p === 'direct' ? 'straight to MariaDB' : p === 'socat' ? 'through socat (C byte relay)' : 'through the OurSQL proxy';
+        const name = p === 'direct' ? 'straight to MariaDB' : p === 'socat' ? 'through socat (C byte relay)' : p === 'nodepipe' ? 'through a 10-line Node relay (net + pipe)' : 'through the OurSQL proxy';
         let note = `best of ${READ_ROUNDS} × ${READ_ROUND_S} s (mean ${fmt(mean)}); ${elu}`;
         if (p === 'proxy') note = `target ≥ ${READ_TARGET} × ${base}; ` + note;
         if (p === 'direct' && base === 'direct') note = `${'missing' in socat ? socat.missing : ''}: baseline is direct; ` + note;
@@ -343,7 +363,7 @@ export async function run(): Promise<Row[]> {
       all.sort();
       lat.set(p, { p50: percentile(all, 50), p99: percentile(all, 99), mean });
     }
-    const latName = (p: Path) => (p === 'direct' ? 'straight to MariaDB' : p === 'socat' ? 'through socat' : 'through the OurSQL proxy');
+    const latName = (p: Path) => (p === 'direct' ? 'straight to MariaDB' : p === 'socat' ? 'through socat' : p === 'nodepipe' ? 'through the Node relay' : 'through the OurSQL proxy');
     for (const q of ['p50', 'p99'] as const) {
       for (const p of paths) {
         const l = lat.get(p)!;
@@ -362,7 +382,8 @@ export async function run(): Promise<Row[]> {
       { key: 'proxy.lat_added_p99', group: LATENCY, name: 'added by the proxy: p99 proxy − direct', value: pl.p99 - dl.p99, unit: 'µs', note: sl ? `socat − direct: ${fmt(sl.p99 - dl.p99)} µs` : undefined },
     );
     for (const p of paths) await load.call({ op: 'close', set: `read-${p}` });
-    if ('child' in socat) await stopSocat(socat.child);
+    if ('child' in socat) await stopRelay(socat.child);
+    if ('child' in relay) await stopRelay(relay.child);
 
     // ---- 3. INSERTs: straight to MariaDB into an identical table, and node-signed through the proxy ----
     checkInterrupt();
