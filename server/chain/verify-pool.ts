@@ -77,8 +77,15 @@ export class VerifyPool {
   /** Times the helpers died since one last answered. */
   private failures = 0;
 
+  /** Stops idle helpers (a caught-up node checks no sync for hours): started again by the next sync. */
+  private idleTimer?: NodeJS.Timeout;
+
   /** `size`: default, one per core, but for processes one core is left to the event loop. */
-  constructor(private readonly kind: VerifyHelpers = 'thread', private readonly size = Math.max(1, Math.min(4, availableParallelism() - (kind === 'process' ? 1 : 0)))) {}
+  constructor(
+    private readonly kind: VerifyHelpers = 'thread',
+    private readonly size = Math.max(1, Math.min(4, availableParallelism() - (kind === 'process' ? 1 : 0))),
+    private readonly idleMs = 60_000,
+  ) {}
 
   /** For each tx, whether its signature is valid (what consensus hasValidSignature says). */
   async check(txs: readonly Tx[]): Promise<boolean[]> {
@@ -135,10 +142,12 @@ export class VerifyPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     await this.reset(new Error('the verify pool is closed'));
   }
 
   private start(): void {
+    this.armIdle();
     if (this.workers.length || this.failures >= MAX_FAILURES) return;
     for (let i = 0; i < this.size; i++) {
       const w = this.kind === 'process' ? processHelper() : threadHelper();
@@ -178,6 +187,15 @@ export class VerifyPool {
       this.waiting.set(id, { resolve, reject });
       w.post({ id, n, digests, sigs, pubs });
     });
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.waiting.size) return this.armIdle();
+      void this.reset(new Error('the signature helpers were idle'));
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 
   private reset(e: Error): Promise<unknown> {

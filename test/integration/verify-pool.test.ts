@@ -55,6 +55,23 @@ for (const kind of ['process', 'thread'] as VerifyHelpers[]) test(`${kind} helpe
   await assert.rejects(pool.check([makeTx(sqlBody(newKey().pub, 1))]), /closed/);
 });
 
+test('idle helpers stop, and the next check starts them again', async () => {
+  const pool = new VerifyPool('process', 1, 200);
+  const workers = () => (pool as unknown as { workers: unknown[] }).workers;
+  try {
+    const key = newKey();
+    const valid = [signTx(sqlBody(key.pub, 1), key.priv)];
+    assert.deepEqual(await pool.check(valid), [true]);
+    assert.equal(workers().length, 1);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(workers().length, 0, 'stopped after 200 ms without a check');
+    assert.deepEqual(await pool.check(valid), [true]);
+    assert.equal(workers().length, 1);
+  } finally {
+    await pool.close();
+  }
+});
+
 describe('chain precheck', () => {
   const minter = newKey();
   const dest = newKey();
