@@ -158,10 +158,8 @@ export class ChainStore {
     const txs = await this.getTxs(ids);
     const at = new Map<string, { hash: string; pos: number }>();
     for (let i = 0; i < ids.length; i += 5000) {
-      const chunk = ids.slice(i, i + 5000);
-      if (chunk.length === 0) continue;
       const [rows] = await this.mysql.query<RowDataPacket[]>(
-        `SELECT i.txid, i.pos, c.hash FROM ${this.t('txindex')} i JOIN ${this.t('chain')} c ON c.height = i.height WHERE i.txid IN (?)`, [chunk],
+        `SELECT i.txid, i.pos, c.hash FROM ${this.t('txindex')} i JOIN ${this.t('chain')} c ON c.height = i.height WHERE i.txid IN (?)`, [ids.slice(i, i + 5000)],
       );
       for (const r of rows) at.set(r.txid, { hash: r.hash, pos: r.pos });
     }
