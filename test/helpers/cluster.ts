@@ -112,6 +112,14 @@ export class Cluster {
     return (await this.root.query<any[]>(sql))[0];
   }
 
+  /** Each node's tip, pool and latest log lines: what a test that timed out waiting for them prints. */
+  report(lines = 15): string {
+    return this.nodes.map((n) => [
+      `${n.addr}: height ${n.node.chain.height}, tip ${n.node.chain.tip.hash.slice(0, 16)}…, pool ${n.node.chain.pool.size}`,
+      ...n.logs.slice(-lines).map((l) => `  ${l}`),
+    ].join('\n')).join('\n');
+  }
+
   async close(): Promise<void> {
     for (const c of this.conns) c.destroy();
     await this.root?.end().catch(() => {});
@@ -145,12 +153,12 @@ export async function meshThroughProxies(nodes: readonly ClusterNode[], seed: Cl
   return { proxies, link: (x: ClusterNode, y: ClusterNode) => links.get(x)!.get(y)! };
 }
 
-/** Polls `ok` until it holds (or fails the test with `what` after `ms`). */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+/** Polls `ok` until it holds (or fails the test with `what` after `ms`, and what `explain` tells). */
+export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000, explain?: () => string): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     if (await ok()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${explain ? `\n${explain()}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

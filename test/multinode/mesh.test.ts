@@ -35,8 +35,9 @@ describe('three nodes from one seed', () => {
     // a mines the pool; everyone follows
     const mined = await a.node.miner!.mineNow();
     assert.ok('block' in mined, JSON.stringify(mined));
+    const report = () => cluster.report();
     await until('one tip and empty pools everywhere', () =>
-      cluster.nodes.every((n) => n.node.chain.tip.hash === a.node.chain.tip.hash && n.node.chain.pool.size === 0));
+      cluster.nodes.every((n) => n.node.chain.tip.hash === a.node.chain.tip.hash && n.node.chain.pool.size === 0), 30_000, report);
     assert.equal(a.node.chain.height, 1);
     const sums = await cluster.checksums('notes');
     assert.equal(new Set(sums).size, 1, `checksums differ: ${sums}`);
@@ -47,7 +48,7 @@ describe('three nodes from one seed', () => {
     await until('c to have both', () => c.node.chain.pool.size === 2);
     const again = await c.node.miner!.mineNow();
     assert.ok('block' in again, JSON.stringify(again));
-    await until('one tip again', () => cluster.nodes.every((n) => n.node.chain.tip.hash === c.node.chain.tip.hash && n.node.chain.pool.size === 0));
+    await until('one tip again', () => cluster.nodes.every((n) => n.node.chain.tip.hash === c.node.chain.tip.hash && n.node.chain.pool.size === 0), 30_000, report);
     const sums2 = await cluster.checksums('notes');
     assert.equal(new Set(sums2).size, 1, `checksums differ: ${sums2}`);
     assert.deepEqual((await cluster.rows(a, 'SELECT id FROM notes ORDER BY id')).map((r) => r.id), [1, 2, 3, 5]);
