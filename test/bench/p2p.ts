@@ -35,11 +35,14 @@ async function writeRows(n: ClusterNode, table: string, count: number, from: num
   await Promise.all(conns.map((c) => c.end()));
 }
 
+/** With BENCH_PROF_DIR set, the bench's child processes (imports, receivers) write V8 CPU profiles there. */
+const profiling = () => (process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR, '--cpu-prof-interval', '200'] : []);
+
 type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; firstTxs: number; restMs: number; cpuMs: number; elu: number };
 
 /** `importNode` in a process of its own (p2p-import.ts), timed there. */
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
-  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR, '--cpu-prof-interval', '200'] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: ['--import', 'tsx', ...profiling()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   cleanups.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
   return new Promise((resolve, reject) => {
     child.on('message', (m: { ready?: true; error?: string } & Partial<ImportTimes>) => {
@@ -75,7 +78,7 @@ class Receiver {
     cleanups.push(() => env.cleanup());
     await importNode({ datadir: env.datadir, peer: seed.addr, mysql: env.db.url });
     const child = fork(new URL('./p2p-node.ts', import.meta.url), [], {
-      execArgv: ['--import', 'tsx'], env: { ...process.env, OURSQL_BENCH_DATADIR: env.datadir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: ['--import', 'tsx', ...profiling()], env: { ...process.env, OURSQL_BENCH_DATADIR: env.datadir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const r = new Receiver(child);
     cleanups.push(() => r.stop());
@@ -111,7 +114,8 @@ class Receiver {
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || !this.child.connected) return;
     const exited = new Promise((r) => this.child.once('exit', r));
-    await Promise.race([this.ask('stop'), new Promise((r) => setTimeout(r, 10_000))]);
+    // it exits after answering (writing its CPU profile first, when asked to keep one)
+    await Promise.race([this.ask('stop').then(() => exited), new Promise((r) => setTimeout(r, 10_000))]);
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
     await exited;
   }
