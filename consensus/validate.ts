@@ -1,5 +1,5 @@
 import { parseUnits } from './amount.ts';
-import { blockWork, meetsTarget, merkleRoot, type Block, type BlockHeader } from './block.ts';
+import { blockWork, meetsTarget, merkleMatches, type Block, type BlockHeader } from './block.ts';
 import { bitsForHeight, minTxForHeight, type ConsensusConfig } from './config.ts';
 import { fail } from './errors.ts';
 import { addressOfCheckedKey } from './keys.ts';
@@ -123,7 +123,7 @@ export function hasEnoughTxs(cfg: ConsensusConfig, height: number, txCount: numb
 /** Block rules over its transaction list; each tx is then checked with checkTx in order. */
 export function checkBlockShape(cfg: ConsensusConfig, block: Block, parentTime: number, genesis: string): void {
   const { header, txs } = block;
-  if (merkleRoot(txs.map((t) => t.id)) !== header.merkle) fail('bad-block', 'merkle root does not match the transactions');
+  if (!merkleMatches(block)) fail('bad-block', 'merkle root does not match the transactions');
   // Merkle trees with a repeated last node let [..., t, t] share a root with [..., t] (CVE-2012-2459):
   // refuse repeats here, before the block is stored, so the real block's hash is never marked bad.
   if (new Set(txs.map((t) => t.id)).size !== txs.length) fail('bad-block', 'block lists a transaction twice');
