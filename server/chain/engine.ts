@@ -602,7 +602,7 @@ export class Chain extends EventEmitter {
       const work = parent.work + blockWork(block.header.bits);
       const stored: StoredHeader = { hash: block.hash, header: block.header, txids: block.txs.map((t) => t.id), work, status: BlockStatus.Stored, seq: 0 };
       if (work <= this.tip.work) {
-        stored.seq = await this.store.saveBlock(block, work, this.mysql, (id) => this.committedInPool(id));
+        stored.seq = await this.store.saveBlock(block, work, this.mysql, (tx) => this.copyFromPool(tx));
         this.headers.set(block.hash, stored);
         return 'side';
       }
@@ -722,6 +722,11 @@ export class Chain extends EventEmitter {
     this.retryTimer = undefined;
   }
 
+  /** The pool's committed row holds `tx` with its signature (stored blocks copy such bodies inside MySQL). */
+  private copyFromPool(tx: Tx): boolean {
+    return this.committedInPool(tx.id) && this.pooledAsIs(tx);
+  }
+
   /** A pool tx whose row is committed (an in-flight proxy write's row may not be yet). */
   private committedInPool(txid: string): boolean {
     const e = this.pool.get(txid);
@@ -777,13 +782,14 @@ export class Chain extends EventEmitter {
     const digests = new Map<string, string>();
     // A run (a sync) queues its MySQL work without waiting for each answer, so MySQL runs one
     // block's SQL while the next is checked; any failure rolls the whole run back (see connectRun).
-    const pipeline = run ? new Pipeline() : undefined;
+    // So does the fast path, which runs no SQL: its writes and digest reads go while it checks.
+    const pipeline = run || fast ? new Pipeline() : undefined;
     const queue = async (work: Promise<unknown>) => (pipeline ? pipeline.track(work) : await work);
     try {
       await conn.beginTransaction();
       await conn.query(`USE \`${this.store.appDb}\``);
       // A run's digest reads are queued with its SQL, which needs the primary keys they use first.
-      const runKeys = pipeline && this.opts.stateDigest && this.opts.primaryKeys ? new Map<string, string[] | null>() : undefined;
+      const runKeys = run && this.opts.stateDigest && this.opts.primaryKeys ? new Map<string, string[] | null>() : undefined;
       if (runKeys) {
         const refs = branch.flatMap((h) => unsaved.get(h.hash)?.txs ?? []).flatMap((t) => sqlOf(t)?.refs ?? []);
         await this.opts.primaryKeys!(conn, [...new Set(refs.filter((r) => r.indexOf(':') > 0).map((r) => r.slice(0, r.indexOf(':'))))], runKeys);
@@ -791,9 +797,9 @@ export class Chain extends EventEmitter {
       // first: it copies pooled bodies from the pool table, which the rest may empty
       const toSave = branch.filter((h) => unsaved.has(h.hash));
       await queue(this.store.saveBlocks(
-        toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (id) => this.committedInPool(id),
+        toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (tx) => this.copyFromPool(tx),
       ).then((seqs) => toSave.forEach((h, i) => (h.seq = seqs[i]))));
-      if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests);
+      if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests, undefined, pipeline, true);
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
       // Primary keys read once per switch when none of its SQL changes a schema (see stateDigest).
@@ -906,9 +912,13 @@ export class Chain extends EventEmitter {
    * last first) undone inside a savepoint and put back after. The undo never waits for a row lock:
    * a proxy write running on those rows waits for this lock, so waiting for it would deadlock;
    * the block then gets no digest here (peers that have one compare it). A failed read likewise.
+   * With a `pipeline` the reads are queued when nothing can run before them: every primary key is
+   * in `keys`, or `noSqlFollows` (the fast path: this connection runs no application SQL before
+   * its commit, and the chain lock keeps the rows as they are).
    */
   private async digestAfter(
     conn: PoolConnection, block: Block, undo: readonly Tx[], digests: Map<string, string>, keys?: Map<string, string[] | null>, pipeline?: Pipeline,
+    noSqlFollows = false,
   ): Promise<void> {
     const read = this.opts.stateDigest;
     if (!read) return;
@@ -917,7 +927,7 @@ export class Chain extends EventEmitter {
     if (undo.length === 0) {
       const reading = read(conn, refs, keys).then((d) => digests.set(block.hash, d), skip);
       // with every primary key known its reads are queued by now: the next block's SQL can follow
-      if (pipeline && keysCover(refs, keys)) pipeline.track(reading);
+      if (pipeline && (noSqlFollows || keysCover(refs, keys))) pipeline.track(reading);
       else await reading;
       return;
     }
@@ -941,7 +951,7 @@ export class Chain extends EventEmitter {
   /** Stores a block whose connection failed; if even that fails, forgets it so it can come again. */
   private async saveUnconnected(h: StoredHeader, block: Block): Promise<boolean> {
     try {
-      h.seq = await this.store.saveBlock(block, h.work, this.mysql, (id) => this.committedInPool(id));
+      h.seq = await this.store.saveBlock(block, h.work, this.mysql, (tx) => this.copyFromPool(tx));
       return true;
     } catch (e) {
       this.headers.delete(h.hash);

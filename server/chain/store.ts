@@ -172,51 +172,87 @@ export class ChainStore {
     return txs;
   }
 
-  /** Inserts bodies in batches of at most 4 MiB (bodies may be near 1 MiB; max_allowed_packet is 16 MiB). */
-  async saveTxs(txs: readonly Tx[], conn: Conn = this.mysql): Promise<void> {
+  /**
+   * Inserts bodies in batches of at most 4 MiB (bodies may be near 1 MiB; max_allowed_packet is
+   * 16 MiB), all sent at once; each promise gives how many rows its batch added (ids already
+   * stored are skipped).
+   */
+  private insertTxs(txs: readonly Tx[], conn: Conn): Promise<number>[] {
+    const sent: Promise<number>[] = [];
     let batch: unknown[][] = [];
     let bytes = 0;
-    const flush = async () => {
-      if (batch.length) await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES ?`, [batch]);
+    const flush = () => {
+      if (batch.length) sent.push(added(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES ?`, [batch])));
       batch = [];
       bytes = 0;
     };
     for (const t of txs) {
       const n = t.raw.length * 4;
-      if (batch.length && (bytes + n > SAVE_BATCH_BYTES || batch.length >= 1000)) await flush();
+      if (batch.length && (bytes + n > SAVE_BATCH_BYTES || batch.length >= 1000)) flush();
       batch.push([t.id, t.raw, t.sig ?? null]);
       bytes += n;
     }
-    await flush();
+    flush();
+    return sent;
   }
 
-
   /** Stores a block (and its tx bodies) on whatever branch; returns its first-seen sequence number. */
-  async saveBlock(block: Block, work: bigint, conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false): Promise<number> {
+  async saveBlock(block: Block, work: bigint, conn: Conn = this.mysql, pooled?: (tx: Tx) => boolean): Promise<number> {
     return (await this.saveBlocks([{ block, work }], conn, pooled))[0];
   }
 
-  /** Stores blocks (a run from a sync: their txs in as few INSERTs as fit); returns each one's seq. */
-  async saveBlocks(blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (txid: string) => boolean = () => false): Promise<number[]> {
+  /**
+   * Stores blocks (a run from a sync: their txs in as few INSERTs as fit); returns each one's seq.
+   * On a transaction's connection every statement is sent before any answer is awaited, in this
+   * order, so a caller may queue more work behind them. `pooled(tx)`: the pool's committed row
+   * holds this tx with this signature; its body is copied inside MySQL instead of sent again.
+   */
+  async saveBlocks(blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (tx: Tx) => boolean = () => false): Promise<number[]> {
     if (blocks.length === 0) return [];
+    if (!('release' in conn)) return this.inTransaction((c) => this.saveBlocks(blocks, c, pooled));
     for (const { block } of blocks) if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
     const txs = blocks.flatMap(({ block }) => block.txs);
-    // Bodies already in the pool are copied inside MySQL instead of being sent again.
-    const inPool = txs.filter((t) => pooled(t.id)).map((t) => t.id);
-    for (let i = 0; i < inPool.length; i += 5000) {
-      await conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [inPool.slice(i, i + 5000)]);
+    const inPool = txs.map(pooled);
+    const copied = txs.filter((_, i) => inPool[i]).map((t) => t.id);
+    const inserts: Promise<number>[] = [];
+    for (let i = 0; i < copied.length; i += 5000) {
+      inserts.push(added(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [copied.slice(i, i + 5000)])));
     }
-    await this.saveTxs(txs.filter((t) => !pooled(t.id)), conn);
+    inserts.push(...this.insertTxs(txs.filter((_, i) => !inPool[i]), conn));
+    // A block's signatures are its txs' rows' when this call added every one of those rows (rows
+    // are never changed): it keeps a copy of its own only when some tx was stored before, maybe
+    // with another signature. That copy would be most of the row (130 kB for 1,000 txs).
     const rows = blocks.map(({ block, work }) => [
-      block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)),
-      JSON.stringify(block.txs.map((t) => t.sig ?? null)), work.toString(), 0,
+      block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), null, work.toString(), 0,
     ]);
-    const [res] = await conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, sigs, work, status) VALUES ?`, [rows]);
+    const saving = conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, sigs, work, status) VALUES ?`, [rows]);
+    const [counts, [res]] = await Promise.all([Promise.all(inserts), saving]);
+    if (counts.reduce((a, b) => a + b, 0) < txs.length) {
+      await Promise.all(blocks.map(({ block }) => conn.query(
+        `UPDATE ${this.t('blocks')} SET sigs = ? WHERE hash = ?`, [JSON.stringify(block.txs.map((t) => t.sig ?? null)), block.hash],
+      )));
+    }
     if (blocks.length === 1) return [Number((res as unknown as { insertId: number }).insertId)];
     // one INSERT for a run; its rows' sequence numbers read back (not assumed consecutive)
     const [got] = await conn.query<RowDataPacket[]>(`SELECT hash, seq FROM ${this.t('blocks')} WHERE hash IN (?)`, [blocks.map((b) => b.block.hash)]);
     const seq = new Map(got.map((r) => [r.hash as string, Number(r.seq)]));
     return blocks.map(({ block }) => seq.get(block.hash)!);
+  }
+
+  /** `work` on one connection of the pool, committed as a whole. */
+  private async inTransaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    const conn = await this.mysql.getConnection();
+    try {
+      await conn.beginTransaction();
+      const out = await work(conn);
+      await conn.commit();
+      return out;
+    } catch (e) {
+      await conn.rollback().catch(() => {});
+      throw e;
+    } finally {
+      conn.release();
+    }
   }
 
   async saveDigests(digests: ReadonlyMap<string, string>, conn: Conn = this.mysql): Promise<void> {
@@ -422,4 +458,10 @@ function withSigs(hash: string, txids: readonly string[], txs: ReadonlyMap<strin
     const sig = sigs[i] ?? undefined;
     return sig === tx.sig ? tx : { ...tx, sig };
   });
+}
+
+/** Rows an INSERT added. */
+async function added(query: Promise<unknown>): Promise<number> {
+  const [res] = (await query) as [{ affectedRows: number }];
+  return res.affectedRows;
 }

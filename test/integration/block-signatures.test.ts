@@ -54,7 +54,25 @@ test('a forged copy seen first: the block that connects keeps the real signature
   assert.equal((await t.chain.getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'the block as stored (and served to peers)');
   assert.equal((await (await t.reopen()).getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'after a restart');
   assert.equal((await t.store.getChainTxs([tx.id])).get(tx.id)?.sig, tx.sig, 'a lookup of the chain tx (RPC gettransaction, peers\' gettxs)');
+  assert.notEqual(await ownSigs(t, mined.block.hash), null, 'its tx was stored before (with the forged signature): the block keeps its own');
 }));
+
+test('a block whose txs are all stored with it keeps no copy of their signatures', () => withChain(async (t, miner) => {
+  const txs = [await transfer(t.chain, minter, alice.address, '2'), await transfer(t.chain, alice, bob.address, '0.5')];
+  for (const tx of txs) await t.chain.submitTx(tx);
+  const mined = await miner.mineOnce();
+  assert.ok('block' in mined);
+  assert.equal(await ownSigs(t, mined.block.hash), null);
+  const stored = (await (await t.reopen()).getBlock(mined.block.hash))!;
+  assert.deepEqual(stored.txs.map((x) => x.sig), mined.block.txs.map((x) => x.sig));
+}));
+
+/** The `sigs` column of a stored block: its own copy of its txs' signatures, or null. */
+async function ownSigs(t: Awaited<ReturnType<typeof openTestChain>>, hash: string): Promise<string | null> {
+  const [rows] = await t.pool.query<RowDataPacket[]>(`SELECT sigs FROM \`${t.db.name}_chain\`.blocks WHERE hash = ?`, [hash]);
+  assert.equal(rows.length, 1);
+  return rows[0].sigs;
+}
 
 test('a forged copy stored first does not make a valid side branch invalid when it wins', () => withChain(async (t, miner) => {
   const h1 = t.chain.tip.hash;
@@ -71,6 +89,7 @@ test('a forged copy stored first does not make a valid side branch invalid when 
   assert.equal(await t.chain.addBlock(next), 'connected');
   assert.equal(t.chain.tip.hash, next.hash);
   assert.equal((await t.chain.getBlock(real.hash))!.txs[1].sig, x.sig);
+  assert.notEqual(await ownSigs(t, real.hash), null);
 }));
 
 test('a datadir from before blocks kept their signatures gets the column at start, and its blocks read their txs\' signatures', () => withChain(async (t, miner) => {
