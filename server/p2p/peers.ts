@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { blockFromParts, blockToWire, ConsensusError, txFromWire, txToWire, type Block, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
 import { askPeer, PeerRequestError } from './client.ts';
-import { MAX_HELLO_DIGESTS, PROTOCOL_VERSION, type Hello, type Request } from './protocol.ts';
+import { MAX_HELLO_DIGESTS, PROTOCOL_VERSION, type CompactBlock, type Hello, type Request } from './protocol.ts';
 import type { PeerEvents } from './service.ts';
 import { addPeerBlock, decodeBlock, PeerMisbehaved, syncFrom, type SyncProgress } from './sync.ts';
 
@@ -149,7 +149,20 @@ export class PeerManager implements PeerEvents {
     if (!this.opts.listen) return;
     this.found.set(block.hash, block);
     if (this.found.size > FOUND_KEPT) this.found.delete(this.found.keys().next().value!);
+    this.keepCompact(block.hash, { header: block.header, coinbase: txToWire(block.txs[0]), txids: block.txs.slice(1).map((t) => t.id) });
     this.announceBlock(block.hash);
+  }
+
+  /**
+   * Compact forms of the blocks this node announces (mined here or connected from a peer's): sent
+   * with the announcement, since every peer that lacks the block asks for it next, and asking a
+   * node that is busy storing the block can take longer than the block's whole connect.
+   */
+  private readonly compacts = new Map<string, CompactBlock>();
+
+  private keepCompact(hash: string, c: CompactBlock): void {
+    this.compacts.set(hash, c);
+    if (this.compacts.size > FOUND_KEPT) this.compacts.delete(this.compacts.keys().next().value!);
   }
 
   foundBlock(hash: string): Block | undefined {
@@ -222,8 +235,8 @@ export class PeerManager implements PeerEvents {
   onInv(inv: Extract<Request, { type: 'inv' }>): void {
     const p = inv.from ? this.peers.get(inv.from.toLowerCase()) : undefined;
     if (!p || !p.connected || p.bannedUntil > Date.now()) return; // we pull from it on our own schedule
-    for (const id of inv.txs) p.known.add(id);
-    void this.fetchAnnounced(p, inv.txs, inv.blocks).catch((e) => this.failed(p, e));
+    for (const id of [...inv.txs, ...inv.blocks]) p.known.add(id); // (its compact form is not sent back to it)
+    void this.fetchAnnounced(p, inv.txs, inv.blocks, inv.compact).catch((e) => this.failed(p, e));
   }
 
   onPush(push: Extract<Request, { type: 'pushtxs' | 'pushblock' }>): void {
@@ -313,12 +326,12 @@ export class PeerManager implements PeerEvents {
 
   // ---- fetching what peers have ----
 
-  private async fetchAnnounced(p: Peer, txids: string[], blocks: string[]): Promise<void> {
+  private async fetchAnnounced(p: Peer, txids: string[], blocks: string[], compact: (CompactBlock & { hash: string })[] = []): Promise<void> {
     for (const hash of blocks) {
       if (this.chain.headers.has(hash) || this.fetching.has(hash)) continue;
       this.fetching.add(hash);
       try {
-        await this.fetchCompact(p, hash);
+        await this.fetchCompact(p, hash, compact.find((c) => c.hash === hash));
       } finally {
         this.fetching.delete(hash);
       }
@@ -326,9 +339,9 @@ export class PeerManager implements PeerEvents {
     await this.fetchTxs(p, txids);
   }
 
-  /** A new block as header + txids: the txs this node pooled already are not sent again. */
-  private async fetchCompact(p: Peer, hash: string): Promise<void> {
-    const c = await askPeer(p.addr, { type: 'getcompact', hash }, this.opts.timeoutMs);
+  /** A new block as header + txids (`given` with its announcement, else asked): the txs this node pooled already are not sent again. */
+  private async fetchCompact(p: Peer, hash: string, given?: CompactBlock): Promise<void> {
+    const c = given ?? await askPeer(p.addr, { type: 'getcompact', hash }, this.opts.timeoutMs);
     const prev = (c.header as { prev?: unknown }).prev;
     if (typeof prev !== 'string' || !this.chain.headers.has(prev)) {
       // more than one block behind: the next visit catches up headers-first
@@ -358,8 +371,12 @@ export class PeerManager implements PeerEvents {
       throw new PeerMisbehaved(p.addr, `undecodable compact block: ${(e as Error).message}`);
     }
     if (block.hash !== hash) throw new PeerMisbehaved(p.addr, `compact block ${hash} does not hash to its name`);
+    // announced as soon as it connects (the tip event): its compact form goes with that
+    this.keepCompact(hash, { header: c.header, coinbase: c.coinbase, txids: c.txids });
     const r = await addPeerBlock(this.chain, p.addr, block);
-    if (r === 'connected') this.opts.log(`peer ${p.addr}: block ${block.header.height} ${hash.slice(0, 16)}… (${c.txids.length} txs, ${missing.length} fetched)`);
+    if (r === 'connected') {
+      this.opts.log(`peer ${p.addr}: block ${block.header.height} ${hash.slice(0, 16)}… (${c.txids.length} txs, ${missing.length} fetched${given ? ', sent with its announcement' : ''})`);
+    }
   }
 
   private async fetchTxs(p: Peer, txids: string[]): Promise<void> {
@@ -423,7 +440,13 @@ export class PeerManager implements PeerEvents {
         continue;
       }
       for (let i = 0; i < Math.max(news.length, 1); i += 5000) {
-        const inv = { type: 'inv' as const, txs: news.slice(i, i + 5000), blocks: i === 0 ? blocks.slice(-16) : [], from: this.opts.listen };
+        const announced = i === 0 ? blocks.slice(-16) : [];
+        const last = announced.at(-1);
+        const newest = last !== undefined && !p.known.has(last) ? this.compacts.get(last) : undefined;
+        const inv = {
+          type: 'inv' as const, txs: news.slice(i, i + 5000), blocks: announced, from: this.opts.listen,
+          compact: newest ? [{ hash: last!, ...newest }] : [],
+        };
         askPeer(p.addr, inv, this.opts.timeoutMs).catch((e) => this.failed(p, e));
       }
     }

@@ -25,6 +25,8 @@ const work = z.string().regex(/^[0-9]{1,80}$/, 'must be a decimal integer');
 
 const wireTx = z.object({ body: z.unknown(), sig: z.unknown().optional() });
 const wireBlock = z.object({ header: z.unknown(), txs: z.array(wireTx) });
+/** A block as header, coinbase and txids (the receiver has most txs pooled already). */
+const compactBlock = z.object({ header: z.unknown(), coinbase: wireTx, txids: z.array(hash).max(100_000) });
 
 const hello = z.object({
   type: z.literal('hello'),
@@ -49,7 +51,11 @@ export const requestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('getcompact'), hash }),
   z.object({ type: z.literal('gettxs'), ids: z.array(hash).min(1).max(MAX_TXS_PER_REQUEST) }),
   z.object({ type: z.literal('getmempool') }),
-  z.object({ type: z.literal('inv'), txs: z.array(hash).max(MAX_INV).default([]), blocks: z.array(hash).max(16).default([]), from: peerAddr.nullable().default(null) }),
+  z.object({
+    type: z.literal('inv'), txs: z.array(hash).max(MAX_INV).default([]), blocks: z.array(hash).max(16).default([]), from: peerAddr.nullable().default(null),
+    /** The newest announced block as `getcompact` answers it, so the receiver need not ask (BIP 152's high-bandwidth mode). */
+    compact: z.array(compactBlock.extend({ hash })).max(1).default([]),
+  }),
   z.object({ type: z.literal('getpeers') }),
   /** From a node no one can reach (its `listen` is null): its new txs and blocks, whole. */
   z.object({ type: z.literal('pushtxs'), txs: z.array(wireTx).min(1).max(MAX_TXS_PER_REQUEST) }),
@@ -67,7 +73,7 @@ export const answerSchemas = {
   hello: hello.omit({ type: true }),
   getheaders: z.object({ headers: z.array(storedHeader).max(MAX_HEADERS) }),
   getblocks: z.object({ blocks: z.array(wireBlock).max(MAX_BLOCKS_PER_REQUEST) }),
-  getcompact: z.object({ header: z.unknown(), coinbase: wireTx, txids: z.array(hash).max(100_000) }),
+  getcompact: compactBlock,
   gettxs: z.object({ txs: z.array(wireTx).max(MAX_TXS_PER_REQUEST) }),
   getmempool: z.object({ txids: z.array(hash).max(200_000) }),
   inv: z.object({ ok: z.literal(true) }),
@@ -77,6 +83,7 @@ export const answerSchemas = {
   getconsensus: z.object({ consensus: z.string().max(1024 * 1024), genesis: wireBlock }),
 } satisfies Record<RequestType, z.ZodType>;
 export type Answer<T extends RequestType> = z.infer<(typeof answerSchemas)[T]>;
+export type CompactBlock = z.infer<typeof compactBlock>;
 
 /** Error answers (HTTP 4xx/5xx): `{ error: { code, message } }`. */
 export type ErrorCode = 'bad-request' | 'wrong-chain' | 'not-found' | 'busy' | 'internal';

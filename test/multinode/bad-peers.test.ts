@@ -101,6 +101,26 @@ describe('misbehaving peers', () => {
     }
   });
 
+  test('a compact block sent with an announcement that is not the block announced: blamed, not taken', async () => {
+    const chain = v.node.chain;
+    const fake = await fakePeer(v, null);
+    servers.push(fake.server);
+    v.node.peers!.add(fake.addr);
+    await until('the fake peer connected', () => v.node.peers!.list().some((p) => p.addr === fake.addr && p.connected));
+    const now = Date.now();
+    const real = mine({ v: 1, height: chain.height + 1, prev: chain.tip.hash, time: now, bits: bitsForHeight(chain.config, chain.height + 1) },
+      [makeCoinbase(chain.genesis, chain.height + 1, v.node.wallet.list()[0].address, chain.config.coinsForBlockMade)]);
+    const named = 'ab'.repeat(32);
+    const res = await fetch(`http://${v.addr}/p2p`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'inv', blocks: [named], from: fake.addr, compact: [{ hash: named, header: real.header, coinbase: txToWire(real.txs[0]), txids: [] }] }),
+    });
+    assert.equal(res.status, 200);
+    await until('the peer blamed', () => v.logs.some((l) => l.includes(fake.addr) && l.includes('does not hash to its name')));
+    assert.ok(!fake.asked.includes('getcompact'), 'what came with the announcement was used, not asked again');
+    assert.ok(!chain.headers.has(real.hash) && !chain.headers.has(named));
+  });
+
   test('a peer of another chain is dropped at hello', async () => {
     const fake = await fakePeer(v, null, { genesis: 'ee'.repeat(32) });
     servers.push(fake.server);

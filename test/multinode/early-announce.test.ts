@@ -1,5 +1,5 @@
 // A miner announces its block as soon as the proof of work is found, before its own chain has stored
-// it: a peer fetches the compact block (answered from memory) and connects it meanwhile.
+// it, with the block's compact form: a peer connects it meanwhile without asking for it.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Cluster, until } from '../helpers/cluster.ts';
@@ -24,6 +24,7 @@ describe('a mined block is announced before its miner stores it', () => {
     const mining = a.node.miner!.mineNow();
     await until('b at the new height', () => b.node.chain.height === before + 1);
     assert.equal(a.node.chain.height, before, 'a has not committed its own block yet');
+    assert.ok(b.logs.some((l) => l.includes(`block ${before + 1} `) && l.includes('sent with its announcement')), 'b did not have to ask a for the block');
     const [row] = await cluster.rows(a, 'SELECT COUNT(*) AS k FROM t');
     assert.equal(Number(row.k), 2, 'the rows themselves are on a (pooled)');
 
