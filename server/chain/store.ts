@@ -141,6 +141,36 @@ export class ChainStore {
     return { hash: stored.hash, header: stored.header, txs: withSigs(stored.hash, stored.txids, txs, sigs.get(stored.hash)) };
   }
 
+  /**
+   * Blocks as the wire carries them (`{"header":…,"txs":[{"body":…,"sig":…}]}`), as JSON text:
+   * the stored bodies are canonical JSON already, so they are spliced in, not parsed and written
+   * again (serving a sync did that for every tx). Two queries for all of them. Each tx has the
+   * signature its block has, as getBlock gives it.
+   */
+  async getBlocksJson(stored: readonly StoredHeader[], conn: Conn = this.mysql): Promise<string[]> {
+    const ids = [...new Set(stored.flatMap((h) => h.txids))];
+    const rows = new Map<string, { body: string; sig: string | null }>();
+    const [, sigs] = await Promise.all([
+      (async () => {
+        for (let i = 0; i < ids.length; i += 5000) {
+          const [got] = await conn.query<RowDataPacket[]>(`SELECT txid, body, sig FROM ${this.t('txs')} WHERE txid IN (?)`, [ids.slice(i, i + 5000)]);
+          for (const r of got) rows.set(r.txid, { body: r.body, sig: r.sig });
+        }
+      })(),
+      this.blockSigs(stored.map((h) => h.hash), conn),
+    ]);
+    return stored.map((h) => {
+      const own = sigs.get(h.hash);
+      const txs = h.txids.map((id, i) => {
+        const row = rows.get(id);
+        if (!row) throw new Error(`block ${h.hash} refers to tx ${id} that is not stored`);
+        const sig = own ? own[i] : row.sig;
+        return sig == null ? `{"body":${row.body}}` : `{"body":${row.body},"sig":${JSON.stringify(sig)}}`;
+      });
+      return `{"header":${JSON.stringify(h.header)},"txs":[${txs.join(',')}]}`;
+    });
+  }
+
   /** Each block's own signatures (blocks stored before they were kept have none: their txs' are used). */
   private async blockSigs(hashes: readonly string[], conn: Conn = this.mysql): Promise<Map<string, (string | null)[]>> {
     const out = new Map<string, (string | null)[]>();

@@ -2,7 +2,7 @@
 import express, { type NextFunction, type Request as HttpRequest, type Response } from 'express';
 import { ConsensusError } from '../../consensus/index.ts';
 import { MAX_MESSAGE_BYTES, requestSchema, type ErrorCode } from './protocol.ts';
-import { P2pRefusal, type P2pService } from './service.ts';
+import { JsonText, P2pRefusal, type P2pService } from './service.ts';
 
 const STATUS: Record<ErrorCode, number> = { 'bad-request': 400, 'wrong-chain': 409, 'not-found': 404, busy: 503, internal: 500 };
 
@@ -26,7 +26,9 @@ export function p2pRouter(service: P2pService, opts: { log: (m: string) => void;
       return fail(res, 'bad-request', why);
     }
     try {
-      res.json(await service.handle(parsed.data));
+      const answer = await service.handle(parsed.data);
+      if (answer instanceof JsonText) res.type('application/json').send(answer.text);
+      else res.json(answer);
     } catch (e) {
       if (e instanceof P2pRefusal) return fail(res, e.code, e.message);
       if (e instanceof ConsensusError) return fail(res, 'bad-request', e.message);

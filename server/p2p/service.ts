@@ -6,6 +6,11 @@ import { blockToWire, txToWire, type Block, type Tx } from '../../consensus/inde
 import type { Chain } from '../chain/engine.ts';
 import { MAX_HEADERS, MAX_PEERS_ANSWER, PROTOCOL_VERSION, type Answer, type Hello, type Request } from './protocol.ts';
 
+/** An answer already written as JSON text (the HTTP layer sends it as it is). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export class P2pRefusal extends Error {
   override name = 'P2pRefusal';
   constructor(readonly code: 'wrong-chain' | 'not-found' | 'bad-request' | 'busy', message: string) {
@@ -42,7 +47,7 @@ export class P2pService {
       case 'getheaders':
         return this.headers(req.locator, req.limit);
       case 'getblocks':
-        return { blocks: await Promise.all(req.hashes.map(async (h) => blockToWire(await this.block(h)))) } satisfies Answer<'getblocks'>;
+        return this.blocks(req.hashes);
       case 'getcompact': {
         // Header and txids are in memory: only the coinbase is read (every peer asks for a new block at once).
         const found = this.events.foundBlock(req.hash);
@@ -97,10 +102,14 @@ export class P2pService {
     return { headers };
   }
 
-  private async block(hash: string) {
-    const b = await this.chain.getBlock(hash);
-    if (!b) throw new P2pRefusal('not-found', `no block ${hash}`);
-    return b;
+  /** `{blocks}` as JSON text, each block spliced from its stored bodies (see ChainStore.getBlocksJson). */
+  private async blocks(hashes: string[]): Promise<JsonText> {
+    const stored = hashes.map((h) => {
+      const header = this.chain.headers.get(h);
+      if (!header) throw new P2pRefusal('not-found', `no block ${h}`);
+      return header;
+    });
+    return new JsonText(`{"blocks":[${(await this.chain.store.getBlocksJson(stored)).join(',')}]}`);
   }
 
   /** From the pool (committed entries) or the chain; unknown ids are left out. */

@@ -4,7 +4,7 @@
 // a lookup of a chain tx.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coinsToUnits, hasValidSignature, signTx, type Tx } from '../../consensus/index.ts';
+import { blockFromWire, blockToWire, coinsToUnits, hasValidSignature, signTx, type Tx } from '../../consensus/index.ts';
 import { Miner } from '../../server/chain/miner.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -55,6 +55,7 @@ test('a forged copy seen first: the block that connects keeps the real signature
   assert.equal((await (await t.reopen()).getBlock(mined.block.hash))!.txs[1].sig, tx.sig, 'after a restart');
   assert.equal((await t.store.getChainTxs([tx.id])).get(tx.id)?.sig, tx.sig, 'a lookup of the chain tx (RPC gettransaction, peers\' gettxs)');
   assert.notEqual(await ownSigs(t, mined.block.hash), null, 'its tx was stored before (with the forged signature): the block keeps its own');
+  await servedAsStored(t, mined.block.hash);
 }));
 
 test('a block whose txs are all stored with it keeps no copy of their signatures', () => withChain(async (t, miner) => {
@@ -65,7 +66,17 @@ test('a block whose txs are all stored with it keeps no copy of their signatures
   assert.equal(await ownSigs(t, mined.block.hash), null);
   const stored = (await (await t.reopen()).getBlock(mined.block.hash))!;
   assert.deepEqual(stored.txs.map((x) => x.sig), mined.block.txs.map((x) => x.sig));
+  await servedAsStored(t, mined.block.hash);
 }));
+
+/** The block as peers get it (`getblocks`, spliced from stored bodies) is the block as stored, signatures included. */
+async function servedAsStored(t: Awaited<ReturnType<typeof openTestChain>>, hash: string): Promise<void> {
+  const h = t.chain.headers.get(hash)!;
+  const [text] = await t.store.getBlocksJson([h]);
+  const served = blockFromWire(JSON.parse(text));
+  assert.deepEqual(blockToWire(served), blockToWire((await t.chain.getBlock(hash))!));
+  assert.ok(served.txs.slice(1).every((tx) => hasValidSignature(tx)));
+}
 
 /** The `sigs` column of a stored block: its own copy of its txs' signatures, or null. */
 async function ownSigs(t: Awaited<ReturnType<typeof openTestChain>>, hash: string): Promise<string | null> {
