@@ -128,7 +128,7 @@ async function openScratch() {
     txid CHAR(64) CHARACTER SET ascii NOT NULL UNIQUE, added BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB`);
   const row = (t: Tx) => [t.id, t.raw, t.sig ?? null];
   return {
-    /** One transaction, multi-row INSERTs of 1000 rows (as ChainStore.saveTxs batches); returns ms. */
+    /** One transaction, multi-row INSERTs of 1000 rows (as ChainStore.saveBlocks batches bodies); returns ms. */
     async bulk(table: 'bulk_a' | 'bulk_b', txs: Tx[]): Promise<number> {
       const rows = txs.map(row);
       const t0 = now();
