@@ -123,11 +123,16 @@ export class ChainStore {
 
   async getTxs(ids: readonly string[], conn: Conn = this.mysql): Promise<Map<string, Tx>> {
     const out = new Map<string, Tx>();
+    for (const [id, r] of await this.txRows(ids, conn)) out.set(id, txFromRaw(r.body, r.sig ?? undefined));
+    return out;
+  }
+
+  /** Stored bodies (canonical JSON text) and first-seen signatures by txid; unknown ids are left out. */
+  private async txRows(ids: readonly string[], conn: Conn): Promise<Map<string, { body: string; sig: string | null }>> {
+    const out = new Map<string, { body: string; sig: string | null }>();
     for (let i = 0; i < ids.length; i += 5000) {
-      const chunk = ids.slice(i, i + 5000);
-      if (chunk.length === 0) continue;
-      const [rows] = await conn.query<RowDataPacket[]>(`SELECT txid, body, sig FROM ${this.t('txs')} WHERE txid IN (?)`, [chunk]);
-      for (const r of rows) out.set(r.txid, txFromRaw(r.body, r.sig ?? undefined));
+      const [rows] = await conn.query<RowDataPacket[]>(`SELECT txid, body, sig FROM ${this.t('txs')} WHERE txid IN (?)`, [ids.slice(i, i + 5000)]);
+      for (const r of rows) out.set(r.txid, { body: r.body, sig: r.sig });
     }
     return out;
   }
@@ -148,15 +153,8 @@ export class ChainStore {
    * signature its block has, as getBlock gives it.
    */
   async getBlocksJson(stored: readonly StoredHeader[], conn: Conn = this.mysql): Promise<string[]> {
-    const ids = [...new Set(stored.flatMap((h) => h.txids))];
-    const rows = new Map<string, { body: string; sig: string | null }>();
-    const [, sigs] = await Promise.all([
-      (async () => {
-        for (let i = 0; i < ids.length; i += 5000) {
-          const [got] = await conn.query<RowDataPacket[]>(`SELECT txid, body, sig FROM ${this.t('txs')} WHERE txid IN (?)`, [ids.slice(i, i + 5000)]);
-          for (const r of got) rows.set(r.txid, { body: r.body, sig: r.sig });
-        }
-      })(),
+    const [rows, sigs] = await Promise.all([
+      this.txRows([...new Set(stored.flatMap((h) => h.txids))], conn),
       this.blockSigs(stored.map((h) => h.hash), conn),
     ]);
     return stored.map((h) => {

@@ -103,8 +103,8 @@ export class PeerManager implements PeerEvents {
   }
 
   private readonly opts: PeerManagerOptions;
-  /** Blocks this node mined lately, announced before being stored: getcompact answers from here. */
-  private readonly found = new Map<string, Block>();
+  /** Blocks this node mined lately, announced when found, before being stored. */
+  private readonly found = new Set<string>();
   /** Blocks being fetched from some peer (others announcing them meanwhile are not asked too). */
   private readonly fetching = new Set<string>();
   private remembering: Promise<void> = Promise.resolve();
@@ -147,8 +147,8 @@ export class PeerManager implements PeerEvents {
    */
   announceFound(block: Block): void {
     if (!this.opts.listen) return;
-    this.found.set(block.hash, block);
-    if (this.found.size > FOUND_KEPT) this.found.delete(this.found.keys().next().value!);
+    this.found.add(block.hash);
+    if (this.found.size > FOUND_KEPT) this.found.delete(this.found.values().next().value!);
     this.keepCompact(block.hash, { header: block.header, coinbase: txToWire(block.txs[0]), txids: block.txs.slice(1).map((t) => t.id) });
     this.announceBlock(block.hash);
   }
@@ -165,8 +165,9 @@ export class PeerManager implements PeerEvents {
     if (this.compacts.size > FOUND_KEPT) this.compacts.delete(this.compacts.keys().next().value!);
   }
 
-  foundBlock(hash: string): Block | undefined {
-    return this.found.get(hash);
+  compactBlock(hash: string): CompactBlock | undefined {
+    // a relayed block's form is kept before it connects: given only once it has
+    return this.found.has(hash) || this.chain.isActive(hash) ? this.compacts.get(hash) : undefined;
   }
 
   /** Adds an address to try (returns false for this node's own address or a malformed one). */

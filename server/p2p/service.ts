@@ -2,9 +2,9 @@
  * Answers peers' requests from the node's chain (the server side of `POST /p2p`). Requests are
  * already checked against protocol.ts; what they name is looked up, never trusted.
  */
-import { blockToWire, txToWire, type Block, type Tx } from '../../consensus/index.ts';
+import { blockToWire, txToWire, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
-import { MAX_HEADERS, MAX_PEERS_ANSWER, PROTOCOL_VERSION, type Answer, type Hello, type Request } from './protocol.ts';
+import { MAX_HEADERS, MAX_PEERS_ANSWER, PROTOCOL_VERSION, type Answer, type CompactBlock, type Hello, type Request } from './protocol.ts';
 
 /** An answer already written as JSON text (the HTTP layer sends it as it is). */
 export class JsonText {
@@ -28,8 +28,8 @@ export interface PeerEvents {
   knownPeers(): string[];
   /** Txs or a block pushed by a node no one can reach. */
   onPush(push: Extract<Request, { type: 'pushtxs' | 'pushblock' }>): void;
-  /** A block this node mined and announced before storing it (see PeerManager.announceFound). */
-  foundBlock(hash: string): Block | undefined;
+  /** A block this node announced lately (mined here, before it is stored, or connected), in compact form. */
+  compactBlock(hash: string): CompactBlock | undefined;
 }
 
 export class P2pService {
@@ -49,11 +49,9 @@ export class P2pService {
       case 'getblocks':
         return this.blocks(req.hashes);
       case 'getcompact': {
-        // Header and txids are in memory: only the coinbase is read (every peer asks for a new block at once).
-        const found = this.events.foundBlock(req.hash);
-        if (found) {
-          return { header: found.header, coinbase: txToWire(found.txs[0]), txids: found.txs.slice(1).map((t) => t.id) } satisfies Answer<'getcompact'>;
-        }
+        // A new block's form is in memory (every peer asks for it at once); else only the coinbase is read.
+        const kept = this.events.compactBlock(req.hash);
+        if (kept) return kept satisfies Answer<'getcompact'>;
         const h = this.chain.headers.get(req.hash);
         const coinbase = h && (await this.chain.store.getTx(h.txids[0]));
         if (!h || !coinbase) throw new P2pRefusal('not-found', `no block ${req.hash}`);
