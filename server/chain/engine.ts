@@ -6,6 +6,7 @@ import {
   minTxForHeight, sqlOf, unitsToCoins, type Block, type BlockHeader, type ConsensusConfig, type SqlAction,
   type Tx, type Verifier,
 } from '../../consensus/index.ts';
+import { IndexBacklog } from './index-backlog.ts';
 import { Mutex } from './mutex.ts';
 import { batchable, Pipeline, SqlBatcher } from './sql-batch.ts';
 import { refsOverlap } from './sqltx.ts';
@@ -121,6 +122,13 @@ const RETRY_CONNECT_MAX_MS = 8000;
 const LOCK_ERRNOS = new Set([1205, ER_LOCK_DEADLOCK]);
 /** Blocks of a sync connected in one MySQL transaction at most. */
 export const MAX_RUN = 16;
+/** meta key: the active block the index tables reach (index-backlog.ts). */
+const INDEX_TIP = 'index_tip';
+/** Index rows kept in memory before they are written at once, and for how long at most. */
+const FLUSH_ROWS = 30_000;
+const FLUSH_AFTER_MS = 1000;
+/** Blocks whose index rows one transaction writes when a start catches the tables up. */
+const CATCH_UP_BLOCKS = 100;
 /** Dropped txs `oursql pool` lists (the latest). */
 const DROPPED_SHOWN = 100;
 const isLockError = (e: unknown) => LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0);
@@ -156,6 +164,11 @@ export class Chain extends EventEmitter {
   openTransactions?: OpenTransactions;
   private retryTimer?: NodeJS.Timeout;
   private retries = 0;
+  /** Index rows of connected blocks not written yet; replaced (not emptied) once written, so a reader's copy stays whole. */
+  private backlog = new IndexBacklog();
+  private flushTimer?: NodeJS.Timeout;
+  /** `meta.index_tip` as this engine last read or wrote it. */
+  private indexTip = '';
   private readonly log: (msg: string) => void;
   private readonly now: () => number;
 
@@ -212,6 +225,7 @@ export class Chain extends EventEmitter {
       await store.writeDelta(delta, conn);
       await store.setBlockStatus([genesis.hash], BlockStatus.Connected, conn);
       await store.setMeta('genesis', genesis.hash, conn);
+      await store.setMeta(INDEX_TIP, genesis.hash, conn);
       await store.setMeta('config', JSON.stringify(config.normalized), conn);
       await store.setMeta('config_hash', config.hash, conn);
       await conn.commit();
@@ -234,11 +248,13 @@ export class Chain extends EventEmitter {
       throw new ChainError(`the chain in this database was made with another consensus config (hash ${configHash}, this node has ${config.hash})`);
     }
     const chain = new Chain(opts, genesis);
-    await store.buildAddressIndex(chain.log);
-    await chain.repairDdl();
     for (const h of await store.loadHeaders()) chain.headers.set(h.hash, h);
     chain.active = await store.loadActiveChain();
     if (chain.active[0] !== genesis) throw new ChainError('active chain does not start at the genesis block');
+    // first: what follows reads the index tables
+    await chain.catchUpIndex();
+    await store.buildAddressIndex(chain.log);
+    await chain.repairDdl();
     await store.loadUtxo((txid, n, coin) => chain.state.addCoin(`${txid}:${n}`, coin));
     await store.loadRefs((ref, txid) => chain.state.refs.set(ref, txid));
     await store.loadTxIndex((txid) => chain.state.txids.add(txid));
@@ -297,7 +313,7 @@ export class Chain extends EventEmitter {
   }
 
   async balance(address: string): Promise<Balance> {
-    const approved = await this.store.balanceOf(address);
+    const approved = this.state.balanceOf(address);
     const pending = this.pool.pendingOf(address);
     return { approved, pending, total: approved + pending };
   }
@@ -716,10 +732,99 @@ export class Chain extends EventEmitter {
     return true;
   }
 
-  /** Stops the retry timer (the node is stopping). */
-  close(): void {
+  /** Stops the timers and writes the index backlog (the node is stopping). */
+  async close(): Promise<void> {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    await this.flush();
+  }
+
+  // ---- the index backlog (index-backlog.ts) ----
+
+  /** Index rows of connected blocks that the tables do not hold yet (lookups merge them). */
+  get indexBacklog(): IndexBacklog {
+    return this.backlog;
+  }
+
+  /** Writes the index backlog now; a failure is logged (it is written again later, or replayed at start). */
+  async flush(): Promise<void> {
+    await this.lock.run(() => this.flushIndex()).catch((e: Error) => this.log(`chain: index rows not written yet: ${e.message}`));
+  }
+
+  /** Under the lock: the backlog's rows and the block they reach, in one transaction. */
+  private async flushIndex(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const rows = this.backlog;
+    if (rows.empty) return;
+    await this.store.inTransaction(async (conn) => {
+      // Another engine on this database (a second node, a test's reopened chain) moved the tables on.
+      if (!(await this.store.moveMeta(INDEX_TIP, this.indexTip, rows.tip!, conn))) {
+        throw new ChainError(`${INDEX_TIP} is not ${this.indexTip} in MySQL: another process writes this chain database`);
+      }
+      await this.store.writeIndex(rows, conn);
+    });
+    this.indexTip = rows.tip!;
+    this.backlog = new IndexBacklog();
+  }
+
+  /** After a block: many rows are written at once now, fewer a moment later (blocks coming meanwhile join them). */
+  private scheduleFlush(): void {
+    if (this.backlog.rows >= FLUSH_ROWS) return void this.flush();
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, FLUSH_AFTER_MS);
+    this.flushTimer.unref();
+  }
+
+  /**
+   * At open: replays into the index tables the txs of active blocks after `meta.index_tip` (a
+   * stop that did not write the backlog). When that block is not active, which no run of this
+   * code leaves, the tables are built again from the genesis block.
+   */
+  private async catchUpIndex(): Promise<void> {
+    const at = await this.store.getMeta(INDEX_TIP);
+    this.indexTip = this.tip.hash;
+    if (at === this.tip.hash) return;
+    // versions before the backlog wrote the rows with each block
+    if (at === undefined) return this.store.setMeta(INDEX_TIP, this.tip.hash);
+    const from = this.isActive(at) ? this.headers.get(at)!.header.height + 1 : 0;
+    for (let height = from; height <= this.height; height += CATCH_UP_BLOCKS) {
+      const headers = this.active.slice(height, height + CATCH_UP_BLOCKS).map((hash) => this.headers.get(hash)!);
+      const bodies = await this.store.getTxs(headers.flatMap((h) => h.txids));
+      const delta = new StateDelta(new ConfirmedState(this.genesis));
+      for (const h of headers) {
+        h.txids.forEach((id, pos) => {
+          const tx = bodies.get(id);
+          if (!tx) throw new ChainError(`block ${h.hash} refers to tx ${id} that is not stored`);
+          delta.applyTx(tx, h.header.height, pos);
+        });
+      }
+      await this.store.inTransaction(async (conn) => {
+        if (height === 0) await this.store.clearIndex(conn);
+        await Promise.all([this.store.writeIndex(delta, conn), this.store.setMeta(INDEX_TIP, headers[headers.length - 1].hash, conn)]);
+      });
+    }
+    this.log(`chain: index tables ${from === 0 ? 'built again' : 'caught up'} from height ${from} to ${this.height}`);
+  }
+
+  /** Where `txid` is in the active chain (the backlog, then txindex). */
+  async txLocation(txid: string): Promise<{ height: number; pos: number } | undefined> {
+    const at = this.backlog.location(txid);
+    if (at !== undefined) return at ? { height: at[0], pos: at[1] } : undefined;
+    return this.store.txLocation(txid);
+  }
+
+  /** Txs as the active chain has them (see ChainStore.getChainTxs), the backlog's included. */
+  async getChainTxs(ids: readonly string[]): Promise<Map<string, Tx>> {
+    const known = new Map<string, { hash: string; pos: number } | null>();
+    const b = this.backlog;
+    for (const id of ids) {
+      const at = b.location(id);
+      if (at !== undefined) known.set(id, at && { hash: this.active[at[0]], pos: at[1] });
+    }
+    return this.store.getChainTxs(ids, known);
   }
 
   /** The pool's committed row holds `tx` with its signature (stored blocks copy such bodies inside MySQL). */
@@ -746,6 +851,10 @@ export class Chain extends EventEmitter {
     for (let h: StoredHeader | undefined = target; h && !this.isActive(h.hash); h = this.headers.get(h.header.prev)) branch.unshift(h);
     const forkHeight = branch[0].header.height - 1;
     const dropped = this.active.slice(forkHeight + 1).map((hash) => this.headers.get(hash)!);
+    // Undoing blocks reads the index tables (where each spent output was made) and writes them:
+    // they are brought up to the tip first. A switch that only adds blocks leaves its rows in the backlog.
+    const deferIndex = dropped.length === 0;
+    if (!deferIndex) await this.flushIndex();
 
     const body = targetBlock.txs.slice(1);
     // Fast path: the new block extends the tip and is exactly the pool's first txs, whose SQL
@@ -836,7 +945,8 @@ export class Chain extends EventEmitter {
       // Each writes rows of its own tables: sent together and waited for once; in a run, while
       // MySQL still runs the run's SQL. The digests are known once a run's reads are settled.
       const writes = Promise.all([
-        this.store.writeDelta(delta, conn),
+        deferIndex ? this.store.writeChainRows(delta, conn) : this.store.writeDelta(delta, conn),
+        deferIndex ? undefined : this.store.setMeta(INDEX_TIP, target.hash, conn),
         this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn),
         fast ? this.store.poolRemove(body.map((t) => t.id), conn) : this.store.poolReplace(newPool.txs(), conn),
         this.store.saveDropped(droppedTxs, conn),
@@ -864,6 +974,8 @@ export class Chain extends EventEmitter {
     }
     conn.release();
     this.state.merge(delta);
+    if (deferIndex) this.backlog.add(delta, target.hash, branch.length);
+    else this.indexTip = target.hash;
     this.active = [...this.active.slice(0, forkHeight + 1), ...branch.map((h) => h.hash)];
     for (const h of branch) {
       h.status = BlockStatus.Connected;
@@ -888,6 +1000,7 @@ export class Chain extends EventEmitter {
     if (!fast) this.emit('sql');
     if (droppedTxs.length) this.noteDropped(droppedTxs);
     if (dropped.length) this.log(`fork switch: dropped ${dropped.length} block(s) above height ${forkHeight}, applied ${branch.length}`);
+    if (deferIndex) this.scheduleFlush();
     this.emit('tip', this.tip);
   }
 
@@ -1038,7 +1151,7 @@ export class Chain extends EventEmitter {
     for (const b of blocks) for (const t of b.txs) if (!isCoinbase(t.body)) for (const i of t.body.in) inputIds.add(i.tx);
     const inputTxs = await this.store.getTxs([...inputIds], conn);
     const heights = new Map<string, number>();
-    for (const id of inputIds) heights.set(id, (await this.store.txLocation(id))?.height ?? 0);
+    for (const id of inputIds) heights.set(id, (await this.txLocation(id))?.height ?? 0);
     const spentCoin = (txid: string, n: number): ConfirmedCoin => {
       const out = inputTxs.get(txid)?.body.out[n];
       if (!out) throw new ChainError(`cannot undo: output ${txid}:${n} is not stored`);

@@ -41,20 +41,34 @@ function touch(txid: string, body: TxBody, address: string, height: number | nul
   return { txid, body, height, pos, received, sent };
 }
 
-/** Confirmed transactions of the active chain that touch `address`, oldest first (addr_txs). */
+/**
+ * Confirmed transactions of the active chain that touch `address`, oldest first: addr_txs, and
+ * the index backlog's rows the tables do not hold yet.
+ */
 export async function confirmedTxsOf(chain: Chain, address: string): Promise<AddressTx[]> {
+  const backlog = chain.indexBacklog; // taken first: once written it is replaced, and the query sees its rows
   const db = chain.store.db;
   const [rows] = await chain.store.mysql.query<RowDataPacket[]>(
     `SELECT i.txid, i.height, i.pos, t.body FROM ${db}.addr_txs a JOIN ${db}.txindex i ON i.txid = a.txid JOIN ${db}.txs t ON t.txid = a.txid
       WHERE a.address = ? ORDER BY i.height, i.pos`,
     [address],
   );
-  const out: AddressTx[] = [];
+  const found = new Map<string, { body: TxBody; height: number; pos: number }>();
   for (const r of rows) {
-    const hit = touch(r.txid, parseCanonical(r.body) as TxBody, address, r.height, r.pos);
+    if (backlog.location(r.txid) === null) continue;
+    found.set(r.txid, { body: parseCanonical(r.body) as TxBody, height: r.height, pos: r.pos });
+  }
+  const more = [...backlog.addresses].filter(([id, a]) => a.added && a.addresses.includes(address) && !found.has(id)).map(([id]) => id);
+  for (const [id, tx] of more.length ? await chain.store.getTxs(more) : []) {
+    const at = backlog.location(id);
+    if (at) found.set(id, { body: tx.body, height: at[0], pos: at[1] });
+  }
+  const out: AddressTx[] = [];
+  for (const [txid, { body, height, pos }] of found) {
+    const hit = touch(txid, body, address, height, pos);
     if (hit) out.push(hit);
   }
-  return out;
+  return out.sort((a, b) => a.height! - b.height! || a.pos! - b.pos!);
 }
 
 /** Pending transactions that touch `address`, in pool order. */

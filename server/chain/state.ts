@@ -4,8 +4,8 @@ import { addressOfCheckedKey, outpoint, parseUnits, type ChainView, type Coin, t
 export interface ConfirmedCoin extends Coin { height: number }
 
 /**
- * The active branch's spendable state, in memory for fast validation (the same data is in
- * `<db>_chain`.utxo/refs/txindex, written in the same MySQL transaction as each block).
+ * The active branch's spendable state, in memory for fast validation and balances. The same data
+ * is in `<db>_chain`.utxo/refs/txindex, written a moment after each block (index-backlog.ts).
  */
 export class ConfirmedState implements ChainView {
   readonly utxo = new Map<string, ConfirmedCoin>();
@@ -43,6 +43,13 @@ export class ConfirmedState implements ChainView {
     return out.sort((a, b) => a.height - b.height || (a.txid < b.txid ? -1 : a.txid > b.txid ? 1 : a.n - b.n));
   }
 
+  /** Sum of the confirmed unspent outputs of `address`. */
+  balanceOf(address: string): bigint {
+    let sum = 0n;
+    for (const key of this.byAddress.get(address) ?? []) sum += this.utxo.get(key)!.amount;
+    return sum;
+  }
+
   unspent(txid: string, n: number): ConfirmedCoin | undefined {
     return this.utxo.get(outpoint(txid, n));
   }
@@ -61,11 +68,21 @@ export class ConfirmedState implements ChainView {
   }
 }
 
+/** Rows of the index tables (utxo, refs, txindex, addr_txs) to write; null or `added: false`: remove. */
+export interface IndexRows {
+  readonly utxo: ReadonlyMap<string, ConfirmedCoin | null>;
+  readonly refs: ReadonlyMap<string, string | null>;
+  /** txid → [height, pos] in the active chain. */
+  readonly index: ReadonlyMap<string, readonly [number, number] | null>;
+  /** txid → the addresses it touches. */
+  readonly addresses: ReadonlyMap<string, { addresses: string[]; added: boolean }>;
+}
+
 /**
  * Changes to the confirmed state while blocks are applied or undone, not yet committed. It reads
  * through to its base, records every change for MySQL, and merges into memory only after COMMIT.
  */
-export class StateDelta implements ChainView {
+export class StateDelta implements ChainView, IndexRows {
   /** null = deleted */
   readonly utxo = new Map<string, ConfirmedCoin | null>();
   readonly refs = new Map<string, string | null>();

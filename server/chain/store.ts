@@ -2,7 +2,7 @@ import { format } from 'mysql2';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { blockHash, parseCanonical, txFromRaw, type Block, type BlockHeader, type Tx, type TxBody } from '../../consensus/index.ts';
 import { CHAIN_COLUMNS, CHAIN_TABLES } from './schema.ts';
-import { addressesOf, type ConfirmedCoin, type StateDelta } from './state.ts';
+import { addressesOf, type ConfirmedCoin, type IndexRows, type StateDelta } from './state.ts';
 
 export type Conn = Pool | PoolConnection;
 
@@ -74,6 +74,11 @@ export class ChainStore {
   async getMeta(key: string, conn: Conn = this.mysql): Promise<string | undefined> {
     const [rows] = await conn.query<RowDataPacket[]>(`SELECT v FROM ${this.t('meta')} WHERE k = ?`, [key]);
     return rows[0]?.v;
+  }
+  /** Sets `key` to `to` if it holds `from`; whether it did. */
+  async moveMeta(key: string, from: string, to: string, conn: Conn = this.mysql): Promise<boolean> {
+    if (from === to) return (await this.getMeta(key, conn)) === from;
+    return (await added(conn.query(`UPDATE ${this.t('meta')} SET v = ? WHERE k = ? AND v = ?`, [to, key, from]))) === 1;
   }
   async setMeta(key: string, value: string, conn: Conn = this.mysql): Promise<void> {
     await conn.query(`INSERT INTO ${this.t('meta')} (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)`, [key, value]);
@@ -180,14 +185,17 @@ export class ChainStore {
 
   /**
    * Txs as the active chain has them (the signature of the block that holds each), or as stored
-   * for ids not in it; unknown ids are left out.
+   * for ids not in it; unknown ids are left out. `known`: locations the caller has already (the
+   * index backlog's; null: not in the active chain), not looked up in txindex.
    */
-  async getChainTxs(ids: readonly string[]): Promise<Map<string, Tx>> {
+  async getChainTxs(ids: readonly string[], known: ReadonlyMap<string, { hash: string; pos: number } | null> = new Map()): Promise<Map<string, Tx>> {
     const txs = await this.getTxs(ids);
     const at = new Map<string, { hash: string; pos: number }>();
-    for (let i = 0; i < ids.length; i += 5000) {
+    for (const [id, where] of known) if (where) at.set(id, where);
+    const ask = ids.filter((id) => !known.has(id));
+    for (let i = 0; i < ask.length; i += 5000) {
       const [rows] = await this.mysql.query<RowDataPacket[]>(
-        `SELECT i.txid, i.pos, c.hash FROM ${this.t('txindex')} i JOIN ${this.t('chain')} c ON c.height = i.height WHERE i.txid IN (?)`, [ids.slice(i, i + 5000)],
+        `SELECT i.txid, i.pos, c.hash FROM ${this.t('txindex')} i JOIN ${this.t('chain')} c ON c.height = i.height WHERE i.txid IN (?)`, [ask.slice(i, i + 5000)],
       );
       for (const r of rows) at.set(r.txid, { hash: r.hash, pos: r.pos });
     }
@@ -268,7 +276,7 @@ export class ChainStore {
   }
 
   /** `work` on one connection of the pool, committed as a whole. */
-  private async inTransaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  async inTransaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
     const conn = await this.mysql.getConnection();
     try {
       await conn.beginTransaction();
@@ -292,43 +300,58 @@ export class ChainStore {
     if (hashes.length) await conn.query(`UPDATE ${this.t('blocks')} SET status = ? WHERE hash IN (?)`, [status, hashes]);
   }
 
+  /** Writes the index rows and the active-chain rows of applied/undone blocks (both parts below). */
+  async writeDelta(delta: StateDelta, conn: PoolConnection): Promise<void> {
+    await Promise.all([this.writeIndex(delta, conn), this.writeChainRows(delta, conn)]);
+  }
+
   /**
-   * Writes the state changes of applied/undone blocks; runs inside the block's MySQL transaction.
+   * Writes index rows (utxo, refs, txindex, addr_txs) inside the caller's MySQL transaction.
    * Every statement is sent at once (one wait): each row is added or removed by one of them only.
    */
-  async writeDelta(delta: StateDelta, conn: PoolConnection): Promise<void> {
+  async writeIndex(rows: IndexRows, conn: PoolConnection): Promise<void> {
     const sent: Promise<unknown>[] = [];
-    const send = (sql: string, values: unknown[]) => void sent.push(conn.query(sql, values));
-    const inChunks = <T>(rows: T[], size: number, sql: string) => {
-      for (let i = 0; i < rows.length; i += size) send(sql, [rows.slice(i, i + size)]);
+    const inChunks = <T>(list: T[], size: number, sql: string) => {
+      for (let i = 0; i < list.length; i += size) sent.push(conn.query(sql, [list.slice(i, i + size)]));
     };
     const delUtxo: [string, number][] = [];
     const addUtxo: unknown[][] = [];
-    for (const [k, c] of delta.utxo) {
+    for (const [k, c] of rows.utxo) {
       const [txid, n] = k.split(':');
       if (c) addUtxo.push([txid, Number(n), c.to, c.amount.toString(), c.height]);
       else delUtxo.push([txid, Number(n)]);
     }
     inChunks(delUtxo, 1000, `DELETE FROM ${this.t('utxo')} WHERE (txid, n) IN (?)`);
     inChunks(addUtxo, 1000, `REPLACE INTO ${this.t('utxo')} (txid, n, address, amount, height) VALUES ?`);
-    const delRefs = [...delta.refs].filter(([, t]) => t === null).map(([r]) => r);
-    const setRefs = [...delta.refs].filter(([, t]) => t !== null).map(([r, t]) => [r, t]);
+    const delRefs = [...rows.refs].filter(([, t]) => t === null).map(([r]) => r);
+    const setRefs = [...rows.refs].filter(([, t]) => t !== null).map(([r, t]) => [r, t]);
     inChunks(delRefs, 5000, `DELETE FROM ${this.t('refs')} WHERE ref IN (?)`);
     // an existing ref is updated in place (REPLACE would delete and re-insert it)
     inChunks(setRefs, 1000, `INSERT INTO ${this.t('refs')} (ref, txid) VALUES ? ON DUPLICATE KEY UPDATE txid = VALUES(txid)`);
-    const delIndex = [...delta.index].filter(([, v]) => v === null).map(([t]) => t);
-    const addIndex = [...delta.index].filter(([, v]) => v !== null).map(([t, v]) => [t, v![0], v![1]]);
+    const delIndex = [...rows.index].filter(([, v]) => v === null).map(([t]) => t);
+    const addIndex = [...rows.index].filter(([, v]) => v !== null).map(([t, v]) => [t, v![0], v![1]]);
     inChunks(delIndex, 5000, `DELETE FROM ${this.t('txindex')} WHERE txid IN (?)`);
     inChunks(addIndex, 1000, `INSERT INTO ${this.t('txindex')} (txid, height, pos) VALUES ? ON DUPLICATE KEY UPDATE height = VALUES(height), pos = VALUES(pos)`);
     const addrRows = (added: boolean) =>
-      [...delta.addresses].filter(([, a]) => a.added === added).flatMap(([t, a]) => a.addresses.map((address) => [address, t]));
+      [...rows.addresses].filter(([, a]) => a.added === added).flatMap(([t, a]) => a.addresses.map((address) => [address, t]));
     inChunks(addrRows(false), 1000, `DELETE FROM ${this.t('addr_txs')} WHERE (address, txid) IN (?)`);
     inChunks(addrRows(true), 5000, `INSERT IGNORE INTO ${this.t('addr_txs')} (address, txid) VALUES ?`);
+    await Promise.all(sent);
+  }
+
+  /** Writes which block is active at each height the delta changed (part of every block's commit). */
+  async writeChainRows(delta: StateDelta, conn: PoolConnection): Promise<void> {
     const delChain = [...delta.chain].filter(([, h]) => h === null).map(([height]) => height);
     const addChain = [...delta.chain].filter(([, h]) => h !== null).map(([height, h]) => [height, h]);
-    inChunks(delChain, 5000, `DELETE FROM ${this.t('chain')} WHERE height IN (?)`);
-    inChunks(addChain, 5000, `REPLACE INTO ${this.t('chain')} (height, hash) VALUES ?`);
+    const sent: Promise<unknown>[] = [];
+    if (delChain.length) sent.push(conn.query(`DELETE FROM ${this.t('chain')} WHERE height IN (?)`, [delChain]));
+    if (addChain.length) sent.push(conn.query(`REPLACE INTO ${this.t('chain')} (height, hash) VALUES ?`, [addChain]));
     await Promise.all(sent);
+  }
+
+  /** Empties the index tables (before they are built again from the active chain). */
+  async clearIndex(conn: PoolConnection): Promise<void> {
+    for (const table of ['utxo', 'refs', 'txindex', 'addr_txs']) await conn.query(`DELETE FROM ${this.t(table)}`);
   }
 
   // ---- the DDL journal (schema.ts) ----
@@ -462,18 +485,6 @@ export class ChainStore {
       const rows = txs.slice(i, i + 500).map((t, k) => [i + k + 1, t.id, t.raw, t.sig ?? null, now]);
       await conn.query(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES ?`, [rows]);
     }
-  }
-
-  async balanceOf(address: string): Promise<bigint> {
-    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT COALESCE(SUM(amount), 0) AS s FROM ${this.t('utxo')} WHERE address = ?`, [address]);
-    return BigInt(rows[0].s);
-  }
-  async unspentOf(address: string): Promise<{ txid: string; n: number; amount: bigint; height: number }[]> {
-    const [rows] = await this.mysql.query<RowDataPacket[]>(
-      `SELECT txid, n, amount, height FROM ${this.t('utxo')} WHERE address = ? ORDER BY height, txid, n`,
-      [address],
-    );
-    return rows.map((r) => ({ txid: r.txid, n: r.n, amount: BigInt(r.amount), height: r.height }));
   }
 }
 

@@ -253,7 +253,7 @@ export class OursqlNode {
       this.chain.openTransactions = undefined;
       await this.signerThread?.close();
       await this.verifyPool.close();
-      this.chain.close();
+      await this.chain.close();
       if (this.http) {
         this.http.closeAllConnections();
         await new Promise<void>((r) => this.http!.close(() => r()));

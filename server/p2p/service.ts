@@ -119,7 +119,7 @@ export class P2pService {
       if (e && !e.inflight) out.set(id, e.tx);
       else rest.push(id);
     }
-    if (rest.length) for (const [id, tx] of await this.chain.store.getChainTxs(rest)) out.set(id, tx);
+    if (rest.length) for (const [id, tx] of await this.chain.getChainTxs(rest)) out.set(id, tx);
     return ids.flatMap((id) => (out.has(id) ? [out.get(id)!] : []));
   }
 }

@@ -83,8 +83,8 @@ export const poolMethods: MethodTable = {
       const { chain } = node;
       const pooled = chain.pool.get(p.txid);
       if (pooled) return { ...txWire(pooled.tx), from: pooled.from, status: 'pool', confirmations: 0 };
-      const at = await chain.store.txLocation(p.txid);
-      const tx = at && (await chain.store.getChainTxs([p.txid])).get(p.txid);
+      const at = await chain.txLocation(p.txid);
+      const tx = at && (await chain.getChainTxs([p.txid])).get(p.txid);
       if (!at || !tx) throw new RpcError(RpcCode.INVALID_ADDRESS_OR_KEY, `transaction ${p.txid} is neither in the chain nor in the pool`);
       return {
         ...txWire(tx),

@@ -1,0 +1,131 @@
+// The index backlog (server/chain/index-backlog.ts): a connected block's utxo, refs, txindex and
+// addr_txs rows are written a moment later, many blocks at once. Lookups must see them before
+// that, a stop writes them, a crash before then replays them at the next open, and tables whose
+// `index_tip` names no active block are built again; each way the tables end as one write would.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { coinsToUnits, signTx, type Tx } from '../../consensus/index.ts';
+import type { Chain } from '../../server/chain/engine.ts';
+import { confirmedTxsOf } from '../../server/chain/queries.ts';
+import { buildTransfer } from '../../server/chain/send.ts';
+import { consensusClassifier } from '../../server/sql/classify.ts';
+import { mineOn, newKey, openTestChain, testConfig } from '../helpers/chain.ts';
+import { rootConnection } from '../helpers/mysql.ts';
+
+describe('index backlog on MariaDB', () => {
+  const minter = newKey();
+  const alice = newKey();
+  const logs: string[] = [];
+  let t: Awaited<ReturnType<typeof openTestChain>>;
+  let app: Awaited<ReturnType<typeof rootConnection>>;
+  before(async () => {
+    t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, { classify: consensusClassifier(), log: (m) => logs.push(m) });
+    app = await rootConnection();
+    await app.query(`CREATE DATABASE IF NOT EXISTS \`${t.db.name}\``);
+    await app.query(`CREATE TABLE \`${t.db.name}\`.t (id INT PRIMARY KEY, note TEXT)`);
+  });
+  after(async () => {
+    await app.end();
+    await t.close();
+  });
+
+  const db = () => `\`${t.db.name}_chain\``;
+  /** Every row of the index tables, in a fixed order. */
+  const tables = async () => {
+    const out: Record<string, unknown[]> = {};
+    for (const [table, order] of [['utxo', 'txid, n'], ['refs', 'ref'], ['txindex', 'txid'], ['addr_txs', 'address, txid']]) {
+      out[table] = (await app.query(`SELECT * FROM ${db()}.${table} ORDER BY ${order}`))[0] as unknown[];
+    }
+    return out;
+  };
+  const indexed = async (txid: string) => ((await app.query(`SELECT 1 FROM ${db()}.txindex WHERE txid = ?`, [txid]))[0] as unknown[]).length === 1;
+  const setIndexTip = (hash: string) => app.query(`UPDATE ${db()}.meta SET v = ? WHERE k = 'index_tip'`, [hash]);
+  const memory = (c: Chain) => ({
+    utxo: [...c.state.utxo].sort(([a], [b]) => (a < b ? -1 : 1)),
+    refs: [...c.state.refs].sort(([a], [b]) => (a < b ? -1 : 1)),
+    txids: [...c.state.txids].sort(),
+  });
+  const latest = new Map<string, string>();
+  const write = (chain: Chain, id: number, note: string): Tx => {
+    const ref = `t:${id}`;
+    const exists = latest.has(ref);
+    const tx = signTx({
+      v: 1, chain: chain.genesis, time: Date.now(), from: alice.pub, in: [], out: [],
+      sql: exists
+        ? { stmts: [`UPDATE t SET note = '${note}' WHERE id = ${id}`], undo: [`UPDATE t SET note = 'x' WHERE id = ${id}`], refs: [ref], base: { [ref]: latest.get(ref)! } }
+        : { stmts: [`INSERT INTO t VALUES (${id}, '${note}')`], undo: [`DELETE FROM t WHERE id = ${id}`], refs: [ref], base: { [ref]: null } },
+    } as Parameters<typeof signTx>[0], alice.priv);
+    latest.set(ref, tx.id);
+    return tx;
+  };
+  const pay = async (chain: Chain, to: string, amount: string) => signTx(await buildTransfer(chain, minter.pub, to, coinsToUnits(amount)), minter.priv);
+
+  test('a connected block is found by every lookup before its rows are written; a crash replays them at open', async () => {
+    const c = t.chain;
+    const payment = await pay(c, alice.address, '2');
+    const b1 = mineOn(c, c.tip.hash, [payment, write(c, 1, 'one'), write(c, 2, 'two')], minter.address);
+    assert.equal(await c.addBlock(b1), 'connected');
+    const b2 = mineOn(c, c.tip.hash, [write(c, 1, 'one again')], minter.address);
+    assert.equal(await c.addBlock(b2), 'connected');
+
+    assert.equal(await indexed(payment.id), false, 'the rows wait in memory');
+    assert.deepEqual(await c.txLocation(payment.id), { height: 1, pos: 1 });
+    assert.deepEqual(await c.balance(alice.address), { approved: coinsToUnits('2'), pending: 0n, total: coinsToUnits('2') });
+    assert.deepEqual((await confirmedTxsOf(c, alice.address)).map((x) => [x.txid, x.height, x.pos]), [
+      [payment.id, 1, 1], [b1.txs[2].id, 1, 2], [b1.txs[3].id, 1, 3], [b2.txs[1].id, 2, 1],
+    ]);
+    assert.equal((await c.getChainTxs([payment.id])).get(payment.id)?.sig, payment.sig);
+
+    // the process ends here without writing them (the engine is left as a crash leaves it)
+    const before = memory(c);
+    const reopened = await t.reopen();
+    assert.ok(logs.some((m) => m === 'chain: index tables caught up from height 1 to 2'), logs.join('\n'));
+    assert.deepEqual(memory(reopened), before, 'the state read back is the state the blocks made');
+    assert.equal(await indexed(payment.id), true);
+    t.chain = reopened;
+  });
+
+  test('tables whose index_tip is no active block are built again, to the same rows', async () => {
+    const rows = await tables();
+    await setIndexTip('00'.repeat(32));
+    logs.length = 0;
+    const reopened = await t.reopen();
+    assert.ok(logs.includes('chain: index tables built again from height 0 to 2'), logs.join('\n'));
+    assert.deepEqual(await tables(), rows);
+    t.chain = reopened;
+  });
+
+  test('a stop writes the backlog; a fork switch writes it before it undoes blocks', async () => {
+    const c = t.chain;
+    const fork = c.tip.hash;
+    const b3 = mineOn(c, fork, [write(c, 3, 'three'), await pay(c, alice.address, '1')], minter.address);
+    assert.equal(await c.addBlock(b3), 'connected');
+    assert.equal(await indexed(b3.txs[1].id), false);
+    await c.close();
+    assert.equal(await indexed(b3.txs[1].id), true, 'written at stop');
+    logs.length = 0;
+    const reopened = await t.reopen();
+    assert.ok(!logs.some((m) => m.startsWith('chain: index tables')), logs.join('\n'));
+    t.chain = reopened;
+
+    // b3 again in the backlog's place: a heavier branch from its parent drops it
+    const b4 = mineOn(reopened, b3.hash, [write(reopened, 4, 'four')], minter.address);
+    assert.equal(await reopened.addBlock(b4), 'connected');
+    latest.delete('t:3');
+    latest.delete('t:4');
+    const s1 = mineOn(reopened, fork, [write(reopened, 5, 'five')], minter.address, b3.header.time + 1);
+    assert.equal(await reopened.addBlock(s1), 'side');
+    const s2 = mineOn(reopened, s1.hash, [write(reopened, 6, 'six')], minter.address);
+    assert.equal(await reopened.addBlock(s2), 'side');
+    const s3 = mineOn(reopened, s2.hash, [write(reopened, 7, 'seven')], minter.address);
+    assert.equal(await reopened.addBlock(s3), 'connected');
+    assert.equal(reopened.tip.hash, s3.hash);
+    assert.equal(await reopened.txLocation(b4.txs[1].id), undefined, 'the dropped block\'s tx left the index');
+    await reopened.close();
+    const switched = await tables();
+    await setIndexTip('00'.repeat(32));
+    t.chain = await t.reopen();
+    assert.deepEqual(await tables(), switched, 'as a build from the active chain makes them');
+    assert.deepEqual(memory(t.chain), memory(reopened));
+  });
+});
