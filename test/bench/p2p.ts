@@ -13,6 +13,7 @@ import { importNode } from '../../server/node/import.ts';
 import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from '../helpers/mysql.ts';
 import { tempNodeDir } from '../helpers/node.ts';
+import { cpuMs, mysqlServerPid } from './cpu-time.ts';
 import { checkInterrupt, Cleanups, progress } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
@@ -62,6 +63,9 @@ class Receiver {
   /** When each tip this node reported was connected. */
   private readonly tips = new Map<string, number>();
   fetched = 0;
+  get pid(): number {
+    return this.child.pid!;
+  }
   private constructor(private readonly child: ChildProcess) {
     child.on('message', (m: any) => {
       if (m.id !== undefined) this.waiting.get(m.id)?.(m);
@@ -195,6 +199,9 @@ async function measure(): Promise<Row[]> {
   let nextRow = 0;
   let compactBytes = 0;
   let fullBytes = 0;
+  // CPU ms used during the rounds, from the block's mining until every receiver connected it
+  const mysqld = mysqlServerPid();
+  const cpu = { seed: 0, mysql: 0, receivers: 0, rounds: 0, wall: 0 };
   /** Mines `rounds` blocks of PROP_TXS pooled txs (after an uncounted warm-up round); the delays until each receiver connected each. */
   const propagate = async (to: Receiver[], rounds: number): Promise<number[]> => {
     const states = () => Promise.all(to.map((r) => r.state()));
@@ -207,12 +214,22 @@ async function measure(): Promise<Row[]> {
       await writeRows(seed, 'prop', PROP_TXS, nextRow);
       nextRow += PROP_TXS;
       await until('the txs in every pool', async () => (await states()).every((st) => st.pool === seed.node.chain.pool.size), 120_000);
+      const pids = [process.pid, mysqld ?? 0, ...to.map((r) => r.pid)];
+      const cpu0 = pids.map(cpuMs);
       const start = clock();
       const mined = await seed.node.miner!.mineNow();
       if (!('block' in mined)) throw new Error(`no block: ${JSON.stringify(mined)}`);
       // Receivers may connect the block before the seed has (it is announced once found).
       for (const at of await Promise.all(to.map((r) => r.connected(mined.block.hash)))) {
         if (round > 0) delays.push(at - start);
+      }
+      const used = pids.map((pid, i) => (cpuMs(pid) ?? NaN) - (cpu0[i] ?? NaN));
+      if (round > 0 && to.length > 1) {
+        cpu.seed += used[0];
+        cpu.mysql += used[1];
+        cpu.receivers += used.slice(2).reduce((a, b) => a + b, 0);
+        cpu.rounds++;
+        cpu.wall += clock() - start;
       }
       if (round === 0) continue;
       const b = mined.block;
@@ -234,6 +251,13 @@ async function measure(): Promise<Row[]> {
   rows.push({ key: 'p2p.prop1.p95', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a lone peer (p95)`, value: pct(alone, 95), unit: 'ms' });
   rows.push({ key: 'p2p.prop.p50', group: 'Peers', name: `block of ${PROP_TXS} txs reaches ${RECEIVERS} peers (p50 of ${delays.length})`, value: pct(delays, 50), unit: 'ms', note: `${RECEIVERS} receiver processes and the seed share ${cpus().length} cores` });
   rows.push({ key: 'p2p.prop.p95', group: 'Peers', name: `block of ${PROP_TXS} txs reaches ${RECEIVERS} peers (p95)`, value: pct(delays, 95), unit: 'ms', note: 'target ≤ 300 ms' });
+  if (Number.isFinite(cpu.seed + cpu.mysql + cpu.receivers) && cpu.rounds > 0) {
+    const per = (x: number) => fmt(x / cpu.rounds);
+    rows.push({
+      key: 'p2p.prop.cpu', group: 'Peers', name: `CPU time per ${RECEIVERS}-peer round, all processes`, value: (cpu.seed + cpu.mysql + cpu.receivers) / cpu.rounds, unit: 'ms',
+      note: `seed and bench ${per(cpu.seed)}, MariaDB ${per(cpu.mysql)}, receivers ${per(cpu.receivers)} (${per(cpu.receivers / RECEIVERS)} each); ${cpus().length} cores for ${per(cpu.wall)} ms of wall time`,
+    });
+  }
   rows.push({ key: 'p2p.bytes.full', group: 'Peers', name: 'bytes of a full block on the wire', value: fullBytes / blocks, unit: 'B' });
   rows.push({
     key: 'p2p.bytes.compact', group: 'Peers', name: `bytes of the compact block (txs fetched besides: ${fetched})`,

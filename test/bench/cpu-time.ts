@@ -1,0 +1,37 @@
+// CPU time a process used (user + system), read from /proc: the propagation bench says where a
+// round's CPU went (seed, MariaDB, receivers). On a system without /proc it reports nothing.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** The kernel's clock ticks per second (USER_HZ); 100 on Linux unless `getconf` says otherwise. */
+const ticksPerSecond = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU milliseconds `pid` has used so far, or undefined when it cannot be read. */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    // fields after the command name (which may hold spaces) in /proc/PID/stat: utime is the 12th, stime the 13th
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The MariaDB (or MySQL) server's pid on this machine, when it runs here. */
+export function mysqlServerPid(): number | undefined {
+  for (const name of ['mariadbd', 'mysqld']) {
+    try {
+      const pid = Number(execFileSync('pidof', ['-s', name]).toString().trim());
+      if (pid > 0) return pid;
+    } catch {
+      // not running under this name
+    }
+  }
+  return undefined;
+}
