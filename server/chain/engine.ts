@@ -547,6 +547,7 @@ export class Chain extends EventEmitter {
   }
 
   private async rebuildPoolNow(pooled: Tx[], remove: Set<string>): Promise<string[]> {
+    if (this.backlog.pooled.size) await this.flushIndex(); // the pool table is rewritten
     const conn = await this.mysql.getConnection();
     try {
       await conn.beginTransaction();
@@ -618,7 +619,7 @@ export class Chain extends EventEmitter {
       const work = parent.work + blockWork(block.header.bits);
       const stored: StoredHeader = { hash: block.hash, header: block.header, txids: block.txs.map((t) => t.id), work, status: BlockStatus.Stored, seq: 0 };
       if (work <= this.tip.work) {
-        stored.seq = await this.store.saveBlock(block, work, this.mysql, (tx) => this.copyFromPool(tx));
+        stored.seq = await this.saveAside(block, work);
         this.headers.set(block.hash, stored);
         return 'side';
       }
@@ -762,7 +763,7 @@ export class Chain extends EventEmitter {
       if (!(await this.store.moveMeta(INDEX_TIP, this.indexTip, rows.tip!, conn))) {
         throw new ChainError(`${INDEX_TIP} is not ${this.indexTip} in MySQL: another process writes this chain database`);
       }
-      await this.store.writeIndex(rows, conn);
+      await Promise.all([this.store.writeIndex(rows, conn), this.store.movePooledBodies([...rows.pooled], conn)]);
     });
     this.indexTip = rows.tip!;
     this.backlog = new IndexBacklog();
@@ -803,7 +804,11 @@ export class Chain extends EventEmitter {
       }
       await this.store.inTransaction(async (conn) => {
         if (height === 0) await this.store.clearIndex(conn);
-        await Promise.all([this.store.writeIndex(delta, conn), this.store.setMeta(INDEX_TIP, headers[headers.length - 1].hash, conn)]);
+        await Promise.all([
+          this.store.writeIndex(delta, conn),
+          this.store.movePooledBodies(headers.flatMap((h) => h.txids), conn),
+          this.store.setMeta(INDEX_TIP, headers[headers.length - 1].hash, conn),
+        ]);
       });
     }
     this.log(`chain: index tables ${from === 0 ? 'built again' : 'caught up'} from height ${from} to ${this.height}`);
@@ -865,6 +870,8 @@ export class Chain extends EventEmitter {
     const overDigest = extendsTip && this.opts.stateDigest ? await this.laterOnSameRows(body) : [];
     const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, this.pool.list());
     if (!fast) {
+      // it rewrites the pool table, where the backlog's pooled bodies still are
+      if (this.backlog.pooled.size) await this.flushIndex();
       await this.drain();
       // Undo and replay need every row: proxy writes waiting with row locks make way (see waitingWrites),
       // and so do clients' open transactions on the rows this switch undoes or replays.
@@ -905,8 +912,9 @@ export class Chain extends EventEmitter {
       }
       // first: it copies pooled bodies from the pool table, which the rest may empty
       const toSave = branch.filter((h) => unsaved.has(h.hash));
+      // The fast path leaves its bodies in their pool rows: the backlog's flush moves them (index-backlog.ts).
       await queue(this.store.saveBlocks(
-        toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (tx) => this.copyFromPool(tx),
+        toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (tx) => this.copyFromPool(tx), fast,
       ).then((seqs) => toSave.forEach((h, i) => (h.seq = seqs[i]))));
       if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests, undefined, pipeline, true);
       const droppedBlocks: Block[] = [];
@@ -948,7 +956,7 @@ export class Chain extends EventEmitter {
         deferIndex ? this.store.writeChainRows(delta, conn) : this.store.writeDelta(delta, conn),
         deferIndex ? undefined : this.store.setMeta(INDEX_TIP, target.hash, conn),
         this.store.setBlockStatus(branch.map((h) => h.hash), BlockStatus.Connected, conn),
-        fast ? this.store.poolRemove(body.map((t) => t.id), conn) : this.store.poolReplace(newPool.txs(), conn),
+        fast ? undefined : this.store.poolReplace(newPool.txs(), conn),
         this.store.saveDropped(droppedTxs, conn),
         pipeline ? undefined : this.store.saveDigests(digests, conn),
       ]);
@@ -974,7 +982,7 @@ export class Chain extends EventEmitter {
     }
     conn.release();
     this.state.merge(delta);
-    if (deferIndex) this.backlog.add(delta, target.hash, branch.length);
+    if (deferIndex) this.backlog.add(delta, target.hash, branch.length, fast ? body.map((t) => t.id) : []);
     else this.indexTip = target.hash;
     this.active = [...this.active.slice(0, forkHeight + 1), ...branch.map((h) => h.hash)];
     for (const h of branch) {
@@ -1061,10 +1069,20 @@ export class Chain extends EventEmitter {
     await conn.query('ROLLBACK TO SAVEPOINT digest');
   }
 
+  /**
+   * Stores a block that is not connected now. A tx of it whose body a connected block left in the
+   * pool table is moved out first: the row this save would add (maybe with another signature)
+   * must not take the place of the one the connected block reads its signature from.
+   */
+  private async saveAside(block: Block, work: bigint): Promise<number> {
+    if (block.txs.some((t) => this.backlog.pooled.has(t.id))) await this.flushIndex();
+    return this.store.saveBlock(block, work, this.mysql, (tx) => this.copyFromPool(tx));
+  }
+
   /** Stores a block whose connection failed; if even that fails, forgets it so it can come again. */
   private async saveUnconnected(h: StoredHeader, block: Block): Promise<boolean> {
     try {
-      h.seq = await this.store.saveBlock(block, h.work, this.mysql, (tx) => this.copyFromPool(tx));
+      h.seq = await this.saveAside(block, h.work);
       return true;
     } catch (e) {
       this.headers.delete(h.hash);

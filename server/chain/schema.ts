@@ -24,8 +24,8 @@ export const CHAIN_TABLES: readonly string[] = [
      seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE,
      KEY (height), KEY (prev)
    ) ENGINE=InnoDB`,
-  // Bodies of every transaction in a stored block or in the pool, with the first signature seen
-  // (a block's own are in blocks.sigs).
+  // Bodies of every transaction in a stored block, with the first signature seen (a block's own
+  // are in blocks.sigs); a connected block's pooled txs may be in the pool table still (index-backlog.ts).
   `CREATE TABLE IF NOT EXISTS txs (
      txid CHAR(64) CHARACTER SET ascii PRIMARY KEY,
      body MEDIUMTEXT NOT NULL,
@@ -64,7 +64,8 @@ export const CHAIN_TABLES: readonly string[] = [
    ) ENGINE=InnoDB`,
   // Pending transactions in admission order, with their bodies, so the proxy persists one with one
   // INSERT (seq is given by the engine at admission: rows the proxy commits concurrently still
-  // load in the order their SQL ran). Bodies move to txs when a block stores them.
+  // load in the order their SQL ran). Bodies move to txs when a block stores them; for a block
+  // made of pooled txs, with its index rows, a moment later (rows of confirmed txs until then).
   `CREATE TABLE IF NOT EXISTS pool (
      seq BIGINT UNSIGNED NOT NULL PRIMARY KEY,
      txid CHAR(64) CHARACTER SET ascii NOT NULL UNIQUE,

@@ -132,12 +132,18 @@ export class ChainStore {
     return out;
   }
 
-  /** Stored bodies (canonical JSON text) and first-seen signatures by txid; unknown ids are left out. */
+  /**
+   * Stored bodies (canonical JSON text) and first-seen signatures by txid; unknown ids are left
+   * out. A connected block's pooled txs may have their bodies still in the pool table (index-backlog.ts).
+   */
   private async txRows(ids: readonly string[], conn: Conn): Promise<Map<string, { body: string; sig: string | null }>> {
     const out = new Map<string, { body: string; sig: string | null }>();
-    for (let i = 0; i < ids.length; i += 5000) {
-      const [rows] = await conn.query<RowDataPacket[]>(`SELECT txid, body, sig FROM ${this.t('txs')} WHERE txid IN (?)`, [ids.slice(i, i + 5000)]);
-      for (const r of rows) out.set(r.txid, { body: r.body, sig: r.sig });
+    for (const table of ['txs', 'pool']) {
+      const ask = table === 'txs' ? ids : ids.filter((id) => !out.has(id));
+      for (let i = 0; i < ask.length; i += 5000) {
+        const [rows] = await conn.query<RowDataPacket[]>(`SELECT txid, body, sig FROM ${this.t(table)} WHERE txid IN (?)`, [ask.slice(i, i + 5000)]);
+        for (const r of rows) out.set(r.txid, { body: r.body, sig: r.sig });
+      }
     }
     return out;
   }
@@ -241,29 +247,43 @@ export class ChainStore {
    * Stores blocks (a run from a sync: their txs in as few INSERTs as fit); returns each one's seq.
    * On a transaction's connection every statement is sent before any answer is awaited, in this
    * order, so a caller may queue more work behind them. `pooled(tx)`: the pool's committed row
-   * holds this tx with this signature; its body is copied inside MySQL instead of sent again.
+   * holds this tx with this signature; its body is copied inside MySQL instead of sent again, or
+   * with `leaveInPool` not copied now: the caller moves it later (`movePooledBodies`).
    */
-  async saveBlocks(blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (tx: Tx) => boolean = () => false): Promise<number[]> {
+  async saveBlocks(
+    blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (tx: Tx) => boolean = () => false, leaveInPool = false,
+  ): Promise<number[]> {
     if (blocks.length === 0) return [];
-    if (!('release' in conn)) return this.inTransaction((c) => this.saveBlocks(blocks, c, pooled));
+    if (!('release' in conn)) return this.inTransaction((c) => this.saveBlocks(blocks, c, pooled, leaveInPool));
     for (const { block } of blocks) if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
     const txs = blocks.flatMap(({ block }) => block.txs);
     const inPool = txs.map(pooled);
     const copied = txs.filter((_, i) => inPool[i]).map((t) => t.id);
     const inserts: Promise<number>[] = [];
+    // rows stored before among the pooled ones, when they stay in the pool for now
+    let storedBefore: Promise<number> = Promise.resolve(0);
     for (let i = 0; i < copied.length; i += 5000) {
-      inserts.push(added(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [copied.slice(i, i + 5000)])));
+      const chunk = copied.slice(i, i + 5000);
+      if (!leaveInPool) {
+        inserts.push(added(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk])));
+        continue;
+      }
+      const counting = conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${this.t('txs')} WHERE txid IN (?)`, [chunk]);
+      storedBefore = Promise.all([storedBefore, counting]).then(([n, [rows]]) => n + Number(rows[0].n));
     }
-    inserts.push(...this.insertTxs(txs.filter((_, i) => !inPool[i]), conn));
-    // A block's signatures are its txs' rows' when this call added every one of those rows (rows
-    // are never changed): it keeps a copy of its own only when some tx was stored before, maybe
-    // with another signature. That copy would be most of the row (130 kB for 1,000 txs).
+    const fresh = txs.filter((_, i) => !inPool[i]);
+    inserts.push(...this.insertTxs(fresh, conn));
+    // A block's signatures are its txs' rows' when every one of those rows is added by this save or
+    // by the move out of the pool (rows are never changed): it keeps a copy of its own only when
+    // some tx was stored before, maybe with another signature. That copy would be most of the row
+    // (130 kB for 1,000 txs).
     const rows = blocks.map(({ block, work }) => [
       block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), null, work.toString(), 0,
     ]);
     const saving = conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, sigs, work, status) VALUES ?`, [rows]);
-    const [counts, [res]] = await Promise.all([Promise.all(inserts), saving]);
-    if (counts.reduce((a, b) => a + b, 0) < txs.length) {
+    const [counts, before, [res]] = await Promise.all([Promise.all(inserts), storedBefore, saving]);
+    const expected = leaveInPool ? fresh.length : txs.length;
+    if (before > 0 || counts.reduce((a, b) => a + b, 0) < expected) {
       await Promise.all(blocks.map(({ block }) => conn.query(
         `UPDATE ${this.t('blocks')} SET sigs = ? WHERE hash = ?`, [JSON.stringify(block.txs.map((t) => t.sig ?? null)), block.hash],
       )));
@@ -346,6 +366,17 @@ export class ChainStore {
     const sent: Promise<unknown>[] = [];
     if (delChain.length) sent.push(conn.query(`DELETE FROM ${this.t('chain')} WHERE height IN (?)`, [delChain]));
     if (addChain.length) sent.push(conn.query(`REPLACE INTO ${this.t('chain')} (height, hash) VALUES ?`, [addChain]));
+    await Promise.all(sent);
+  }
+
+  /** Moves the bodies of connected blocks' txs from their pool rows to `txs` (ids not in the pool are skipped). */
+  async movePooledBodies(txids: readonly string[], conn: PoolConnection): Promise<void> {
+    const sent: Promise<unknown>[] = [];
+    for (let i = 0; i < txids.length; i += 5000) {
+      const chunk = txids.slice(i, i + 5000);
+      sent.push(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk]));
+      sent.push(conn.query(`DELETE FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk]));
+    }
     await Promise.all(sent);
   }
 

@@ -69,6 +69,49 @@ test('a block whose txs are all stored with it keeps no copy of their signatures
   await servedAsStored(t, mined.block.hash);
 }));
 
+test('a block made of pooled txs leaves their bodies in the pool for a moment: read from there, moved at a restart, and a forged copy stored meanwhile changes nothing', () => withChain(async (t, miner) => {
+  const where = async (txid: string) => {
+    const db = `\`${t.db.name}_chain\``;
+    const [[p], [x]] = await Promise.all(['pool', 'txs'].map((table) => t.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${db}.${table} WHERE txid = ?`, [txid]).then(([r]) => r)));
+    return { pool: Number(p.n), txs: Number(x.n) };
+  };
+  const tx = await transfer(t.chain, minter, alice.address, '2');
+  await t.chain.submitTx(tx);
+  const mined = await miner.mineOnce();
+  assert.ok('block' in mined);
+  assert.deepEqual(await where(tx.id), { pool: 1, txs: 0 }, 'its connect did not copy the body');
+  assert.equal(t.chain.pool.has(tx.id), false);
+  assert.equal((await t.chain.getBlock(mined.block.hash))!.txs[1].sig, tx.sig);
+  await servedAsStored(t, mined.block.hash);
+
+  // a restart before the move (a crash) moves it
+  const reopened = await t.reopen();
+  assert.deepEqual(await where(tx.id), { pool: 0, txs: 1 });
+  assert.equal(reopened.pool.size, 0, 'a confirmed tx is not pooled again');
+  assert.equal((await reopened.getBlock(mined.block.hash))!.txs[1].sig, tx.sig);
+  assert.equal(await ownSigs(t, mined.block.hash), null);
+  t.chain = reopened;
+  const m2 = new Miner(reopened, { minter: minter.address });
+  try {
+    const tx2 = await transfer(reopened, minter, bob.address, '1');
+    await reopened.submitTx(tx2);
+    const second = await m2.mineOnce();
+    assert.ok('block' in second);
+    assert.deepEqual(await where(tx2.id), { pool: 1, txs: 0 });
+    // a side block with a forged copy of it: stored after the body moved, so the row keeps the real signature
+    const side = mineOn(reopened, second.block.header.prev, [forge(tx2)], attacker.address);
+    assert.equal(await reopened.addBlock(side), 'side');
+    assert.deepEqual(await where(tx2.id), { pool: 0, txs: 1 });
+    assert.equal((await reopened.getBlock(second.block.hash))!.txs[1].sig, tx2.sig);
+    assert.equal(await ownSigs(t, second.block.hash), null);
+    assert.notEqual(await ownSigs(t, side.hash), null, 'the side block keeps its own');
+    assert.equal((await reopened.getChainTxs([tx2.id])).get(tx2.id)?.sig, tx2.sig);
+    await servedAsStored(t, second.block.hash);
+  } finally {
+    await m2.stop();
+  }
+}));
+
 /** The block as peers get it (`getblocks`, spliced from stored bodies) is the block as stored, signatures included. */
 async function servedAsStored(t: Awaited<ReturnType<typeof openTestChain>>, hash: string): Promise<void> {
   const h = t.chain.headers.get(hash)!;
