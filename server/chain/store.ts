@@ -134,16 +134,19 @@ export class ChainStore {
 
   /**
    * Stored bodies (canonical JSON text) and first-seen signatures by txid; unknown ids are left
-   * out. A connected block's pooled txs may have their bodies still in the pool table (index-backlog.ts).
+   * out. A connected block's pooled txs may have their bodies still in the pool table
+   * (index-backlog.ts): one statement reads both tables, so a move between them in the meantime
+   * cannot hide a body. A `txs` row comes first.
    */
   private async txRows(ids: readonly string[], conn: Conn): Promise<Map<string, { body: string; sig: string | null }>> {
     const out = new Map<string, { body: string; sig: string | null }>();
-    for (const table of ['txs', 'pool']) {
-      const ask = table === 'txs' ? ids : ids.filter((id) => !out.has(id));
-      for (let i = 0; i < ask.length; i += 5000) {
-        const [rows] = await conn.query<RowDataPacket[]>(`SELECT txid, body, sig FROM ${this.t(table)} WHERE txid IN (?)`, [ask.slice(i, i + 5000)]);
-        for (const r of rows) out.set(r.txid, { body: r.body, sig: r.sig });
-      }
+    for (let i = 0; i < ids.length; i += 5000) {
+      const chunk = ids.slice(i, i + 5000);
+      const [rows] = await conn.query<RowDataPacket[]>(
+        `SELECT txid, body, sig, 0 AS pooled FROM ${this.t('txs')} WHERE txid IN (?) UNION ALL SELECT txid, body, sig, 1 FROM ${this.t('pool')} WHERE txid IN (?)`,
+        [chunk, chunk],
+      );
+      for (const r of rows) if (Number(r.pooled) === 0 || !out.has(r.txid)) out.set(r.txid, { body: r.body, sig: r.sig });
     }
     return out;
   }

@@ -112,6 +112,24 @@ test('a block made of pooled txs leaves their bodies in the pool for a moment: r
   }
 }));
 
+test('reads of a block while its bodies move out of the pool find every one', () => withChain(async (t, miner) => {
+  const txs = [await transfer(t.chain, minter, alice.address, '2'), await transfer(t.chain, alice, bob.address, '0.5')];
+  for (const tx of txs) await t.chain.submitTx(tx);
+  const mined = await miner.mineOnce();
+  assert.ok('block' in mined);
+  const read = async () => {
+    const b = (await t.chain.getBlock(mined.block.hash))!;
+    assert.deepEqual(b.txs.map((x) => x.sig), mined.block.txs.map((x) => x.sig));
+    return t.store.getBlocksJson([t.chain.headers.get(mined.block.hash)!]);
+  };
+  const reads: Promise<unknown>[] = [];
+  for (let i = 0; i < 30; i++) reads.push(read());
+  reads.push(t.chain.flush());
+  for (let i = 0; i < 30; i++) reads.push(read());
+  await Promise.all(reads);
+  assert.equal(Number((await t.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${t.db.name}_chain\`.pool`))[0][0].n), 0, 'moved');
+}));
+
 /** The block as peers get it (`getblocks`, spliced from stored bodies) is the block as stored, signatures included. */
 async function servedAsStored(t: Awaited<ReturnType<typeof openTestChain>>, hash: string): Promise<void> {
   const h = t.chain.headers.get(hash)!;
