@@ -6,7 +6,8 @@ import {
 import { Chain, type ChainOptions } from '../../server/chain/engine.ts';
 import { ChainStore } from '../../server/chain/store.ts';
 import { makeOpensslVerifier } from '../../server/chain/verify.ts';
-import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from './mysql.ts';
+import { consensusClassifier } from '../../server/sql/classify.ts';
+import { rootConnection, TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from './mysql.ts';
 
 export interface TestKey { priv: string; pub: string; address: string }
 export function newKey(): TestKey {
@@ -34,6 +35,24 @@ export async function openTestChain(config: ConsensusConfig, minter: TestKey, op
     async close() {
       await pool.end();
       await db.drop();
+    },
+  };
+}
+
+/**
+ * A chain engine that runs SQL (one tx per block is enough), with the table
+ * `t (id INT PRIMARY KEY, note TEXT)` in its application database and a root connection to read it.
+ */
+export async function openSqlTestChain(minter: TestKey, opts: Partial<ChainOptions> = {}) {
+  const t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, { classify: consensusClassifier(), ...opts });
+  const app = await rootConnection();
+  await app.query(`CREATE DATABASE IF NOT EXISTS \`${t.db.name}\``);
+  await app.query(`CREATE TABLE \`${t.db.name}\`.t (id INT PRIMARY KEY, note TEXT)`);
+  return {
+    t, app,
+    async close() {
+      await app.end();
+      await t.close();
     },
   };
 }

@@ -5,8 +5,7 @@ import { buildTransfer } from '../../server/chain/send.ts';
 import { Miner } from '../../server/chain/miner.ts';
 import type { Chain } from '../../server/chain/engine.ts';
 import { BlockStatus } from '../../server/chain/store.ts';
-import { mineOn, newKey, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
-import { consensusClassifier } from '../../server/sql/classify.ts';
+import { mineOn, newKey, openSqlTestChain, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 
 const coins = (c: string) => coinsToUnits(c);
@@ -446,16 +445,12 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
   const author = newKey();
   let t: Awaited<ReturnType<typeof openTestChain>>;
   let app: Awaited<ReturnType<typeof rootConnection>>;
+  let opened: Awaited<ReturnType<typeof openSqlTestChain>>;
   before(async () => {
-    t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, { classify: consensusClassifier() });
-    app = await rootConnection();
-    await app.query(`CREATE DATABASE IF NOT EXISTS \`${t.db.name}\``);
-    await app.query(`CREATE TABLE \`${t.db.name}\`.t (id INT PRIMARY KEY, note TEXT)`);
+    opened = await openSqlTestChain(minter);
+    ({ t, app } = opened);
   });
-  after(async () => {
-    await app.end();
-    await t.close();
-  });
+  after(() => opened.close());
   const latest = new Map<string, string>();
   const insert = (id: number, note: string, time = Date.now()) => {
     const ref = `t:${id}`;

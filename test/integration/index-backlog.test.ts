@@ -8,8 +8,7 @@ import { coinsToUnits, signTx, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../../server/chain/engine.ts';
 import { confirmedTxsOf } from '../../server/chain/queries.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
-import { consensusClassifier } from '../../server/sql/classify.ts';
-import { mineOn, newKey, openTestChain, testConfig } from '../helpers/chain.ts';
+import { mineOn, newKey, openSqlTestChain, type openTestChain } from '../helpers/chain.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 
 describe('index backlog on MariaDB', () => {
@@ -18,16 +17,12 @@ describe('index backlog on MariaDB', () => {
   const logs: string[] = [];
   let t: Awaited<ReturnType<typeof openTestChain>>;
   let app: Awaited<ReturnType<typeof rootConnection>>;
+  let opened: Awaited<ReturnType<typeof openSqlTestChain>>;
   before(async () => {
-    t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, { classify: consensusClassifier(), log: (m) => logs.push(m) });
-    app = await rootConnection();
-    await app.query(`CREATE DATABASE IF NOT EXISTS \`${t.db.name}\``);
-    await app.query(`CREATE TABLE \`${t.db.name}\`.t (id INT PRIMARY KEY, note TEXT)`);
+    opened = await openSqlTestChain(minter, { log: (m) => logs.push(m) });
+    ({ t, app } = opened);
   });
-  after(async () => {
-    await app.end();
-    await t.close();
-  });
+  after(() => opened.close());
 
   const db = () => `\`${t.db.name}_chain\``;
   /** Every row of the index tables, in a fixed order. */
