@@ -982,7 +982,7 @@ export class Chain extends EventEmitter {
     }
     conn.release();
     this.state.merge(delta);
-    if (deferIndex) this.backlog.add(delta, target.hash, branch.length, fast ? body.map((t) => t.id) : []);
+    if (deferIndex) this.backlog.add(delta, target.hash, fast ? body.map((t) => t.id) : []);
     else this.indexTip = target.hash;
     this.active = [...this.active.slice(0, forkHeight + 1), ...branch.map((h) => h.hash)];
     for (const h of branch) {

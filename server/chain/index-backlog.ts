@@ -22,17 +22,15 @@ export class IndexBacklog implements IndexRows {
   readonly pooled = new Set<string>();
   /** The block the tables reach once these rows are written. */
   tip?: string;
-  blocks = 0;
 
   /** Adds the rows of blocks connected up to `tip`, later changes replacing earlier ones. */
-  add(rows: IndexRows, tip: string, blocks: number, pooled: Iterable<string> = []): void {
+  add(rows: IndexRows, tip: string, pooled: Iterable<string> = []): void {
     for (const id of pooled) this.pooled.add(id);
     for (const [k, v] of rows.utxo) this.utxo.set(k, v);
     for (const [k, v] of rows.refs) this.refs.set(k, v);
     for (const [k, v] of rows.index) this.index.set(k, v);
     for (const [k, v] of rows.addresses) this.addresses.set(k, v);
     this.tip = tip;
-    this.blocks += blocks;
   }
 
   get rows(): number {
