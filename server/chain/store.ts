@@ -268,7 +268,7 @@ export class ChainStore {
     for (let i = 0; i < copied.length; i += 5000) {
       const chunk = copied.slice(i, i + 5000);
       if (!leaveInPool) {
-        inserts.push(added(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk])));
+        inserts.push(added(this.copyFromPool(chunk, conn)));
         continue;
       }
       const counting = conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${this.t('txs')} WHERE txid IN (?)`, [chunk]);
@@ -377,10 +377,14 @@ export class ChainStore {
     const sent: Promise<unknown>[] = [];
     for (let i = 0; i < txids.length; i += 5000) {
       const chunk = txids.slice(i, i + 5000);
-      sent.push(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk]));
-      sent.push(conn.query(`DELETE FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk]));
+      sent.push(this.copyFromPool(chunk, conn), conn.query(`DELETE FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk]));
     }
     await Promise.all(sent);
+  }
+
+  /** Copies pool rows' bodies and signatures to `txs` (ids already there, or not pooled, are skipped). */
+  private copyFromPool(txids: readonly string[], conn: Conn): Promise<unknown> {
+    return conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) SELECT txid, body, sig FROM ${this.t('pool')} WHERE txid IN (?)`, [txids]);
   }
 
   /** Empties the index tables (before they are built again from the active chain). */
@@ -504,12 +508,6 @@ export class ChainStore {
 
   async poolAdd(tx: Tx, seq: number, conn: Conn = this.mysql): Promise<void> {
     for (const stmt of this.poolInsertSql(tx, seq)) await conn.query(stmt);
-  }
-  async poolRemove(txids: readonly string[], conn: Conn = this.mysql): Promise<void> {
-    for (let i = 0; i < txids.length; i += 5000) {
-      const chunk = txids.slice(i, i + 5000);
-      if (chunk.length) await conn.query(`DELETE FROM ${this.t('pool')} WHERE txid IN (?)`, [chunk]);
-    }
   }
   /** Rewrites the pool as exactly `txs`, in order, numbered from 1 (after a rebuild or fork switch). */
   async poolReplace(txs: readonly Tx[], conn: Conn = this.mysql): Promise<void> {
