@@ -22,7 +22,7 @@ import { SignerThread } from '../wallet/signer-thread.ts';
 import { nativeSigner } from '../wallet/native-signer.ts';
 import { VerifyPool } from '../chain/verify-pool.ts';
 import { KnownPeers, PeerList } from '../chain/peers.ts';
-import { p2pRouter } from '../p2p/http.ts';
+import { isP2pRequest, p2pHandler } from '../p2p/http.ts';
 import { PeerManager } from '../p2p/peers.ts';
 import { rebaseOwnTxs } from './rebase.ts';
 import { P2pService } from '../p2p/service.ts';
@@ -201,8 +201,9 @@ export class OursqlNode {
       remember: known,
     });
     const service = new P2pService(this.chain, () => peers.hello(), this.consensusText, peers);
-    app.use('/p2p', p2pRouter(service, { log: this.log, misbehaved: (from, why) => peers.misbehavedRequest(from, why) }));
-    const server = createServer(app);
+    const p2p = p2pHandler(service, { log: this.log, misbehaved: (from, why) => peers.misbehavedRequest(from, why) });
+    // peers' requests skip express (http.ts says why); everything else is the RPC app's
+    const server = createServer((req, res) => (isP2pRequest(req) ? p2p(req, res) : app(req, res)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
         reject(e.code === 'EADDRINUSE' ? new DatadirError(`port ${this.config.rpcPort} on ${this.config.host} is in use (another node? use --rpc-port)`) : e),

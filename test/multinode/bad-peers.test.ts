@@ -136,6 +136,13 @@ describe('misbehaving peers', () => {
     let r = await post('not json {');
     assert.equal(r.status, 400);
     assert.equal((await r.json()).error.code, 'bad-request');
+    r = await fetch(url);
+    assert.equal(r.status, 405, 'only POST');
+    assert.equal(r.headers.get('allow'), 'POST');
+    assert.equal((await r.json()).error.code, 'bad-request');
+    r = await fetch(`${url}?x=1`, { method: 'POST', body: JSON.stringify({ type: 'getpeers' }) });
+    assert.equal(r.status, 200, 'a query string changes nothing');
+    assert.ok(Array.isArray((await r.json()).peers));
     r = await post(JSON.stringify({ type: 'getblocks', hashes: ['zz'] }));
     assert.equal(r.status, 400);
     assert.match((await r.json()).error.message, /hashes/);
