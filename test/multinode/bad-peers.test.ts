@@ -12,7 +12,7 @@ import { MAX_MESSAGE_BYTES } from '../../server/p2p/protocol.ts';
 import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
 
 /** A peer that answers hello with more work and serves `block` as the next one. */
-async function fakePeer(v: ClusterNode, block: Block | null, opts: { genesis?: string } = {}): Promise<{ addr: string; server: Server; asked: string[] }> {
+async function fakePeer(v: ClusterNode, block: Block | null, opts: { genesis?: string; served?: unknown } = {}): Promise<{ addr: string; server: Server; asked: string[] }> {
   const asked: string[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -27,7 +27,7 @@ async function fakePeer(v: ClusterNode, block: Block | null, opts: { genesis?: s
         case 'getheaders':
           return send({ headers: block ? [{ hash: block.hash, header: block.header }] : [] });
         case 'getblocks':
-          return send({ blocks: block ? [blockToWire(block)] : [] });
+          return send({ blocks: opts.served !== undefined ? [opts.served] : block ? [blockToWire(block)] : [] });
         case 'getmempool':
           return send({ txids: [] });
         case 'getpeers':
@@ -98,6 +98,20 @@ describe('misbehaving peers', () => {
       // reached once (remembered), then dropped: not tried again at the next start
       await until(`${what}: the peer forgotten`, async () =>
         !(await cluster.rows(v, `SELECT addr FROM \`${v.db}_chain\`.known_peers`)).some((r) => r.addr === fake.addr));
+    }
+    // a sync's answer checked run by run: the block asked for, and one that decodes
+    const asked = mine(head(1), [cb(1), pay(other, 1n, now)]);
+    const served: [string, unknown, string][] = [
+      ['another block than the one asked for', blockToWire(mine(head(1), [cb(1), pay(other, 3n, now)])), 'sent block'],
+      ['an undecodable block', { header: asked.header, txs: [{ body: 1 }] }, 'undecodable block'],
+    ];
+    for (const [what, wire, why] of served) {
+      const fake = await fakePeer(v, asked, { served: wire });
+      servers.push(fake.server);
+      v.node.peers!.add(fake.addr);
+      await until(`the peer serving ${what} to be dropped`, () => v.node.peers!.list().some((p) => p.addr === fake.addr && p.banned));
+      assert.equal(chain.height, 0, `${what}: nothing was taken`);
+      assert.ok(v.logs.some((l) => l.includes(fake.addr) && l.includes(why)), `${what}: logged as ${why}`);
     }
   });
 
