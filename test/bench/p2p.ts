@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 import { blockToWire, sqlOf } from '../../consensus/index.ts';
+import { NODE_PROCESS_FLAGS } from '../../server/cli/daemon.ts';
 import { importNode } from '../../server/node/import.ts';
 import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from '../helpers/mysql.ts';
@@ -43,7 +44,7 @@ type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; f
 
 /** `importNode` in a process of its own (p2p-import.ts), timed there. */
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
-  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: ['--import', 'tsx', ...profiling()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: [...NODE_PROCESS_FLAGS, '--import', 'tsx', ...profiling()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   cleanups.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
   return new Promise((resolve, reject) => {
     child.on('message', (m: { ready?: true; error?: string } & Partial<ImportTimes>) => {
@@ -82,7 +83,7 @@ class Receiver {
     cleanups.push(() => env.cleanup());
     await importNode({ datadir: env.datadir, peer: seed.addr, mysql: env.db.url });
     const child = fork(new URL('./p2p-node.ts', import.meta.url), [], {
-      execArgv: ['--import', 'tsx', ...profiling()], env: { ...process.env, OURSQL_BENCH_DATADIR: env.datadir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [...NODE_PROCESS_FLAGS, '--import', 'tsx', ...profiling()], env: { ...process.env, OURSQL_BENCH_DATADIR: env.datadir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const r = new Receiver(child);
     cleanups.push(() => r.stop());

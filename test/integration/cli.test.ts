@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { isAlive } from '../../server/cli/daemon.ts';
+import { isAlive, NODE_PROCESS_FLAGS } from '../../server/cli/daemon.ts';
 import { corruptAddress, freePort, tempNodeDir } from '../helpers/node.ts';
 import { BIN, oursql, pidOf } from '../helpers/cli.ts';
 
@@ -150,6 +150,8 @@ describe('oursql CLI', () => {
     assert.equal(started.running, true);
     assert.ok(isAlive(started.pid));
     assert.ok(started.rpcPort > 0, 'the real port comes from the pid file');
+    const argv = (await readFile(`/proc/${started.pid}/cmdline`, 'utf8')).split('\0');
+    for (const flag of NODE_PROCESS_FLAGS) assert.ok(argv.includes(flag), `the node process runs with ${flag}: ${argv.join(' ')}`);
 
     const s = await json('status');
     assert.equal(s.running, true);
