@@ -139,7 +139,18 @@ export function blockToWire(block: Block): BlockWire {
   return { header: block.header, txs: block.txs.map(txToWire) };
 }
 
+/** Roots of tx lists frozen by `templateTxs`: a miner's block reuses its template's root. */
+const listRoots = new WeakMap<readonly Tx[], string>();
+
+/** A block template's txs, frozen, and their merkle root (`makeBlock` of that list hashes them no more). */
+export function templateTxs(txs: readonly Tx[]): { txs: readonly Tx[]; merkle: string } {
+  const frozen = Object.freeze([...txs]);
+  const merkle = merkleRoot(frozen.map((t) => t.id));
+  listRoots.set(frozen, merkle);
+  return { txs: frozen, merkle };
+}
+
 export function makeBlock(header: Omit<BlockHeader, 'merkle'>, txs: readonly Tx[]): Block {
-  const full: BlockHeader = { ...header, merkle: merkleRoot(txs.map((t) => t.id)) };
+  const full: BlockHeader = { ...header, merkle: listRoots.get(txs) ?? merkleRoot(txs.map((t) => t.id)) };
   return withRoot(blockHash(full), full, txs, full.merkle);
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import {
   isUnmanagedTable, bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, ConsensusError,
-  hasEnoughTxs, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, merkleRoot,
+  hasEnoughTxs, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, templateTxs,
   minTxForHeight, sqlOf, unitsToCoins, type Block, type BlockHeader, type ConsensusConfig, type SqlAction,
   type Tx, type Verifier,
 } from '../../consensus/index.ts';
@@ -575,7 +575,7 @@ export class Chain extends EventEmitter {
   // ---- blocks ----
 
   /** A block template for the miner: the pool's oldest txs on top of the tip, or why not yet. */
-  blockTemplate(minter: string): { header: Omit<BlockHeader, 'nonce'>; txs: Tx[] } | { wait: string; retryAt?: number } {
+  blockTemplate(minter: string): { header: Omit<BlockHeader, 'nonce'>; txs: readonly Tx[] } | { wait: string; retryAt?: number } {
     const tip = this.tip;
     const height = tip.header.height + 1;
     const txs = this.pool.committedPrefix(this.config.maxNumberTransactionInBlock);
@@ -590,11 +590,12 @@ export class Chain extends EventEmitter {
       return { wait: `block ${height} needs at least ${need} transactions, the pool has ${txs.length}` };
     }
     const coinbase = makeCoinbase(this.genesis, height, minter, this.config.coinsForBlockMade);
-    const all = [coinbase, ...txs];
+    // frozen with its root: the miner's makeBlock of these txs does not hash them again
+    const all = templateTxs([coinbase, ...txs]);
     time = Math.max(time, tip.header.time + 1);
     return {
-      header: { v: 1, height, prev: tip.hash, merkle: merkleRoot(all.map((t) => t.id)), time, bits: bitsForHeight(this.config, height) },
-      txs: all,
+      header: { v: 1, height, prev: tip.hash, merkle: all.merkle, time, bits: bitsForHeight(this.config, height) },
+      txs: all.txs,
     };
   }
 

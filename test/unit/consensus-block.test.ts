@@ -4,7 +4,7 @@ import {
   addressOf, bitsForHeight, blockFromWire, blockHash, blockToWire, blockWork, checkBlockShape, checkCoinbase, checkHeader,
   checkHeaderShape, genesisTemplate, hasEnoughTxs, isGenesisOf, leadingZeroBits, makeBlock, makeCoinbase, makeTx, meetsTarget,
   medianTime, merkleProof, merkleRoot, mineSync, minTxForHeight, parseConsensusConfig, publicKeyOf, signTx, verifyMerkleProof,
-  ZERO_HASH, type Block, type BlockHeader, type Tx,
+  templateTxs, ZERO_HASH, type Block, type BlockHeader, type Tx,
 } from '../../consensus/index.ts';
 import { KEY_A, KEY_B, exampleText, sha256Buf, sha256Hex, throwsCode } from './consensus-helpers.ts';
 
@@ -384,4 +384,18 @@ test('genesis: commits to the config hash, meets its bits, and is recognised', (
   // round trip over the wire
   assert.equal(blockFromWire(JSON.parse(JSON.stringify(blockToWire(g)))).hash, g.hash);
   throwsCode(() => genesisTemplate(cfg, '1BgGZ9tcN4rm9KBzDn7KprQz87SZ26SAMh', time), 'bad-address');
+});
+
+test('the txs of a template are frozen with their merkle root; makeBlock of them makes the same block as of a copy', () => {
+  const cb = makeCoinbase(CHAIN, 2, ADDR_A, 50n);
+  const t = templateTxs([cb, ...TXS.slice(0, 3)]);
+  assert.equal(t.merkle, merkleRoot([cb, ...TXS.slice(0, 3)].map((x) => x.id)));
+  assert.ok(Object.isFrozen(t.txs));
+  assert.throws(() => (t.txs as Tx[]).push(TXS[3]), TypeError, 'no tx can be added after the root was taken');
+  const header = { v: 1 as const, height: 2, prev: ZERO_HASH, time: 1_700_000_100_000, bits: 4, nonce: 7 };
+  const fromTemplate = makeBlock(header, t.txs);
+  const fromCopy = makeBlock(header, [...t.txs]);
+  assert.equal(fromTemplate.header.merkle, t.merkle);
+  assert.deepEqual(fromTemplate, fromCopy);
+  assert.equal(fromTemplate.hash, fromCopy.hash);
 });
