@@ -61,7 +61,12 @@ async function post(addr: string, body: string, type: string, timeoutMs: number)
     // The peer closed a kept-alive connection just as it was reused: one new connection
     // (the retry Node's http docs give for `reusedSocket`; a request changes nothing twice).
     if (!(e instanceof StaleSocket)) throw e;
-    return postOnce(addr, body, type, Math.max(1, deadline - Date.now()));
+  }
+  try {
+    return await postOnce(addr, body, type, Math.max(1, deadline - Date.now()));
+  } catch (e) {
+    if (e instanceof StaleSocket) throw new PeerRequestError('unreachable', addr, `cannot reach: the connection closed (${type})`);
+    throw e;
   }
 }
 

@@ -66,6 +66,21 @@ test('p2p client: a kept-alive connection the peer closed as it was reused is re
   });
 });
 
+test('p2p client: when the retry finds a closed connection too, the peer is unreachable (not another kind of error)', async () => {
+  let n = 0;
+  await withPeer((req, _body, res) => {
+    // two connections answer once each, then every request is dropped
+    if (++n > 2) return req.socket.destroy();
+    setTimeout(() => json(res, 200, { peers: [] }), 20);
+  }, async (addr, sockets) => {
+    await Promise.all([askPeer(addr, { type: 'getpeers' }), askPeer(addr, { type: 'getpeers' })]);
+    assert.equal(sockets(), 2);
+    const e = await failure(askPeer(addr, { type: 'getpeers' }));
+    assert.equal(e.failure, 'unreachable');
+    assert.equal(n, 4, 'sent on one kept connection, then once more on the other');
+  });
+});
+
 test('p2p client: error answers are refusals with their code; anything else off-protocol is invalid', async () => {
   await withPeer((_req, body, res) => {
     const { type } = JSON.parse(body) as { type: string };
