@@ -6,6 +6,7 @@
  * thousands (every relayed tx is announced and fetched); its first call also loads ~35 ms of code.
  */
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { BodyTooLarge, readBody } from './body.ts';
 import { answerSchemas, errorSchema, MAX_MESSAGE_BYTES, type Answer, type Request, type RequestType } from './protocol.ts';
 
 /**
@@ -100,28 +101,15 @@ function postOnce(addr: string, body: string, type: string, timeoutMs: number): 
   });
 }
 
-function readCapped(res: IncomingMessage, addr: string, type: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(res.headers['content-length'] ?? '0');
-    if (declared > MAX_MESSAGE_BYTES) {
+/** The answer's text; over the limit the connection is dropped (the rest is not read). */
+async function readCapped(res: IncomingMessage, addr: string, type: string): Promise<string> {
+  try {
+    return await readBody(res, MAX_MESSAGE_BYTES);
+  } catch (e) {
+    if (e instanceof BodyTooLarge) {
       res.destroy();
-      return reject(new PeerRequestError('invalid', addr, `answer of ${declared} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`));
+      throw new PeerRequestError('invalid', addr, `answer ${e.declared === undefined ? '' : `of ${e.declared} bytes `}is over the ${e.limit}-byte limit`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_MESSAGE_BYTES) {
-        res.destroy();
-        return reject(new PeerRequestError('invalid', addr, `answer over the ${MAX_MESSAGE_BYTES}-byte limit`));
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', (e: NodeJS.ErrnoException) => reject(new PeerRequestError('unreachable', addr, `answer to ${type} broke off: ${e.code ?? e.message}`)));
-    // a peer that closes mid-answer: 'aborted' then 'close' without 'end'
-    res.on('close', () => {
-      if (!res.complete) reject(new PeerRequestError('unreachable', addr, `answer to ${type} broke off`));
-    });
-  });
+    throw new PeerRequestError('unreachable', addr, `answer to ${type} broke off: ${(e as Error).message}`);
+  }
 }

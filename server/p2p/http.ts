@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConsensusError } from '../../consensus/index.ts';
+import { BodyTooLarge, readBody } from './body.ts';
 import { MAX_MESSAGE_BYTES, requestSchema, type ErrorCode } from './protocol.ts';
 import { JsonText, P2pRefusal, type P2pService } from './service.ts';
 
@@ -30,18 +31,18 @@ export function p2pHandler(service: P2pService, opts: P2pHttpOptions): (req: Inc
       res.setHeader('allow', 'POST');
       return send(res, 405, errorBody('bad-request', 'use POST /p2p with a JSON body'));
     }
-    void readBody(req).then(
+    void readBody(req, MAX_MESSAGE_BYTES).then(
       (text) => answer(text, res),
       (e: Error) => {
+        if (!(e instanceof BodyTooLarge)) return; // the peer hung up
         // over the limit: answered, then the connection is closed instead of reading the rest
         res.setHeader('connection', 'close');
-        fail(res, 'bad-request', e.message);
+        fail(res, 'bad-request', `message over the ${e.limit}-byte limit`);
       },
     );
   };
 
-  async function answer(text: string | null, res: ServerResponse): Promise<void> {
-    if (text === null) return; // the peer hung up
+  async function answer(text: string, res: ServerResponse): Promise<void> {
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -66,27 +67,6 @@ export function p2pHandler(service: P2pService, opts: P2pHttpOptions): (req: Inc
       return fail(res, 'internal', 'the node could not answer');
     }
   }
-}
-
-/** The body as text; null when the peer hung up first; rejects a body over the size limit. */
-function readBody(req: IncomingMessage): Promise<string | null> {
-  const tooLarge = () => new Error(`message over the ${MAX_MESSAGE_BYTES}-byte limit`);
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > MAX_MESSAGE_BYTES) return reject(tooLarge());
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_MESSAGE_BYTES) return void chunks.push(chunk);
-      req.off('data', onData);
-      chunks.length = 0;
-      reject(tooLarge());
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(null));
-    req.on('close', () => !req.complete && resolve(null));
-  });
 }
 
 function errorBody(code: ErrorCode, message: string): string {
