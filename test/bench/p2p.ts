@@ -47,13 +47,15 @@ type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; f
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
   const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: [...NODE_PROCESS_FLAGS, '--import', 'tsx', ...profiling()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   cleanups.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
+  // resolved once the child has exited: a profile (BENCH_PROF_DIR) is written at exit
   return new Promise((resolve, reject) => {
+    let times: ImportTimes | undefined;
     child.on('message', (m: { ready?: true; error?: string } & Partial<ImportTimes>) => {
       if (m.ready) child.send(job);
       else if (m.error) reject(new Error(`import: ${m.error}`));
-      else resolve(m as ImportTimes);
+      else times = m as ImportTimes;
     });
-    child.once('exit', (code) => code !== 0 && reject(new Error(`import process exited (${code})`)));
+    child.once('exit', (code) => (code === 0 && times ? resolve(times) : reject(new Error(`import process exited (${code})`))));
   });
 }
 
@@ -195,6 +197,7 @@ async function measure(): Promise<Row[]> {
   });
 
   // ---- propagation of a full block: to one peer alone, then to 5 peers, each a node process of its own ----
+  if (PROP_ROUNDS === 0) return rows; // BENCH_PROP_ROUNDS=0: the import figures only
   checkInterrupt();
   await c.query('CREATE TABLE prop (id INT PRIMARY KEY, owner VARCHAR(20) NOT NULL, note TEXT)');
   await seed.node.miner!.mineNow();
