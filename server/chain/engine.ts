@@ -122,6 +122,8 @@ const RETRY_CONNECT_MAX_MS = 8000;
 const LOCK_ERRNOS = new Set([1205, ER_LOCK_DEADLOCK]);
 /** Blocks of a sync connected in one MySQL transaction at most. */
 export const MAX_RUN = 16;
+/** connectRun: a run was tried and rolled back (its blocks are then added one by one). */
+const RUN_FAILED = -1;
 /** meta key: the active block the index tables reach (index-backlog.ts). */
 const INDEX_TIP = 'index_tip';
 /** Index rows kept in memory before they are written at once, and for how long at most. */
@@ -652,13 +654,17 @@ export class Chain extends EventEmitter {
         i += run;
         continue;
       }
-      oneByOneUntil = Math.max(oneByOneUntil, i + MAX_RUN);
+      // A block that cannot start a run (a schema change, say) goes alone, and runs resume after it.
+      if (run === RUN_FAILED) oneByOneUntil = Math.max(oneByOneUntil, i + MAX_RUN);
       onAdded?.(blocks[i], await this.addBlock(blocks[i]));
       i++;
     }
   }
 
-  /** Connects the longest prefix of `blocks` (at least two) that extends the tip as one run; how many it connected (0 or ≥ 2). */
+  /**
+   * Connects the longest prefix of `blocks` (at least two) that extends the tip as one run; how
+   * many it connected: ≥ 2, 0 when no run starts here, RUN_FAILED when one was tried and rolled back.
+   */
   private async connectRun(blocks: readonly Block[]): Promise<number> {
     const run: Block[] = [];
     const added: StoredHeader[] = [];
@@ -686,7 +692,7 @@ export class Chain extends EventEmitter {
       await this.switchTo(parent, run[run.length - 1], { unsaved: new Map(run.map((b) => [b.hash, b])), run: true });
       return run.length;
     } catch {
-      return 0; // nothing of the run is left (rolled back); block by block finds out why
+      return RUN_FAILED; // nothing of the run is left (rolled back); block by block finds out why
     } finally {
       if (!this.isActive(parent.hash)) for (const h of added) this.headers.delete(h.hash);
     }

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bitsForHeight, blockHash, coinsToUnits, ConsensusError, hasValidSignature, makeCoinbase, makeTx, merkleRoot, mineSync, signTx, type Tx } from '../../consensus/index.ts';
+import { bitsForHeight, blockHash, coinsToUnits, ConsensusError, hasValidSignature, makeCoinbase, makeTx, merkleRoot, mineSync, signTx, type Block, type Tx } from '../../consensus/index.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
 import { Miner } from '../../server/chain/miner.ts';
 import type { Chain } from '../../server/chain/engine.ts';
@@ -545,6 +545,37 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     assert.equal(t.chain.headers.get(withBad[2].hash)?.status, BlockStatus.Invalid);
     assert.equal(t.chain.headers.has(withBad[3].hash), false, 'blocks after the bad one were not taken');
     assert.deepEqual((await rows()).filter((r) => r.id >= 3000).map((r) => r.id), [3000, 3001]);
+  });
+
+  test('addBlocks: a schema change goes alone and the blocks after it connect as a run again', async () => {
+    const ddl = signTx({
+      v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+      sql: { stmts: ['CREATE TABLE t_run (a INT PRIMARY KEY)'], undo: ['DROP TABLE `t_run`'], refs: ['t_run:*'], base: { 't_run:*': null } },
+    } as Parameters<typeof signTx>[0], author.priv);
+    const start = t.chain.height;
+    const blocks: Block[] = [];
+    let parent = t.chain.tip.hash;
+    for (const [k, tx] of [ddl, insert(4000, 'after'), insert(4001, 'after'), insert(4002, 'after')].entries()) {
+      const b = mineOnHeader(parent, start + 1 + k, [tx]);
+      blocks.push(b);
+      parent = b.hash;
+    }
+    // blocks added one by one go through addBlock; a run does not
+    const alone: number[] = [];
+    const addBlock = t.chain.addBlock.bind(t.chain);
+    t.chain.addBlock = (b: Block) => (alone.push(b.header.height), addBlock(b));
+    try {
+      const seen: string[] = [];
+      await t.chain.addBlocks(blocks, (b, r) => seen.push(`${b.header.height}:${r}`));
+      assert.deepEqual(seen, blocks.map((b) => `${b.header.height}:connected`));
+    } finally {
+      t.chain.addBlock = addBlock;
+    }
+    assert.deepEqual(alone, [start + 1], 'only the schema change went alone');
+    assert.equal(t.chain.tip.hash, blocks[3].hash);
+    for (const id of [4000, 4001, 4002]) latest.set(`t:${id}`, blocks[id - 3999].txs[1].id);
+    assert.deepEqual((await rows()).filter((r) => r.id >= 4000).map((r) => r.id), [4000, 4001, 4002]);
+    assert.deepEqual((await app.query(`SHOW TABLES FROM \`${t.db.name}\` LIKE 't_run'`))[0], [{ [`Tables_in_${t.db.name} (t_run)`]: 't_run' }]);
   });
 });
 
