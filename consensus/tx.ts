@@ -84,14 +84,16 @@ function txFromCanonical(raw: string, body: unknown, sig: string | undefined): T
   return { id: txidOf(raw), body, raw, sig };
 }
 
+/** `wire`: JSON data as parsed from a message or a row; its body becomes the tx's (left unmodified afterwards). */
 export function txFromWire(wire: unknown): Tx {
   if (!isObject(wire) || !onlyKeys(wire, ['body', 'sig'])) fail('bad-encoding', 'transaction must be {"body":{...},"sig":"..."}');
   const raw = canonicalize(wire.body);
   const sig = wire.sig;
   if (sig !== undefined && typeof sig !== 'string') fail('bad-signature', 'signature must be a hex string');
   if (raw.length > MAX_TX_BYTES) fail('bad-encoding', `transaction body is larger than ${MAX_TX_BYTES} bytes`);
-  // canonical by construction (canonicalize of its own output is the same text): parsed, not checked again
-  return txFromCanonical(raw, JSON.parse(raw), sig as string | undefined);
+  // The body as received is what `raw` parses to: plain JSON data (a peer's message, parsed),
+  // for which canonicalize only orders keys and spells numbers; no second parse is needed.
+  return txFromCanonical(raw, wire.body, sig as string | undefined);
 }
 
 export function txToWire(tx: Tx): TxWire {

@@ -10,8 +10,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { createHash } from 'node:crypto';
-import { isCoinbase, signatureToCompact, signedMessage, type Tx } from '../../consensus/index.ts';
+import { isCoinbase, signatureToCompact, type Tx } from '../../consensus/index.ts';
 import { compressedKey } from './verify.ts';
 
 interface Waiting { resolve: (ok: Uint8Array) => void; reject: (e: Error) => void }
@@ -104,7 +103,8 @@ export class VerifyPool {
       try {
         const sig = signatureToCompact(tx.sig);
         const pub = compressedKey(tx.body.from);
-        toCheck.push({ i, digest: createHash('sha256').update(signedMessage(tx.raw)).digest(), sig, pub });
+        // the signed digest is the txid, SHA-256 of M (consensus txidOf; every Tx is made with its id)
+        toCheck.push({ i, digest: Buffer.from(tx.id, 'hex'), sig, pub });
       } catch {
         // a malformed signature or key: not valid
       }

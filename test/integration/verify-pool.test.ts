@@ -4,7 +4,7 @@
 // forged signature still makes the block invalid.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { coinsToUnits, ConsensusError, hasValidSignature, makeTx, nobleVerify, signTx, type Tx, type Verifier } from '../../consensus/index.ts';
+import { coinsToUnits, ConsensusError, hasValidSignature, makeTx, nobleVerify, signTx, txFromRaw, type Tx, type Verifier } from '../../consensus/index.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
 import { VerifyPool, type VerifyHelpers } from '../../server/chain/verify-pool.ts';
 import { hasNativeVerifier, makeOpensslVerifier } from '../../server/chain/verify.ts';
@@ -24,7 +24,7 @@ for (const kind of ['process', 'thread'] as VerifyHelpers[]) test(`${kind} helpe
       ...valid,
       { ...valid[0], sig: valid[1].sig }, // another tx's signature
       { ...valid[3], sig: valid[4].sig }, // another key's signature
-      { ...valid[2], raw: valid[2].raw.replace('INSERT', 'insert') }, // the text changed after signing
+      txFromRaw(valid[2].raw.replace('INSERT', 'insert'), valid[2].sig), // the text changed after signing
       { ...valid[5], sig: undefined }, // no signature
       { ...valid[6], sig: '3006020101020101' }, // well-formed DER, wrong values
     ];
