@@ -284,6 +284,8 @@ async function readKeys(exec: SqlExecutor, info: TableInfo, pkCols: ColumnDef[],
   if (det.auto && pkCols.length === 1 && pkCols[0].name === det.auto.column.name && det.auto.assigned.every(Boolean)) {
     return pkExprs.map((e) => [e[0]]);
   }
+  const literal = integerKeys(pkCols, pkExprs);
+  if (literal) return literal;
   const keys: SqlValue[][] = [];
   const list = pkCols.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name))).join(', ');
   for (let start = 0; start < pkExprs.length; start += 200) {
@@ -306,6 +308,40 @@ async function readKeys(exec: SqlExecutor, info: TableInfo, pkCols: ColumnDef[],
     }
   }
   return keys;
+}
+
+/** Bits of MariaDB's integer types: a value in range is stored exactly and prints as its decimal. */
+const INTEGER_BITS: Record<string, number> = { tinyint: 8, smallint: 16, mediumint: 24, int: 32, bigint: 64 };
+const INTEGER_LITERAL = /^-?(?:0|[1-9][0-9]*)$/;
+
+/**
+ * The keys of an INSERT or REPLACE that gave every key column as an integer literal within its
+ * column's range, in the text form MySQL prints them: no read-back needed (one round trip less
+ * per row write). Null when any key needs the read: other types (collations, decimals, dates
+ * print their own way), ZEROFILL (pads), AUTO_INCREMENT (0 or NULL assigns an id), expressions.
+ * The statement itself succeeded, and IGNORE and ON DUPLICATE KEY UPDATE are refused, so each
+ * row now exists with exactly these keys.
+ */
+function integerKeys(pkCols: ColumnDef[], pkExprs: string[][]): SqlValue[][] | null {
+  const ranges: [bigint, bigint][] = [];
+  for (const c of pkCols) {
+    const bits = INTEGER_BITS[c.dataType];
+    if (!bits || c.autoIncrement || /zerofill/i.test(c.columnType)) return null;
+    const unsigned = /unsigned/i.test(c.columnType);
+    ranges.push(unsigned ? [0n, (1n << BigInt(bits)) - 1n] : [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n]);
+  }
+  const out: SqlValue[][] = [];
+  for (const row of pkExprs) {
+    const key: SqlValue[] = [];
+    for (let i = 0; i < row.length; i++) {
+      if (!INTEGER_LITERAL.test(row[i])) return null;
+      const v = BigInt(row[i]);
+      if (v < ranges[i][0] || v > ranges[i][1]) return null;
+      key.push(v.toString());
+    }
+    out.push(key);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -176,7 +176,7 @@ export async function run(): Promise<Row[]> {
     { key: 'txid.canonical', group: TXID_GROUP, name: 'canonicalize + txidOf (prefix + body → SHA-256)', value: t.canon.perSec, unit: 'tx/s', base },
     { key: 'txid.canonicalize_only', group: TXID_GROUP, name: 'canonicalize only', value: t.canonOnly.perSec, unit: 'tx/s', base },
     { key: 'txid.make_tx', group: TXID_GROUP, name: 'makeTx (+ checkBodyShape)', value: t.made.perSec, unit: 'tx/s', base },
-    { key: 'txid.from_wire', group: TXID_GROUP, name: 'txFromWire (canonicalize, re-parse, shape, txid)', value: t.parsed.perSec, unit: 'tx/s', base },
+    { key: 'txid.from_wire', group: TXID_GROUP, name: 'txFromWire (canonicalize, shape, txid)', value: t.parsed.perSec, unit: 'tx/s', base },
   );
   return rows;
 }

@@ -305,6 +305,47 @@ test('refs: single row, several rows, non-key WHERE, composite keys, canonical v
   assert.deepEqual(await refs('DROP TABLE t2'), ['t2:*']);
 });
 
+test('INSERT keys given as integer literals in range are not read back; every other key is, as MySQL prints it', async () => {
+  const d = await database('intkeys', [
+    'CREATE TABLE ik (a TINYINT NOT NULL, b INT UNSIGNED NOT NULL, c BIGINT NOT NULL, v INT, PRIMARY KEY (a, b, c))',
+    'CREATE TABLE iz (id INT(6) ZEROFILL PRIMARY KEY, v INT)',
+    'CREATE TABLE isk (id INT PRIMARY KEY, k VARCHAR(10) NOT NULL, UNIQUE KEY (k))',
+  ]);
+  const reads: string[] = [];
+  // reads of the rows (the schema and session settings are read besides, once)
+  const counting = { query: (sql: string) => (/^\s*SELECT .* FROM `i/i.test(sql) && reads.push(sql), d.exec.query(sql)) };
+  const write = async (sql: string) => {
+    reads.length = 0;
+    const out = await inTxn(d.exec, () => executeWrite(counting, w(sql), d.schema));
+    return { refs: out.refs, undo: out.undo, reads: reads.length };
+  };
+  // what MySQL itself prints for each key, to compare with
+  const stored = async (table: string, cols: string) => (await d.exec.query(`SELECT CONCAT_WS(',', ${cols}) FROM ${table} ORDER BY ${cols}`)).rows.map((r) => `${table}:${r[0]}`);
+
+  const plain = await write('INSERT INTO ik VALUES (-128, 4294967295, -9007199254740991, 1), (127, 0, 9007199254740991, 2), (0, 7, -5, 3)');
+  assert.equal(plain.reads, 0, `canonical integer literals in range: no read-back (${reads.join(' / ')})`);
+  assert.deepEqual(plain.refs, ['ik:-128,4294967295,-9007199254740991', 'ik:127,0,9007199254740991', 'ik:0,7,-5']);
+  assert.deepEqual([...plain.refs].sort(), (await stored('ik', 'a, b, c')).sort());
+  assert.deepEqual(plain.undo, [
+    "DELETE FROM `ik` WHERE `a` = '0' AND `b` = '7' AND `c` = '-5'",
+    "DELETE FROM `ik` WHERE `a` = '127' AND `b` = '0' AND `c` = '9007199254740991'",
+    "DELETE FROM `ik` WHERE `a` = '-128' AND `b` = '4294967295' AND `c` = '-9007199254740991'",
+  ]);
+  // a string, a leading zero, a decimal point: read back, and MySQL's form is the ref
+  const read = await write("INSERT INTO ik VALUES ('9', 007, 1.0, 4)");
+  assert.equal(read.reads, 1);
+  assert.deepEqual(read.refs, ['ik:9,7,1']);
+  assert.equal((await stored('ik', 'a, b, c')).includes('ik:9,7,1'), true);
+  // ZEROFILL prints padded: read back
+  const padded = await write('INSERT INTO iz VALUES (5, 1)');
+  assert.equal(padded.reads, 1);
+  assert.deepEqual(padded.refs, ['iz:000005']);
+  // REPLACE on a table without other unique keys takes the shortcut too
+  const replaced = await write('REPLACE INTO ik VALUES (0, 7, -5, 30)');
+  assert.equal(replaced.reads, 1, 'only the rows it replaces are read (FOR UPDATE), not the keys');
+  assert.deepEqual(replaced.refs, ['ik:0,7,-5']);
+});
+
 test('planDryRun: DML runs (the caller rolls back), DDL runs nothing', async () => {
   const d = await database('dry');
   const before = await snapshots(d.exec, TABLES, true);
