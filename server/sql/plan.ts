@@ -11,7 +11,7 @@
  *  - planDryRun runs DML the same way (the caller rolls back after) and runs no DDL at all.
  */
 import type { WriteStatement } from './classify.ts';
-import { SqlExecError, type SqlExecutor } from './executor.ts';
+import { pipelined, SqlExecError, type SqlExecutor, type SqlResult } from './executor.ts';
 import { checkLiterals, cleanCopy, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
 import { checkDmlShape, checkSessionSqlMode, determinize, toExprSql, withAutoIds, type Determinized, type SessionVars } from './determinism.ts';
 import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
@@ -218,7 +218,17 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
   }
 
   const executed = canonicalSql(det.ast, write.printable && !det.rewritten);
-  const res = await exec.query(executed);
+  // Keys that must be read back and need no AUTO_INCREMENT id are read in the INSERT's round trip.
+  const reads = det.auto || integerKeys(pkCols, pkExprs) ? undefined : keyReads(info, pkCols, pkExprs);
+  let res: SqlResult;
+  let readBack: SqlResult[] | undefined;
+  if (reads) {
+    const [r, ...back] = await pipelined(exec, [executed, ...reads]);
+    if (r instanceof SqlExecError) throw r;
+    const failed = back.find((b) => b instanceof SqlExecError);
+    if (failed) throw failed;
+    [res, readBack] = [r, back as SqlResult[]];
+  } else res = await exec.query(executed);
   let stmt = executed;
   if (det.auto) {
     if (res.insertId === 0n) throw new Error('OurSQL: MySQL assigned no AUTO_INCREMENT id to the inserted rows; roll back');
@@ -231,7 +241,7 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
   }
 
   // the keys of the new rows, in the server's text form
-  const keys = await readKeys(exec, info, pkCols, pkExprs, det);
+  const keys = readBack ? keysRead(readBack, pkExprs.length) : await readKeys(exec, info, pkCols, pkExprs, det);
   const pkIdx = info.primaryKey.map((k) => cols.findIndex((c) => c.name === k));
   const newRefs = unique(keys.map((k) => rowRef(info.name, k)));
   const oldRefs = old.map((r) => rowRef(info.name, pkIdx.map((i) => r[i])));
@@ -278,7 +288,7 @@ function pkExpressions(info: TableInfo, det: Determinized, pkCols: ColumnDef[]):
   return out;
 }
 
-/** Reads back each new row's key as the server stores it (one query per 200 rows). */
+/** Each new row's key as the server stores it: known, or read back (one query per 200 rows). */
 async function readKeys(exec: SqlExecutor, info: TableInfo, pkCols: ColumnDef[], pkExprs: string[][], det: Determinized): Promise<SqlValue[][]> {
   // a key that is just the AUTO_INCREMENT id needs no read: the id is its text form
   if (det.auto && pkCols.length === 1 && pkCols[0].name === det.auto.column.name && det.auto.assigned.every(Boolean)) {
@@ -286,26 +296,39 @@ async function readKeys(exec: SqlExecutor, info: TableInfo, pkCols: ColumnDef[],
   }
   const literal = integerKeys(pkCols, pkExprs);
   if (literal) return literal;
-  const keys: SqlValue[][] = [];
+  const results: SqlResult[] = [];
+  for (const sql of keyReads(info, pkCols, pkExprs)) results.push(await exec.query(sql));
+  return keysRead(results, pkExprs.length);
+}
+
+/** The queries that read the new rows' keys back, 200 rows each; each row's number comes first. */
+function keyReads(info: TableInfo, pkCols: ColumnDef[], pkExprs: string[][]): string[] {
   const list = pkCols.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name))).join(', ');
+  const out: string[] = [];
   for (let start = 0; start < pkExprs.length; start += 200) {
-    const part = pkExprs.slice(start, start + 200);
-    const sql = part
+    out.push(pkExprs.slice(start, start + 200)
       .map((e, j) => `SELECT ${start + j}, ${list} FROM ${quoteIdent(info.name)} WHERE ${pkCols.map((c, i) => `${quoteIdent(c.name)} = (${e[i]})`).join(' AND ')}`)
-      .join(' UNION ALL ');
-    const res = await exec.query(sql);
-    const byRow = new Map<number, SqlValue[][]>();
+      .join(' UNION ALL '));
+  }
+  return out;
+}
+
+/** Each of `count` rows' key from the answers to keyReads: exactly one row each. */
+function keysRead(results: readonly SqlResult[], count: number): SqlValue[][] {
+  const byRow = new Map<number, SqlValue[][]>();
+  for (const res of results) {
     for (const r of res.rows) {
       const n = Number(r[0]);
       byRow.set(n, [...(byRow.get(n) ?? []), r.slice(1)]);
     }
-    for (let j = 0; j < part.length; j++) {
-      const found = byRow.get(start + j) ?? [];
-      if (found.length !== 1) {
-        throw new Error(`OurSQL: could not read back row ${start + j + 1} of the INSERT by its primary key (found ${found.length}); roll back`);
-      }
-      keys.push(found[0]);
+  }
+  const keys: SqlValue[][] = [];
+  for (let n = 0; n < count; n++) {
+    const found = byRow.get(n) ?? [];
+    if (found.length !== 1) {
+      throw new Error(`OurSQL: could not read back row ${n + 1} of the INSERT by its primary key (found ${found.length}); roll back`);
     }
+    keys.push(found[0]);
   }
   return keys;
 }

@@ -407,21 +407,27 @@ export class ReplicatedWrites {
 }
 
 /**
- * An executor whose first statement goes out pipelined behind START TRANSACTION: one round trip
- * less per update. START TRANSACTION cannot fail here (the proxy refuses XA, the one state in
- * which it would), and on a lost connection neither statement runs.
+ * An executor whose first statement (or pipeline) goes out behind START TRANSACTION: one round
+ * trip less per update. START TRANSACTION cannot fail here (the proxy refuses XA, the one state in
+ * which it would), and on a lost connection none of them runs.
  */
 function beginWith(exec: SqlExecutor): SqlExecutor {
   let begun = false;
+  const pipeline = async (sqls: readonly string[]) => {
+    if (begun) return pipelined(exec, sqls);
+    begun = true;
+    const [start, ...rest] = await pipelined(exec, ['START TRANSACTION', ...sqls]);
+    if (start instanceof SqlExecError) throw start;
+    return rest;
+  };
   return {
     async query(sql) {
       if (begun) return exec.query(sql);
-      begun = true;
-      const [start, first] = await pipelined(exec, ['START TRANSACTION', sql]);
-      if (start instanceof SqlExecError) throw start;
+      const [first] = await pipeline([sql]);
       if (first instanceof SqlExecError) throw first;
       return first;
     },
+    pipeline,
   };
 }
 

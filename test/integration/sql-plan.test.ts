@@ -9,6 +9,7 @@ import { testDatabase } from '../helpers/mysql.ts';
 import { connectExecutor, type Mysql2Executor } from '../helpers/mysql-executor.ts';
 import { SqlClassifier, type WriteStatement } from '../../server/sql/classify.ts';
 import { executeWrite, planDryRun, type WriteOutcome, type WriteOptions } from '../../server/sql/plan.ts';
+import { pipelined, type SqlExecutor } from '../../server/sql/executor.ts';
 import { SchemaCache } from '../../server/sql/schema.ts';
 import { bodyMatchesSql } from '../../server/sql/match.ts';
 import { WriteRefused } from '../../server/sql/write-refused.ts';
@@ -309,15 +310,22 @@ test('INSERT keys given as integer literals in range are not read back; every ot
   const d = await database('intkeys', [
     'CREATE TABLE ik (a TINYINT NOT NULL, b INT UNSIGNED NOT NULL, c BIGINT NOT NULL, v INT, PRIMARY KEY (a, b, c))',
     'CREATE TABLE iz (id INT(6) ZEROFILL PRIMARY KEY, v INT)',
-    'CREATE TABLE isk (id INT PRIMARY KEY, k VARCHAR(10) NOT NULL, UNIQUE KEY (k))',
+    'CREATE TABLE sk (k VARCHAR(36) PRIMARY KEY, v INT)',
   ]);
   const reads: string[] = [];
-  // reads of the rows (the schema and session settings are read besides, once)
-  const counting = { query: (sql: string) => (/^\s*SELECT .* FROM `i/i.test(sql) && reads.push(sql), d.exec.query(sql)) };
+  const batches: string[][] = [];
+  // reads of the rows (the schema and session settings are read besides, once); what goes out
+  // together (a pipeline: one round trip where the executor has one)
+  const isRead = (sql: string) => /^\s*SELECT .* FROM `(ik|iz|sk)`/i.test(sql);
+  const counting: SqlExecutor = {
+    query: (sql) => (isRead(sql) && reads.push(sql), d.exec.query(sql)),
+    pipeline: (sqls) => (batches.push([...sqls]), reads.push(...sqls.filter(isRead)), pipelined(d.exec, sqls)),
+  };
   const write = async (sql: string) => {
     reads.length = 0;
+    batches.length = 0;
     const out = await inTxn(d.exec, () => executeWrite(counting, w(sql), d.schema));
-    return { refs: out.refs, undo: out.undo, reads: reads.length };
+    return { refs: out.refs, undo: out.undo, reads: reads.length, batches: batches.map((b) => b.map((q) => q.split(' ')[0])) };
   };
   // what MySQL itself prints for each key, to compare with
   const stored = async (table: string, cols: string) => (await d.exec.query(`SELECT CONCAT_WS(',', ${cols}) FROM ${table} ORDER BY ${cols}`)).rows.map((r) => `${table}:${r[0]}`);
@@ -325,6 +333,7 @@ test('INSERT keys given as integer literals in range are not read back; every ot
   const plain = await write('INSERT INTO ik VALUES (-128, 4294967295, -9007199254740991, 1), (127, 0, 9007199254740991, 2), (0, 7, -5, 3)');
   assert.equal(plain.reads, 0, `canonical integer literals in range: no read-back (${reads.join(' / ')})`);
   assert.deepEqual(plain.refs, ['ik:-128,4294967295,-9007199254740991', 'ik:127,0,9007199254740991', 'ik:0,7,-5']);
+  assert.deepEqual(plain.batches, [], 'nothing to send with it');
   assert.deepEqual([...plain.refs].sort(), (await stored('ik', 'a, b, c')).sort());
   assert.deepEqual(plain.undo, [
     "DELETE FROM `ik` WHERE `a` = '0' AND `b` = '7' AND `c` = '-5'",
@@ -334,12 +343,17 @@ test('INSERT keys given as integer literals in range are not read back; every ot
   // a string, a leading zero, a decimal point: read back, and MySQL's form is the ref
   const read = await write("INSERT INTO ik VALUES ('9', 007, 1.0, 4)");
   assert.equal(read.reads, 1);
+  assert.deepEqual(read.batches, [['INSERT', 'SELECT']], 'the read goes out with the INSERT');
   assert.deepEqual(read.refs, ['ik:9,7,1']);
+  const text = await write("INSERT INTO sk VALUES ('Ab ', 1), ('c', 2)");
+  assert.deepEqual(text.batches, [['INSERT', 'SELECT']]);
+  assert.deepEqual(text.refs, ['sk:Ab ', 'sk:c']);
   assert.equal((await stored('ik', 'a, b, c')).includes('ik:9,7,1'), true);
   // ZEROFILL prints padded: read back
   const padded = await write('INSERT INTO iz VALUES (5, 1)');
   assert.equal(padded.reads, 1);
   assert.deepEqual(padded.refs, ['iz:000005']);
+  assert.deepEqual(padded.batches, [['INSERT', 'SELECT']]);
   // REPLACE on a table without other unique keys takes the shortcut too
   const replaced = await write('REPLACE INTO ik VALUES (0, 7, -5, 30)');
   assert.equal(replaced.reads, 1, 'only the rows it replaces are read (FOR UPDATE), not the keys');
