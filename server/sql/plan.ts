@@ -218,8 +218,9 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
   }
 
   const executed = canonicalSql(det.ast, write.printable && !det.rewritten);
-  // Keys that must be read back and need no AUTO_INCREMENT id are read in the INSERT's round trip.
-  const reads = det.auto || integerKeys(pkCols, pkExprs) ? undefined : keyReads(info, pkCols, pkExprs);
+  // Keys known as given need no read; others that need no AUTO_INCREMENT id are read in the INSERT's round trip.
+  const literal = det.auto ? null : integerKeys(pkCols, pkExprs);
+  const reads = det.auto || literal ? undefined : keyReads(info, pkCols, pkExprs);
   let res: SqlResult;
   let readBack: SqlResult[] | undefined;
   if (reads) {
@@ -241,7 +242,7 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
   }
 
   // the keys of the new rows, in the server's text form
-  const keys = readBack ? keysRead(readBack, pkExprs.length) : await readKeys(exec, info, pkCols, pkExprs, det);
+  const keys = literal ?? (readBack ? keysRead(readBack, pkExprs.length) : await readKeys(exec, info, pkCols, pkExprs, det));
   const pkIdx = info.primaryKey.map((k) => cols.findIndex((c) => c.name === k));
   const newRefs = unique(keys.map((k) => rowRef(info.name, k)));
   const oldRefs = old.map((r) => rowRef(info.name, pkIdx.map((i) => r[i])));
@@ -288,14 +289,12 @@ function pkExpressions(info: TableInfo, det: Determinized, pkCols: ColumnDef[]):
   return out;
 }
 
-/** Each new row's key as the server stores it: known, or read back (one query per 200 rows). */
+/** The keys of rows an INSERT gave AUTO_INCREMENT ids, as the server stores them: known, or read back (one query per 200 rows). */
 async function readKeys(exec: SqlExecutor, info: TableInfo, pkCols: ColumnDef[], pkExprs: string[][], det: Determinized): Promise<SqlValue[][]> {
   // a key that is just the AUTO_INCREMENT id needs no read: the id is its text form
   if (det.auto && pkCols.length === 1 && pkCols[0].name === det.auto.column.name && det.auto.assigned.every(Boolean)) {
     return pkExprs.map((e) => [e[0]]);
   }
-  const literal = integerKeys(pkCols, pkExprs);
-  if (literal) return literal;
   const results: SqlResult[] = [];
   for (const sql of keyReads(info, pkCols, pkExprs)) results.push(await exec.query(sql));
   return keysRead(results, pkExprs.length);
