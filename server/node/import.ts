@@ -18,7 +18,8 @@ import { databaseHasTables } from '../sql/import.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import { datadirPaths, DatadirError, NodeConfigSchema, readNodeConfig, writeNodeConfig } from './datadir.ts';
-import { OursqlNode, openMysqlPool } from './node.ts';
+import { newVerifyPool, OursqlNode, openMysqlPool } from './node.ts';
+import type { VerifyPool } from '../chain/verify-pool.ts';
 
 export interface ImportOptions {
   datadir: string;
@@ -28,12 +29,43 @@ export interface ImportOptions {
   onProgress?: (p: SyncProgress) => void;
 }
 
-export interface ImportResult { genesis: string; height: number; blocks: number; txs: number; minter: string; seconds: number }
+export interface ImportResult {
+  genesis: string; height: number; blocks: number; txs: number; minter: string; seconds: number;
+  /** Of `txs`, the signatures the event loop checked itself (the helpers were not ready, or died). */
+  checkedHere: number;
+}
 
 export async function importNode(opts: ImportOptions): Promise<ImportResult> {
-  const log = opts.log ?? (() => {});
   const started = Date.now();
   if (await readNodeConfig(opts.datadir)) throw new DatadirError(`${opts.datadir} already holds a node (config.json exists)`);
+  // The signature helpers start now, while the set-up below waits for the peer and MySQL: started
+  // with the sync, they were not ready for its first ~1,000 txs, which the event loop then checked.
+  const verifyPool = newVerifyPool();
+  verifyPool.warm();
+  const node = await setUp(opts, verifyPool).catch(async (e) => {
+    await verifyPool.close();
+    throw e;
+  });
+  let txs = 0;
+  let blocks: number;
+  try {
+    const hello = await askPeer(opts.peer, { type: 'hello', ...helloOf(node) });
+    blocks = await syncFrom(node.chain, opts.peer, {
+      peerHeight: hello.height,
+      onProgress: (p) => {
+        txs = p.txs;
+        opts.onProgress?.(p);
+      },
+    });
+  } finally {
+    await node.stop();
+  }
+  return { genesis: node.chain.genesis, height: node.chain.height, blocks, txs, minter: node.config.minter!, seconds: (Date.now() - started) / 1000, checkedHere: node.chain.signaturesCheckedHere };
+}
+
+/** The datadir, databases and chain of the new node, set up as `init` does; the node opened on them. */
+async function setUp(opts: ImportOptions, verifyPool: VerifyPool): Promise<OursqlNode> {
+  const log = opts.log ?? (() => {});
   const mysqlUrl = opts.mysql ?? DEFAULT_MYSQL_URL;
   parseMysqlUrl(mysqlUrl);
 
@@ -78,23 +110,7 @@ export async function importNode(opts: ImportOptions): Promise<ImportResult> {
   await writeFile(paths.consensus, consensusText);
   await writeNodeConfig(opts.datadir, NodeConfigSchema.parse({ mysql: mysqlUrl, minter, proxyKey: minter, peers: [opts.peer] }));
   log(`chain ${genesis.hash} set up; replaying it from ${opts.peer}…`);
-
-  const node = await OursqlNode.start({ datadir: opts.datadir, serve: false, log });
-  let txs = 0;
-  let blocks: number;
-  try {
-    const hello = await askPeer(opts.peer, { type: 'hello', ...helloOf(node) });
-    blocks = await syncFrom(node.chain, opts.peer, {
-      peerHeight: hello.height,
-      onProgress: (p) => {
-        txs = p.txs;
-        opts.onProgress?.(p);
-      },
-    });
-  } finally {
-    await node.stop();
-  }
-  return { genesis: genesis.hash, height: node.chain.height, blocks, txs, minter, seconds: (Date.now() - started) / 1000 };
+  return OursqlNode.start({ datadir: opts.datadir, serve: false, log, verifyPool });
 }
 
 function helloOf(node: OursqlNode) {

@@ -50,6 +50,13 @@ export interface NodeStartOptions {
   beforeCommit?: () => Promise<void>;
   /** false: open the chain without HTTP server or miner (CLI commands on a stopped node). */
   serve?: boolean;
+  /** Signature helpers the caller made (and warmed) ahead of the start; a started node closes them, a failed start does not. */
+  verifyPool?: VerifyPool;
+}
+
+/** The signature helpers a node uses: processes with native libsecp256k1 where it loads, else threads. */
+export function newVerifyPool(): VerifyPool {
+  return new VerifyPool(hasNativeVerifier() ? 'process' : 'thread');
 }
 
 const ENGINE_LOCK_WAIT_S = 5;
@@ -143,7 +150,7 @@ export class OursqlNode {
       // A sync's signatures are checked ahead on the other cores: by child processes with native
       // libsecp256k1, or by threads with its ~4x slower WebAssembly build where the addon does not
       // load. They start at the first block to check (a sync), not for CLI commands.
-      const verifyPool = new VerifyPool(hasNativeVerifier() ? 'process' : 'thread');
+      const verifyPool = opts.verifyPool ?? newVerifyPool();
       cleanupOnError = async () => verifyPool.close();
       const chain = await Chain.open({
         store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs: readonly Tx[]) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm(),

@@ -18,7 +18,7 @@ process.once('message', (job: Job) => {
       const cpu = process.cpuUsage(cpu0);
       process.send!({
         blocks: r.blocks, txs: r.txs, ms: end - t0, firstMs: first.at - t0, firstTxs: first.txs, restMs: end - first.at,
-        cpuMs: (cpu.user + cpu.system) / 1000, elu: performance.eventLoopUtilization(elu0).utilization,
+        cpuMs: (cpu.user + cpu.system) / 1000, elu: performance.eventLoopUtilization(elu0).utilization, checkedHere: r.checkedHere,
       }, () => process.exit(0));
     },
     (e: Error) => process.send!({ error: e.stack ?? e.message }, () => process.exit(1)),

@@ -41,7 +41,7 @@ async function writeRows(n: ClusterNode, table: string, count: number, from: num
 /** With BENCH_PROF_DIR set, the bench's child processes (imports, receivers) write V8 CPU profiles there. */
 const profiling = () => (process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR, '--cpu-prof-interval', '200'] : []);
 
-type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; firstTxs: number; restMs: number; cpuMs: number; elu: number };
+type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; firstTxs: number; restMs: number; cpuMs: number; elu: number; checkedHere: number };
 
 /** `importNode` in a process of its own (p2p-import.ts), timed there. */
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
@@ -190,7 +190,7 @@ async function measure(): Promise<Row[]> {
   rows.push({
     key: 'p2p.replay.import', group: 'Peers', name: `import replay (${r.blocks} blocks, ${r.txs} SQL txs, signatures checked)`,
     value: rate(r), unit: 'tx/s', base: 'p2p.replay.direct',
-    note: `target ≥ 5,000 tx/s; median of ${runs.length} (${runs.map((x) => fmt(rate(x))).join(', ')}); the whole command (its own process): ${r.ms.toFixed(0)} ms, of it ${r.firstMs.toFixed(0)} ms set-up to the first block (its CREATE TABLE); CPU ${(r.cpuMs / r.ms * 100).toFixed(0)}% (signature checks besides, in a helper), main thread busy ${(r.elu * 100).toFixed(0)}%`,
+    note: `target ≥ 5,000 tx/s; median of ${runs.length} (${runs.map((x) => fmt(rate(x))).join(', ')}); the whole command (its own process): ${r.ms.toFixed(0)} ms, of it ${r.firstMs.toFixed(0)} ms set-up to the first block (its CREATE TABLE); CPU ${(r.cpuMs / r.ms * 100).toFixed(0)}% (signature checks besides, in a helper; ${r.checkedHere} of them on the main thread), main thread busy ${(r.elu * 100).toFixed(0)}%`,
   }, {
     key: 'p2p.replay.sync', group: 'Peers', name: 'of which: the blocks after the first (fetch, check, replay)', value: (r.txs - r.firstTxs) / (r.restMs / 1000),
     unit: 'tx/s', base: 'p2p.replay.direct',
