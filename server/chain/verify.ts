@@ -8,7 +8,7 @@ const SPKI_PREFIX = Buffer.from('3036301006072a8648ce3d020106052b8104000a032200'
 const MAX_CACHED_KEYS = 10_000;
 
 /** Parsed public keys by hex, oldest dropped first: one signer usually sends many transactions. */
-function keyCache<K>(parse: (pub: string) => K): (pub: string) => K {
+export function keyCache<K>(parse: (pub: string) => K): (pub: string) => K {
   const keys = new Map<string, K>();
   return (pub) => {
     let k = keys.get(pub);

@@ -39,13 +39,15 @@ async function writeRows(n: ClusterNode, table: string, count: number, from: num
 }
 
 /** With BENCH_PROF_DIR set, the bench's child processes (imports, receivers) write V8 CPU profiles there. */
+/** The node processes' V8 flags, with BENCH_NODE_FLAGS added (e.g. --trace-deopt). */
+const nodeFlags = () => [...NODE_PROCESS_FLAGS, ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 const profiling = () => (process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR, '--cpu-prof-interval', '200'] : []);
 
 type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; firstTxs: number; restMs: number; cpuMs: number; elu: number; checkedHere: number };
 
 /** `importNode` in a process of its own (p2p-import.ts), timed there. */
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
-  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: [...NODE_PROCESS_FLAGS, '--import', 'tsx', ...profiling()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: [...nodeFlags(), '--import', 'tsx', ...profiling()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   cleanups.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
   // resolved once the child has exited: a profile (BENCH_PROF_DIR) is written at exit
   return new Promise((resolve, reject) => {
@@ -86,7 +88,7 @@ class Receiver {
     cleanups.push(() => env.cleanup());
     await importNode({ datadir: env.datadir, peer: seed.addr, mysql: env.db.url });
     const child = fork(new URL('./p2p-node.ts', import.meta.url), [], {
-      execArgv: [...NODE_PROCESS_FLAGS, '--import', 'tsx', ...profiling()], env: { ...process.env, OURSQL_BENCH_DATADIR: env.datadir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [...nodeFlags(), '--import', 'tsx', ...profiling()], env: { ...process.env, OURSQL_BENCH_DATADIR: env.datadir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const r = new Receiver(child);
     cleanups.push(() => r.stop());
