@@ -70,17 +70,27 @@ async function setUp(opts: ImportOptions, verifyPool: VerifyPool): Promise<Oursq
   parseMysqlUrl(mysqlUrl);
 
   log(`asking ${opts.peer} for its consensus config and genesis block…`);
-  const { consensus: consensusText, genesis: genesisWire } = await askPeer(opts.peer, { type: 'getconsensus' });
-  const consensus = parseConsensusConfig(consensusText);
-  const genesis = blockFromWire(genesisWire);
+  await mkdir(opts.datadir, { recursive: true, mode: 0o700 }); // before a private MariaDB's folder in it
+  // The peer's answer and MySQL's are waited for together (each is mostly a wait).
+  const asked = askPeer(opts.peer, { type: 'getconsensus' }).then(({ consensus: text, genesis: wire }) => {
+    const consensus = parseConsensusConfig(text);
+    return { consensusText: text, consensus, genesis: blockFromWire(wire) };
+  });
+  const backend = resolveBackend(mysqlUrl, { datadir: opts.datadir, log });
+  const [peerAnswer, mysqlAnswer] = await Promise.allSettled([asked, backend]);
+  if (peerAnswer.status === 'rejected') {
+    if (mysqlAnswer.status === 'fulfilled') await mysqlAnswer.value.managed?.stop();
+    throw peerAnswer.reason;
+  }
+  if (mysqlAnswer.status === 'rejected') throw mysqlAnswer.reason;
+  const { consensusText, consensus, genesis } = peerAnswer.value;
+  const { target, managed } = mysqlAnswer.value;
 
-  await mkdir(opts.datadir, { recursive: true, mode: 0o700 });
   const paths = datadirPaths(opts.datadir);
   const wallet = await Wallet.open(paths.wallet);
   if (wallet.list().length === 0) await wallet.create();
   const minter = wallet.list()[0].address;
 
-  const { target, managed } = await resolveBackend(mysqlUrl, { datadir: opts.datadir, log });
   const pool = openMysqlPool(target, 'information_schema');
   try {
     const conn = await pool.getConnection();

@@ -8,7 +8,9 @@ import { OursqlNode } from '../../server/node/node.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 import { Cluster, until } from '../helpers/cluster.ts';
 import { oursql } from '../helpers/cli.ts';
-import { tempNodeDir } from '../helpers/node.ts';
+import { freePort, tempNodeDir } from '../helpers/node.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 const BLOCKS = Number(process.env.IMPORT_BLOCKS ?? 200);
 const PER_BLOCK = Number(process.env.IMPORT_TXS_PER_BLOCK ?? 30);
@@ -74,5 +76,34 @@ describe('import a long chain', () => {
     await until('the new write on the imported node', () => node.chain.pool.size === 1);
     assert.ok('block' in (await seed.node.miner!.mineNow()));
     await until('the imported node at the new tip', () => node.chain.tip.hash === seed.node.chain.tip.hash);
+  });
+
+  test('an unreachable peer or a database that holds tables: exit 1, a clear message, nothing set up', async () => {
+    const root = await rootConnection();
+    cleanups.push(() => root.end());
+    const schemas = async (name: string) => (await root.query<any[]>('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?, ?)', [name, `${name}_chain`]))[0].length;
+
+    const lost = await tempNodeDir('importnopeer');
+    cleanups.push(() => lost.cleanup());
+    const nobody = `127.0.0.1:${await freePort()}`;
+    const r1 = await oursql(['import', '--peer', nobody, '--datadir', lost.datadir, '--mysql', lost.db.url]);
+    assert.equal(r1.code, 1, r1.stderr);
+    assert.match(r1.stderr, new RegExp(nobody.replace(/\./g, '\\.')));
+    assert.equal(existsSync(join(lost.datadir, 'config.json')), false);
+    assert.equal(existsSync(join(lost.datadir, 'wallet.json')), false);
+    assert.equal(await schemas(lost.db.name), 0, 'no database made for a chain that never came');
+
+    const seed = await cluster.seed();
+    const full = await tempNodeDir('importfull');
+    cleanups.push(() => full.cleanup());
+    await root.query(`CREATE DATABASE \`${full.db.name}\``);
+    await root.query(`CREATE TABLE \`${full.db.name}\`.keep (id INT PRIMARY KEY)`);
+    await root.query(`INSERT INTO \`${full.db.name}\`.keep VALUES (1), (2)`);
+    const r2 = await oursql(['import', '--peer', seed.addr, '--datadir', full.datadir, '--mysql', full.db.url]);
+    assert.equal(r2.code, 1, r2.stderr);
+    assert.match(r2.stderr, /already holds tables/);
+    assert.equal(existsSync(join(full.datadir, 'config.json')), false);
+    const [[kept]] = await root.query<any[]>(`SELECT COUNT(*) AS n FROM \`${full.db.name}\`.keep`);
+    assert.equal(Number(kept.n), 2, 'the tables that were there are left as they were');
   });
 });
