@@ -59,6 +59,22 @@ export function inJcsOrder(v: unknown, depth: number): boolean {
   }
 }
 
+/**
+ * A copy of plain JSON data with every object's keys in JCS order (a body we make ourselves), so
+ * that `canonicalize` takes its fast path on it here and wherever it travels: a peer parses the
+ * keys back in this order. Anything but plain objects and arrays is kept as it is.
+ */
+export function inCanonicalOrder<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(inCanonicalOrder) as T;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return v;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o).sort()) out[k] = inCanonicalOrder(o[k]);
+  return out as T;
+}
+
 /** Parses text that must already be canonical JSON (signed bodies are checked byte for byte). */
 export function parseCanonical(text: string): unknown {
   let value: unknown;

@@ -1,5 +1,5 @@
 import { bytesToHex, isHex, sha256, utf8ToBytes } from './bytes.ts';
-import { canonicalize, parseCanonical } from './canonical.ts';
+import { canonicalize, inCanonicalOrder, parseCanonical } from './canonical.ts';
 import { fail } from './errors.ts';
 import { isCompressedPublicKey, isValidAddress } from './keys.ts';
 import { parseUnits } from './amount.ts';
@@ -63,7 +63,8 @@ export function txidOf(raw: string): string {
 }
 
 /** Builds a Tx from a body object we made ourselves (canonicalises it, checks its shape). */
-export function makeTx(body: TxBody, sig?: string): Tx {
+export function makeTx(made: TxBody, sig?: string): Tx {
+  const body = inCanonicalOrder(made);
   const raw = canonicalize(body);
   checkBodyShape(body, raw.length);
   return { id: txidOf(raw), body, raw, sig };

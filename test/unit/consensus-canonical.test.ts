@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import canonicalizeJcs from 'canonicalize';
-import { canonicalize, inJcsOrder, parseCanonical } from '../../consensus/canonical.ts';
+import { canonicalize, inCanonicalOrder, inJcsOrder, parseCanonical } from '../../consensus/canonical.ts';
 import { ConsensusError } from '../../consensus/errors.ts';
 
 /** A small deterministic PRNG, so a failure can be replayed from its seed. */
@@ -95,4 +95,19 @@ test('parseCanonical still refuses JSON that is not in canonical form', () => {
   for (const text of ['{"b":1,"a":2}', '{"a":1.0}', '{"a":"\\u0041"}', '{ "a":1}', '{"a":1e3}', '{"9":1,"10":2}']) {
     assert.throws(() => parseCanonical(text), ConsensusError, text);
   }
+});
+
+test('inCanonicalOrder copies plain data with its keys in JCS order, so canonicalize takes the fast path', () => {
+  const made = { v: 1, chain: 'c', time: 5, from: 'f', in: [{ tx: 't', n: 0 }], out: [{ to: 'a', amount: '1' }], sql: { stmts: ['s'], undo: ['u'], refs: ['t:2', 't:10'], base: { 't:2': null, 't:10': 'x' } } };
+  assert.equal(inJcsOrder(made, 0), false);
+  const ordered = inCanonicalOrder(made);
+  assert.deepEqual(ordered, made);
+  assert.deepEqual(Object.keys(ordered), ['chain', 'from', 'in', 'out', 'sql', 'time', 'v']);
+  assert.deepEqual(Object.keys(ordered.sql.base), ['t:10', 't:2']);
+  assert.equal(inJcsOrder(ordered, 0), true);
+  assert.equal(canonicalize(ordered), canonicalizeJcs(made));
+  // a key V8 keeps first whatever its place ('10' before '9' in JCS): still right, by the library
+  const odd = inCanonicalOrder({ '9': 1, '10': 2 });
+  assert.equal(inJcsOrder(odd, 0), false);
+  assert.equal(canonicalize(odd), '{"10":2,"9":1}');
 });
