@@ -7,7 +7,7 @@ import { checkAllowed, isUnmanagedTable, sqlCost, type SqlAction } from './rules
 import { hasValidSignature } from './sign.ts';
 import type { Verifier } from './signature.ts';
 import { outpoint, type ChainView } from './state.ts';
-import { isCoinbase, type CoinbaseBody, type Tx } from './tx.ts';
+import { isCoinbase, type CoinbaseBody, type TransferBody, type Tx } from './tx.ts';
 
 export const MAX_CLOCK_DRIFT_MS = 2 * 60 * 60 * 1000;
 export const MEDIAN_TIME_SPAN = 11;
@@ -32,12 +32,17 @@ export interface TxCheck {
   actions: SqlAction[];
 }
 
+/** The one part of `checkTx` that depends on the block's time: a tx within 2 hours of it. */
+export function checkTxTime(body: TransferBody, time: number): void {
+  if (Math.abs(body.time - time) > MAX_CLOCK_DRIFT_MS) fail('bad-time', 'transaction time is more than 2 hours away from the block time', { time: body.time });
+}
+
 /** Full validity of a non-coinbase transaction on a branch (SPEC 2). Throws ConsensusError. */
 export function checkTx(tx: Tx, view: ChainView, cfg: ConsensusConfig, ctx: TxContext): TxCheck {
   const body = tx.body;
   if (isCoinbase(body)) fail('bad-encoding', 'a coinbase is only valid as the first transaction of a block');
   if (body.chain !== view.genesis) fail('wrong-chain', 'transaction belongs to another chain', { chain: body.chain });
-  if (Math.abs(body.time - ctx.time) > MAX_CLOCK_DRIFT_MS) fail('bad-time', 'transaction time is more than 2 hours away from the block time', { time: body.time });
+  checkTxTime(body, ctx.time);
   if (view.hasTx(tx.id)) fail('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
   if (!ctx.signatureKnownGood?.(tx) && !hasValidSignature(tx, ctx.verify)) fail('bad-signature', 'signature does not match the transaction and its from key', { txid: tx.id });
 

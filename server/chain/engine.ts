@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import {
-  isUnmanagedTable, bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, ConsensusError,
+  isUnmanagedTable, bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, checkTxTime, ConsensusError,
   hasEnoughTxs, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, templateTxs,
   minTxForHeight, sqlOf, unitsToCoins, type Block, type BlockHeader, type ConsensusConfig, type SqlAction,
   type Tx, type Verifier,
@@ -112,6 +112,12 @@ export function sameEffectAsPool(body: readonly Tx[], pool: readonly { tx: Tx; i
     }
   }
   return true;
+}
+
+/** `body` is the pool's first txs in pool order (the same txids and signatures). */
+export function isPoolPrefix(body: readonly Tx[], pool: readonly { tx: Tx; inflight: boolean }[]): boolean {
+  if (body.length > pool.length) return false;
+  return body.every((t, i) => !pool[i].inflight && pool[i].tx.id === t.id && pool[i].tx.sig === t.sig);
 }
 
 const ER_LOCK_DEADLOCK = 1213;
@@ -876,6 +882,9 @@ export class Chain extends EventEmitter {
     // Pool txs after the block that touched its rows: undone for a moment to read its digest.
     const overDigest = extendsTip && this.opts.stateDigest ? await this.laterOnSameRows(body) : [];
     const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, this.pool.list());
+    // Exactly the pool's first txs in its order: the pool checked each of them at this height on
+    // this same sequence of states, so only the block's time is new to them (see applyBlock).
+    const checkedInPool = fast && isPoolPrefix(body, this.pool.list());
     if (!fast) {
       // it rewrites the pool table, where the backlog's pooled bodies still are
       if (this.backlog.pooled.size) await this.flushIndex();
@@ -938,7 +947,7 @@ export class Chain extends EventEmitter {
       for (const h of branch) {
         const block = h === target ? targetBlock : unsaved.get(h.hash) ?? await this.store.getBlock(h, conn);
         try {
-          await this.applyBlock(conn, delta, block, !fast, pipeline);
+          await this.applyBlock(conn, delta, block, !fast, pipeline, checkedInPool && block === targetBlock);
         } catch (e) {
           failed = h;
           throw e;
@@ -1115,6 +1124,9 @@ export class Chain extends EventEmitter {
     return tx.sig !== undefined && this.pool.get(tx.id)?.tx.sig === tx.sig;
   }
 
+  /** Block txs whose pool checks stood for checkTx (see applyBlock's `checkedInPool`); for tests and the bench. */
+  poolChecksReused = 0;
+
   /** Signatures of block txs checked on the event loop: neither prechecked by the helpers nor pooled (a figure for the bench). */
   signaturesCheckedHere = 0;
 
@@ -1138,8 +1150,13 @@ export class Chain extends EventEmitter {
     txs.forEach((t, i) => ok[i] === true && this.checkedSignatures.add(t));
   }
 
-  /** Validates every tx of `block` on `delta` and connects it; runs its SQL when `runSql`. */
-  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean, run?: Pipeline): Promise<void> {
+  /**
+   * Validates every tx of `block` on `delta` and connects it; runs its SQL when `runSql`.
+   * `checkedInPool`: its txs are the pool's first, in pool order, and the pool was checked at this
+   * block's height on the same state (admission and every re-admission after a tip change check
+   * at tip + 1); checkTx would give the same answers but for the time, which alone is checked.
+   */
+  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean, run?: Pipeline, checkedInPool = false): Promise<void> {
     const { header } = block;
     delta.applyTx(block.txs[0], header.height, 0);
     const knownGood = (tx: Tx) => this.checkedSignatures.has(tx) || this.pooledAsIs(tx) || (this.signaturesCheckedHere++, false);
@@ -1153,7 +1170,10 @@ export class Chain extends EventEmitter {
     }, run ? 'abort' : 'savepoint', run);
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
-      checkTx(tx, delta, this.config, ctx);
+      if (checkedInPool && !isCoinbase(tx.body)) {
+        checkTxTime(tx.body, header.time);
+        this.poolChecksReused++;
+      } else checkTx(tx, delta, this.config, ctx);
       const sql = sqlOf(tx);
       if (runSql && sql) {
         if (hasDdl(tx) || !sql.stmts.every(batchable)) {
