@@ -603,40 +603,37 @@ describe('a pool tx that no longer fits when the node starts', () => {
 });
 
 describe('a block that is the pool in pool order', () => {
-  const minter = newKey();
-  const dest = newKey();
-  const other = newKey();
-  let clock = Date.now();
-  let t: Awaited<ReturnType<typeof openTestChain>>;
-  before(async () => {
-    t = await openTestChain(testConfig(), minter, { now: () => clock });
-  });
-  after(async () => t.close());
-
   test('reuses the pool checks, yet refuses a reorder that breaks a spend and a block time too far from its txs', async () => {
-    await new Miner(t.chain, { minter: minter.address }).mineOnce(); // a coin to spend
-    const a = await send(t.chain, minter, dest.address, '3');
-    const b = await send(t.chain, dest, other.address, '1'); // spends a's output, still pooled
-    assert.ok('in' in b.body && b.body.in.some((i) => i.tx === a.id));
-    const tip = t.chain.tip.hash;
-    const reused = t.chain.poolChecksReused;
+    const [minter, dest, other] = [newKey(), newKey(), newKey()];
+    let clock = Date.now();
+    const t = await openTestChain(testConfig(), minter, { now: () => clock });
+    try {
+      await new Miner(t.chain, { minter: minter.address }).mineOnce(); // a coin to spend
+      const a = await send(t.chain, minter, dest.address, '3');
+      const b = await send(t.chain, dest, other.address, '1'); // spends a's output, still pooled
+      assert.ok('in' in b.body && b.body.in.some((i) => i.tx === a.id));
+      const tip = t.chain.tip.hash;
+      const reused = t.chain.poolChecksReused;
 
-    // the same txs, b first: same SQL effect (none), not the pool's order, so checked in full
-    await assert.rejects(t.chain.addBlock(mineOn(t.chain, tip, [b, a], minter.address)), isCode('missing-input'));
-    assert.equal(t.chain.poolChecksReused, reused);
+      // the same txs, b first: same SQL effect (none), not the pool's order, so checked in full
+      await assert.rejects(t.chain.addBlock(mineOn(t.chain, tip, [b, a], minter.address)), isCode('missing-input'));
+      assert.equal(t.chain.poolChecksReused, reused);
 
-    // the pool's order, but at a time 2.5 hours after the txs' (the node's clock is 1 hour ahead,
-    // so the header itself is fine): the one check the pool could not have made
-    const real = Date.now();
-    clock = real + 3600_000;
-    await assert.rejects(t.chain.addBlock(mineOn(t.chain, tip, [a, b], minter.address, real + 2.5 * 3600_000)), isCode('bad-time'));
-    assert.equal(t.chain.tip.hash, tip);
-    assert.deepEqual(t.chain.pool.txs().map((x) => x.id), [a.id, b.id], 'both still pooled');
+      // the pool's order, but at a time 2.5 hours after the txs' (the node's clock is 1 hour ahead,
+      // so the header itself is fine): the one check the pool could not have made
+      const real = Date.now();
+      clock = real + 3600_000;
+      await assert.rejects(t.chain.addBlock(mineOn(t.chain, tip, [a, b], minter.address, real + 2.5 * 3600_000)), isCode('bad-time'));
+      assert.equal(t.chain.tip.hash, tip);
+      assert.deepEqual(t.chain.pool.txs().map((x) => x.id), [a.id, b.id], 'both still pooled');
 
-    const good = mineOn(t.chain, tip, [a, b], minter.address, real + 3600_000);
-    assert.equal(await t.chain.addBlock(good), 'connected');
-    assert.equal(t.chain.poolChecksReused - reused, 2);
-    assert.equal(t.chain.pool.size, 0);
-    assert.equal(t.chain.tip.hash, good.hash);
+      const good = mineOn(t.chain, tip, [a, b], minter.address, real + 3600_000);
+      assert.equal(await t.chain.addBlock(good), 'connected');
+      assert.equal(t.chain.poolChecksReused - reused, 2);
+      assert.equal(t.chain.pool.size, 0);
+      assert.equal(t.chain.tip.hash, good.hash);
+    } finally {
+      await t.close();
+    }
   });
 });
