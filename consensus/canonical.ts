@@ -4,7 +4,7 @@ import { fail } from './errors.ts';
 /** RFC 8785 (JCS) canonical JSON: every hashed or signed JSON in OurSQL is this string. */
 export function canonicalize(value: unknown): string {
   // Data that arrived as canonical JSON (a peer's block, a stored row) has its keys in order
-  // already: then the native JSON.stringify writes the same bytes, ~5x faster than building them.
+  // already: then the native JSON.stringify writes the same bytes (a tx body: 3.6 µs, not 8.5 µs).
   if (inJcsOrder(value, 0)) return JSON.stringify(value);
   let s: string | undefined;
   try {
