@@ -881,10 +881,11 @@ export class Chain extends EventEmitter {
     const extendsTip = !forceSlow && dropped.length === 0 && branch.length === 1;
     // Pool txs after the block that touched its rows: undone for a moment to read its digest.
     const overDigest = extendsTip && this.opts.stateDigest ? await this.laterOnSameRows(body) : [];
-    const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, this.pool.list());
+    const pooled = this.pool.list();
+    const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, pooled);
     // Exactly the pool's first txs in its order: the pool checked each of them at this height on
     // this same sequence of states, so only the block's time is new to them (see applyBlock).
-    const checkedInPool = fast && isPoolPrefix(body, this.pool.list());
+    const checkedInPool = fast && isPoolPrefix(body, pooled);
     if (!fast) {
       // it rewrites the pool table, where the backlog's pooled bodies still are
       if (this.backlog.pooled.size) await this.flushIndex();
