@@ -11,53 +11,15 @@
  * open) merges with the next and the count falls short. Then, or on any error, the batch is rolled
  * back to its savepoint and the caller runs the statements one by one, exactly as without batching.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
+import { sendPipelined, type Step, type StepResult } from './pipelined.ts';
 
 /** At most this many statements, and about this much text, per packet (well under max_allowed_packet). */
 export const BATCH_STATEMENTS = 200;
 export const BATCH_BYTES = 1 << 20;
 
-const COM_SET_OPTION = 0x1b;
 const MULTI_STATEMENTS_ON = 0;
 const MULTI_STATEMENTS_OFF = 1;
-
-// mysql2 has no API for COM_SET_OPTION; its command and packet classes (not exported: loaded by
-// path, the version pinned by the lock file) send it as its own COM_PING is sent.
-const require = createRequire(import.meta.url);
-const lib = join(dirname(require.resolve('mysql2')), 'lib');
-const Command = require(join(lib, 'commands/command.js')) as new () => object;
-const Packet = require(join(lib, 'packets/packet.js')) as new (seq: number, buf: Buffer, start: number, end: number) => object;
-
-interface CoreConnection {
-  addCommand(cmd: object): void;
-  writePacket(p: object): void;
-}
-
-class SetOption extends Command {
-  constructor(private readonly option: number, private readonly onResult: (e?: Error) => void) {
-    super();
-  }
-
-  start(_packet: unknown, connection: CoreConnection) {
-    // 4 bytes of header (filled in by writePacket), the command byte, the option as int<2>
-    const body = Buffer.from([0, 0, 0, 0, COM_SET_OPTION, this.option, 0]);
-    connection.writePacket(new Packet(0, body, 0, body.length));
-    return this.done;
-  }
-
-  // the server answers EOF (or OK); an error packet goes to onResult(err) before this
-  done() {
-    process.nextTick(this.onResult);
-    return null;
-  }
-}
-
-function setOption(conn: PoolConnection, option: number): Promise<void> {
-  const core = (conn as unknown as { connection: CoreConnection }).connection;
-  return new Promise((resolve, reject) => core.addCommand(new SetOption(option, (e) => (e ? reject(e) : resolve()))));
-}
 
 /** Whether `stmt` may go into a batch: no `;` at all, so it cannot hide a statement boundary. */
 export function batchable(stmt: string): boolean {
@@ -69,30 +31,27 @@ export function batchable(stmt: string): boolean {
  * one plain result each. False: nothing of the batch is left (rolled back to its savepoint) and the
  * caller runs them one by one. Lock errors (wait timeout, deadlock) are thrown as they are.
  *
- * Savepoint, multi-statements on, the batch and off are queued on the connection at once (one wait
- * instead of four), so nothing else the caller sends can run between them.
+ * Savepoint, multi-statements on, the batch and off go in one write as one command of the
+ * connection's queue (pipelined.ts), so nothing else the caller sends can run between them.
  */
 export async function runBatch(conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean, savepoint = true): Promise<boolean> {
-  const saved = savepoint ? settled(conn.query('SAVEPOINT oursql_batch')) : undefined;
-  settled(setOption(conn, MULTI_STATEMENTS_ON)); // if it fails, the batch fails as a syntax error
-  const batch = settled(conn.query(stmts.join('\n;\n')));
-  const off = settled(setOption(conn, MULTI_STATEMENTS_OFF));
-  const [s, b, o] = await Promise.all([saved, batch, off]);
-  if (o && 'error' in o) {
+  const steps: Step[] = [{ option: MULTI_STATEMENTS_ON }, { sql: stmts.join('\n;\n') }, { option: MULTI_STATEMENTS_OFF }];
+  if (savepoint) steps.unshift({ sql: 'SAVEPOINT oursql_batch' });
+  const answers = await sendPipelined(conn, steps);
+  // if on failed, the batch failed as a syntax error
+  const s = savepoint ? answers[0] : undefined;
+  const [b, o] = answers.slice(-2) as [StepResult, StepResult];
+  if ('error' in o) {
     // never hand back a connection that still runs several statements per packet
     conn.destroy();
     throw o.error;
   }
   if (s && 'error' in s) throw s.error;
   if ('error' in b && isLockError(b.error)) throw b.error;
-  const results = 'value' in b ? b.value[0] : undefined;
+  const results = 'value' in b ? b.value : undefined;
   const ok = Array.isArray(results) && results.length === stmts.length && results.every(isPlainResult);
   if (!ok && savepoint) await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
   return ok;
-}
-
-function settled<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
-  return p.then((value) => ({ value }), (error: unknown) => ({ error }));
 }
 
 function isPlainResult(r: unknown): r is ResultSetHeader {
