@@ -8,6 +8,7 @@ import {
 } from '../../consensus/index.ts';
 import { IndexBacklog } from './index-backlog.ts';
 import { Mutex } from './mutex.ts';
+import { beginPipelinedTransaction } from './pipelined.ts';
 import { batchable, Pipeline, SqlBatcher } from './sql-batch.ts';
 import { refsOverlap } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
@@ -918,8 +919,11 @@ export class Chain extends EventEmitter {
     // So does the fast path, which runs no SQL: its writes and digest reads go while it checks.
     const pipeline = run || fast ? new Pipeline() : undefined;
     const queue = async (work: Promise<unknown>) => (pipeline ? pipeline.track(work) : await work);
+    let endTransaction: (() => Promise<void>) | undefined;
     try {
-      await conn.beginTransaction();
+      // Queued queries are written at once, not one per round trip, and what a deadlock leaves
+      // queued behind it cannot commit on its own (pipelined.ts).
+      endTransaction = await beginPipelinedTransaction(conn);
       await conn.query(`USE \`${this.store.appDb}\``);
       // A run's digest reads are queued with its SQL, which needs the primary keys they use first.
       const runKeys = run && this.opts.stateDigest && this.opts.primaryKeys ? new Map<string, string[] | null>() : undefined;
@@ -988,6 +992,7 @@ export class Chain extends EventEmitter {
       if (!fast) this.nextSeq = newPool.size + 1;
     } catch (e) {
       await conn.rollback().catch(() => {});
+      await endTransaction?.();
       conn.release();
       await this.repairIfHalfDone();
       if (e instanceof RetrySlow) return this.switchTo(target, targetBlock, { ...how, forceSlow: true });
@@ -997,6 +1002,7 @@ export class Chain extends EventEmitter {
       if (failed && !(e instanceof ChainBusyError)) await this.markInvalid(failed);
       throw e;
     }
+    await endTransaction?.();
     conn.release();
     this.state.merge(delta);
     if (deferIndex) this.backlog.add(delta, target.hash, fast ? body.map((t) => t.id) : []);

@@ -1,13 +1,16 @@
 /**
- * Several MySQL commands sent in one write, answered in order (protocol pipelining, which
+ * MySQL commands written without waiting for the answers before them (protocol pipelining, which
  * MariaDB and MySQL serve: the server reads the next command once it has answered one). mysql2
- * sends a queued command only after the previous one's answer, so a batch's four commands cost
- * four round trips and four socket writes; on this kind of machine a write to loopback costs
- * ~0.2 ms of CPU and each round trip a wake-up of both sides.
+ * writes a queued command only after the previous one's answer, so each costs a round trip and a
+ * socket write of its own; on this kind of machine a write to loopback costs ~0.2 ms of CPU and
+ * each round trip a wake-up of both sides.
+ *
+ * - `sendPipelined`: several commands in one write, as one command of mysql2's queue, so nothing
+ *   else sent on the connection can run between them (a batch's multi-statements on/off).
+ * - `beginPipelinedTransaction`: a transaction whose queued queries are written at once.
  *
  * mysql2 has no API for this (nor for COM_SET_OPTION): its command and packet classes are loaded
- * by path, the version pinned by the lock file. The commands go out as one command of mysql2's
- * queue, so nothing else sent on the connection can run between them.
+ * by path, the version pinned by the lock file. Answers are still read in order by mysql2's queue.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,6 +22,7 @@ const require = createRequire(import.meta.url);
 const lib = join(dirname(require.resolve('mysql2')), 'lib');
 const Command = require(join(lib, 'commands/command.js')) as new () => object;
 const Packet = require(join(lib, 'packets/packet.js')) as new (seq: number, buf: Buffer, start: number, end: number) => MysqlPacket;
+const Query = require(join(lib, 'commands/query.js')) as new () => QueryCommand;
 const BaseConnection = require(join(lib, 'base/connection.js')) as {
   createQuery(sql: string, values: undefined, cb: (err: Error | null, rows?: unknown) => void, config: unknown): QueryCommand;
 };
@@ -29,14 +33,18 @@ interface MysqlPacket {
 }
 interface QueryCommand {
   start(packet: unknown, connection: CoreConnection): unknown;
-  execute(packet: MysqlPacket, connection: CoreConnection): boolean;
+  execute(packet: MysqlPacket | undefined, connection: CoreConnection): boolean;
+  next: unknown;
   _connection: CoreConnection;
 }
 interface CoreConnection {
-  addCommand(cmd: object): void;
+  addCommand(cmd: object): unknown;
+  /** The command being answered (mysql2 writes the next one after it). */
+  _command?: object;
+  _fatalError?: unknown;
   writePacket(p: object): void;
   sequenceId: number;
-  config: unknown;
+  config: { compress?: boolean };
   clientEncoding: string;
   stream: { cork(): void; uncork(): void };
 }
@@ -50,7 +58,8 @@ class PipelinedCommands extends Command {
   private readonly results: (StepResult | undefined)[];
   /** The query command of each query step, reading its answer (its packet is already sent). */
   private readonly queries: (QueryCommand | undefined)[];
-  private at = -1; // the step being answered; -1: nothing sent yet
+  private sent = false;
+  private at = 0; // the step being answered
   private finished = false;
 
   constructor(private readonly steps: readonly Step[], private readonly onDone: (r: StepResult[]) => void) {
@@ -61,34 +70,35 @@ class PipelinedCommands extends Command {
 
   /** mysql2 calls this on a fatal error (connection lost): every step not answered fails with it. */
   onResult(err: Error): void {
-    for (let i = Math.max(this.at, 0); i < this.steps.length; i++) this.results[i] ??= { error: err };
+    for (let i = this.at; i < this.steps.length; i++) this.results[i] ??= { error: err };
     this.finish();
   }
 
   execute(packet: MysqlPacket | undefined, connection: CoreConnection): boolean {
-    if (this.at < 0) {
-      this.send(connection);
-      this.at = 0;
+    if (packet === undefined) {
+      // its turn in mysql2's queue (written now, unless written ahead)
+      if (!this.sent) this.send(connection);
+      connection.sequenceId = 1; // each command's answer is numbered from 1
       return false;
     }
     const query = this.queries[this.at];
     if (!query) {
       // COM_SET_OPTION: one packet, EOF/OK or ERR
-      this.results[this.at] = packet!.isError() ? { error: packet!.asError(connection.clientEncoding) } : { value: undefined };
-    } else if (!query.execute(packet!, connection)) return false; // its callback gives the result
+      this.results[this.at] = packet.isError() ? { error: packet.asError(connection.clientEncoding) } : { value: undefined };
+    } else if (!query.execute(packet, connection)) return false; // its callback gives the result
     this.queries[this.at] = undefined;
     if (++this.at === this.steps.length) {
       this.finish();
       return true;
     }
-    connection.sequenceId = 1; // each command's answer is numbered from 1
+    connection.sequenceId = 1;
     return false;
   }
 
-  private send(connection: CoreConnection): void {
+  /** Writes every step's packet (before its turn when written ahead). */
+  send(connection: CoreConnection): void {
+    this.sent = true;
     const packets: object[] = [];
-    // mysql2's Query builds its packet in start(): captured here, written below with the others
-    const capture = Object.assign(Object.create(connection) as CoreConnection, { writePacket: (p: object) => void packets.push(p) });
     this.steps.forEach((step, i) => {
       if ('option' in step) {
         // 4 bytes of header (filled in by writePacket), the command byte, the option as int<2>
@@ -97,17 +107,10 @@ class PipelinedCommands extends Command {
         return;
       }
       const q = BaseConnection.createQuery(step.sql, undefined, (err, rows) => (this.results[i] = err ? { error: err } : { value: rows }), connection.config);
-      (q as unknown as { next: unknown }).next = q.start(undefined, capture);
-      q._connection = connection;
+      packets.push(...startQuery(q, connection));
       this.queries[i] = q;
     });
-    connection.stream.cork();
-    for (const p of packets) {
-      connection.sequenceId = 0; // each command is numbered from 0
-      connection.writePacket(p);
-    }
-    connection.stream.uncork();
-    connection.sequenceId = 1;
+    writeCommands(connection, packets);
   }
 
   private finish(): void {
@@ -118,11 +121,91 @@ class PipelinedCommands extends Command {
   }
 }
 
+/** Starts mysql2's query command `q` without writing: its packets are returned, and it then reads the answer. */
+function startQuery(q: QueryCommand, connection: CoreConnection): object[] {
+  const packets: object[] = [];
+  const capture = Object.assign(Object.create(connection) as CoreConnection, { writePacket: (p: object) => void packets.push(p) });
+  q.next = q.start(undefined, capture);
+  q._connection = connection;
+  return packets;
+}
+
+/** Writes the packets of whole commands (each numbered from 0) in one write; the sequence of the command being answered is kept. */
+function writeCommands(connection: CoreConnection, packets: readonly object[]): void {
+  const seq = connection.sequenceId;
+  connection.stream.cork();
+  for (const p of packets) {
+    connection.sequenceId = 0;
+    connection.writePacket(p);
+  }
+  connection.stream.uncork();
+  connection.sequenceId = seq;
+}
+
+const coreOf = (conn: PoolConnection) => (conn as unknown as { connection: CoreConnection }).connection;
+
 /**
  * Sends `steps` on `conn` in one write and resolves with each one's answer, in order. A step's
  * error does not stop the ones after it (the server runs each command it reads).
  */
 export function sendPipelined(conn: PoolConnection, steps: readonly Step[]): Promise<StepResult[]> {
-  const core = (conn as unknown as { connection: CoreConnection }).connection;
-  return new Promise((resolve) => core.addCommand(new PipelinedCommands(steps, resolve)));
+  return new Promise((resolve) => coreOf(conn).addCommand(new PipelinedCommands(steps, resolve)));
+}
+
+/**
+ * Until the returned function is called, a query (or `sendPipelined`) queued on `conn` behind a
+ * command still being answered is written at once; its answer is read in its turn, as before.
+ * The server runs queued commands in order either way, an earlier one's failure included, as
+ * mysql2 would have sent them.
+ */
+function writeAhead(conn: PoolConnection): () => void {
+  const core = coreOf(conn);
+  if (core.config.compress) return () => {}; // compressed packets are numbered across commands
+  const own = Object.prototype.hasOwnProperty.call(core, 'addCommand');
+  const add = core.addCommand;
+  core.addCommand = function (cmd: object) {
+    if (core._command && !core._fatalError) {
+      if (cmd instanceof PipelinedCommands) cmd.send(core);
+      else if (cmd instanceof Query) writeQueryAhead(core, cmd);
+    }
+    return add.call(core, cmd);
+  };
+  return () => {
+    if (own) core.addCommand = add;
+    else delete (core as Partial<CoreConnection>).addCommand;
+  };
+}
+
+function writeQueryAhead(core: CoreConnection, q: QueryCommand): void {
+  writeCommands(core, startQuery(q, core));
+  const execute = q.execute;
+  q.execute = function (packet, connection) {
+    if (packet !== undefined) return execute.call(this, packet, connection);
+    connection.sequenceId = 1; // its turn: the packet went ahead, the answer is numbered from 1
+    return false;
+  };
+}
+
+/**
+ * Begins a transaction on `conn` whose queued queries are written ahead (`writeAhead`), with
+ * autocommit off: a deadlock rolls a transaction back and the server goes on with the commands
+ * written after it; with autocommit on, each would commit by itself, outside the transaction.
+ * With it off they open a new transaction, which the caller's ROLLBACK (on that failure) undoes.
+ * Returns what ends it, after COMMIT or ROLLBACK and before the connection goes back to its pool
+ * (autocommit back on: never while the transaction may be open, which it would commit).
+ */
+export async function beginPipelinedTransaction(conn: PoolConnection): Promise<() => Promise<void>> {
+  const stop = writeAhead(conn);
+  const end = async () => {
+    stop();
+    // never back to its pool with autocommit off: the next user's writes would wait for a COMMIT
+    await conn.query('SET autocommit = 1').catch(() => conn.destroy());
+  };
+  try {
+    await Promise.all([conn.query('SET autocommit = 0'), conn.beginTransaction()]);
+  } catch (e) {
+    await end();
+    throw e;
+  }
+  return end;
 }
