@@ -83,6 +83,26 @@ test('a pipelined transaction writes queued queries at once, reads their answers
   assert.deepEqual(await ids(), [3, 4, 5]);
 });
 
+test('a connection killed with commands written ahead: each of them fails, none hangs', async () => {
+  const c = await pool.getConnection();
+  try {
+    const id = c.threadId;
+    await beginPipelinedTransaction(c); // never ended: the connection is destroyed
+    const slow = c.query('SELECT SLEEP(5)');
+    const queued = [c.query('SELECT 1'), sendPipelined(c, [{ option: 0 }, { sql: 'SELECT 2; SELECT 3' }, { option: 1 }])];
+    await new Promise((r) => setTimeout(r, 100));
+    await pool.query(`KILL ${id}`);
+    const [s, q] = await Promise.allSettled([slow, queued[0]]);
+    assert.equal(s.status, 'rejected');
+    assert.equal(q.status, 'rejected');
+    const steps = await queued[1] as { error?: Error }[];
+    assert.equal(steps.length, 3);
+    assert.ok(steps.every((r) => r.error instanceof Error), 'every step failed with the connection');
+  } finally {
+    c.destroy();
+  }
+});
+
 /**
  * `begin` opens a transaction on one connection that updates row 1, then queues an update of row
  * 2 (held by a heavier transaction, which then asks for row 1: a deadlock whose victim is the
