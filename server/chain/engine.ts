@@ -919,12 +919,11 @@ export class Chain extends EventEmitter {
     // So does the fast path, which runs no SQL: its writes and digest reads go while it checks.
     const pipeline = run || fast ? new Pipeline() : undefined;
     const queue = async (work: Promise<unknown>) => (pipeline ? pipeline.track(work) : await work);
-    let endTransaction: (() => Promise<void>) | undefined;
+    let endTransaction: ((committed?: boolean) => Promise<void>) | undefined;
     try {
       // Queued queries are written at once, not one per round trip, and what a deadlock leaves
       // queued behind it cannot commit on its own (pipelined.ts).
-      endTransaction = await beginPipelinedTransaction(conn);
-      await conn.query(`USE \`${this.store.appDb}\``);
+      endTransaction = await beginPipelinedTransaction(conn, this.store.appDb);
       // A run's digest reads are queued with its SQL, which needs the primary keys they use first.
       const runKeys = run && this.opts.stateDigest && this.opts.primaryKeys ? new Map<string, string[] | null>() : undefined;
       if (runKeys) {
@@ -1002,7 +1001,7 @@ export class Chain extends EventEmitter {
       if (failed && !(e instanceof ChainBusyError)) await this.markInvalid(failed);
       throw e;
     }
-    await endTransaction?.();
+    await endTransaction?.(true);
     conn.release();
     this.state.merge(delta);
     if (deferIndex) this.backlog.add(delta, target.hash, fast ? body.map((t) => t.id) : []);

@@ -219,25 +219,30 @@ function writeQueryAhead(ahead: AheadWriter, core: CoreConnection, q: QueryComma
 }
 
 /**
- * Begins a transaction on `conn` whose queued queries are written ahead (`writeAhead`), with
- * autocommit off: a deadlock rolls a transaction back and the server goes on with the commands
- * written after it; with autocommit on, each would commit by itself, outside the transaction.
- * With it off they open a new transaction, which the caller's ROLLBACK (on that failure) undoes.
- * Returns what ends it, after COMMIT or ROLLBACK and before the connection goes back to its pool
- * (autocommit back on: never while the transaction may be open, which it would commit).
+ * Begins a transaction on `conn` (in database `db`) whose queued queries are written ahead
+ * (`writeAhead`), with autocommit off: a deadlock rolls a transaction back and the server goes on
+ * with the commands written after it; with autocommit on, each would commit by itself, outside
+ * the transaction. With it off they open a new transaction, which the caller's ROLLBACK (on that
+ * failure) undoes. Returns what ends it, called after COMMIT or ROLLBACK and before the connection
+ * goes back to its pool: autocommit on again (never while the transaction may be open, which it
+ * would commit). After a COMMIT (`committed`) that is queued, not waited for: whoever takes the
+ * connection next queues behind it, and if it fails the connection is closed, not reused.
  */
-export async function beginPipelinedTransaction(conn: PoolConnection): Promise<() => Promise<void>> {
+export async function beginPipelinedTransaction(conn: PoolConnection, db: string): Promise<(committed?: boolean) => Promise<void>> {
   const stop = writeAhead(conn);
-  const end = async () => {
+  const end = async (committed = false) => {
     stop();
     // never back to its pool with autocommit off: the next user's writes would wait for a COMMIT
-    await conn.query('SET autocommit = 1').catch(() => conn.destroy());
+    const on = conn.query('SET autocommit = 1').then(() => {}, () => conn.destroy());
+    if (!committed) await on;
   };
   try {
-    await Promise.all([conn.query('SET autocommit = 0'), conn.beginTransaction()]);
+    await Promise.all([conn.query('SET autocommit = 0'), conn.beginTransaction(), conn.query(`USE ${quoteId(db)}`)]);
   } catch (e) {
     await end();
     throw e;
   }
   return end;
 }
+
+const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';

@@ -57,7 +57,7 @@ test('sendPipelined: every step answered in order; a failing step does not stop 
 test('a pipelined transaction writes queued queries at once, reads their answers in order, and ends with autocommit on', async () => {
   await pool.query(`DELETE FROM \`${db.name}\`.t`);
   await onConnection(async (c) => {
-    const end = await beginPipelinedTransaction(c);
+    const end = await beginPipelinedTransaction(c, db.name);
     let answered = false;
     const slow = c.query('SELECT SLEEP(0.3) AS s');
     void slow.then(() => (answered = true));
@@ -70,7 +70,7 @@ test('a pipelined transaction writes queued queries at once, reads their answers
     await Promise.all([slow.then(() => order.push('sleep')), ...queued.map((q, i) => q.then(() => order.push(`insert ${i}`)))]);
     assert.deepEqual(order, ['sleep', 'insert 0', 'insert 1', 'insert 2']);
     await c.commit();
-    await end();
+    await end(true); // after a COMMIT, autocommit goes back on in the queue: what follows runs after it
     const [[mode]] = await c.query<RowDataPacket[]>('SELECT @@autocommit AS a');
     assert.equal(Number(mode.a), 1);
     // and after it, mysql2 waits for each answer again
@@ -87,15 +87,14 @@ test('a connection killed with commands written ahead: each of them fails, none 
   const c = await pool.getConnection();
   try {
     const id = c.threadId;
-    await beginPipelinedTransaction(c); // never ended: the connection is destroyed
-    const slow = c.query('SELECT SLEEP(5)');
-    const queued = [c.query('SELECT 1'), sendPipelined(c, [{ option: 0 }, { sql: 'SELECT 2; SELECT 3' }, { option: 1 }])];
+    await beginPipelinedTransaction(c, db.name); // never ended: the connection is destroyed
+    // settled as they are made: they fail while the KILL is still on its way back
+    const queries = Promise.allSettled([c.query('SELECT SLEEP(5)'), c.query('SELECT 1')]);
+    const pipelined = sendPipelined(c, [{ option: 0 }, { sql: 'SELECT 2; SELECT 3' }, { option: 1 }]);
     await new Promise((r) => setTimeout(r, 100));
     await pool.query(`KILL ${id}`);
-    const [s, q] = await Promise.allSettled([slow, queued[0]]);
-    assert.equal(s.status, 'rejected');
-    assert.equal(q.status, 'rejected');
-    const steps = await queued[1] as { error?: Error }[];
+    assert.deepEqual((await queries).map((r) => r.status), ['rejected', 'rejected']);
+    const steps = await pipelined as { error?: Error }[];
     assert.equal(steps.length, 3);
     assert.ok(steps.every((r) => r.error instanceof Error), 'every step failed with the connection');
   } finally {
@@ -145,5 +144,5 @@ test('after a deadlock, commands sent behind it do not commit on their own: the 
     await c.beginTransaction();
     return async () => {};
   }), true);
-  assert.equal(await deadlockLeavesRow(beginPipelinedTransaction), false);
+  assert.equal(await deadlockLeavesRow((c) => beginPipelinedTransaction(c, db.name)), false);
 });
