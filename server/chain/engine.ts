@@ -121,6 +121,23 @@ export function isPoolPrefix(body: readonly Tx[], pool: readonly { tx: Tx; infli
   return body.every((t, i) => !pool[i].inflight && pool[i].tx.id === t.id && pool[i].tx.sig === t.sig);
 }
 
+/**
+ * The txs of `body` whose pool check stands for checkTx, when the block has the same effect as the
+ * pool (sameEffectAsPool): the pool checked each at this block's height (every tip change re-checks
+ * it at tip + 1), and in the block each sees the same row bases, since on every row the block keeps
+ * the pool's order. Only coins can differ with the order, so a tx qualifies when the pool holds it
+ * as is (same signature) and it spends only coins confirmed before the block, which no other pool
+ * tx spends. In the pool's own order (isPoolPrefix) every tx does.
+ */
+export function poolChecksHold(
+  body: readonly Tx[], pool: readonly { tx: Tx; inflight: boolean }[], confirmed: (txid: string, n: number) => boolean,
+): Set<Tx> {
+  if (new Set(body.map((t) => t.id)).size !== body.length) return new Set(); // (checkBlockShape refuses that)
+  if (isPoolPrefix(body, pool)) return new Set(body);
+  const sigs = new Map(pool.filter((e) => !e.inflight).map((e) => [e.tx.id, e.tx.sig]));
+  return new Set(body.filter((t) => t.sig !== undefined && sigs.get(t.id) === t.sig && !isCoinbase(t.body) && t.body.in.every((i) => confirmed(i.tx, i.n))));
+}
+
 const ER_LOCK_DEADLOCK = 1213;
 /** How soon a block that waited for rows a client held is tried again. */
 const RETRY_CONNECT_MS = 500;
@@ -884,9 +901,9 @@ export class Chain extends EventEmitter {
     const overDigest = extendsTip && this.opts.stateDigest ? await this.laterOnSameRows(body) : [];
     const pooled = this.pool.list();
     const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, pooled);
-    // Exactly the pool's first txs in its order: the pool checked each of them at this height on
-    // this same sequence of states, so only the block's time is new to them (see applyBlock).
-    const checkedInPool = fast && isPoolPrefix(body, pooled);
+    // Txs the pool checked at this height whose checks hold in the block's order: only the block's
+    // time is new to them (see applyBlock).
+    const checkedInPool = fast ? poolChecksHold(body, pooled, (txid, n) => this.state.unspent(txid, n) !== undefined) : undefined;
     if (!fast) {
       // it rewrites the pool table, where the backlog's pooled bodies still are
       if (this.backlog.pooled.size) await this.flushIndex();
@@ -951,7 +968,7 @@ export class Chain extends EventEmitter {
       for (const h of branch) {
         const block = h === target ? targetBlock : unsaved.get(h.hash) ?? await this.store.getBlock(h, conn);
         try {
-          await this.applyBlock(conn, delta, block, !fast, pipeline, checkedInPool && block === targetBlock);
+          await this.applyBlock(conn, delta, block, !fast, pipeline, block === targetBlock ? checkedInPool : undefined);
         } catch (e) {
           failed = h;
           throw e;
@@ -1158,11 +1175,10 @@ export class Chain extends EventEmitter {
 
   /**
    * Validates every tx of `block` on `delta` and connects it; runs its SQL when `runSql`.
-   * `checkedInPool`: its txs are the pool's first, in pool order, and the pool was checked at this
-   * block's height on the same state (admission and every re-admission after a tip change check
-   * at tip + 1); checkTx would give the same answers but for the time, which alone is checked.
+   * `checkedInPool`: its txs whose pool checks hold in this block (poolChecksHold): checkTx would
+   * give the same answers but for the time, which alone is checked.
    */
-  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean, run?: Pipeline, checkedInPool = false): Promise<void> {
+  private async applyBlock(conn: PoolConnection, delta: StateDelta, block: Block, runSql: boolean, run?: Pipeline, checkedInPool?: ReadonlySet<Tx>): Promise<void> {
     const { header } = block;
     delta.applyTx(block.txs[0], header.height, 0);
     const knownGood = (tx: Tx) => this.checkedSignatures.has(tx) || this.pooledAsIs(tx) || (this.signaturesCheckedHere++, false);
@@ -1176,7 +1192,7 @@ export class Chain extends EventEmitter {
     }, run ? 'abort' : 'savepoint', run);
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
-      if (checkedInPool && !isCoinbase(tx.body)) {
+      if (checkedInPool?.has(tx) && !isCoinbase(tx.body)) {
         checkTxTime(tx.body, header.time);
         this.poolChecksReused++;
       } else checkTx(tx, delta, this.config, ctx);

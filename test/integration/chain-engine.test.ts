@@ -602,7 +602,7 @@ describe('a pool tx that no longer fits when the node starts', () => {
   });
 });
 
-describe('a block that is the pool in pool order', () => {
+describe('a block made of pooled txs', () => {
   test('reuses the pool checks, yet refuses a reorder that breaks a spend and a block time too far from its txs', async () => {
     const [minter, dest, other] = [newKey(), newKey(), newKey()];
     let clock = Date.now();
@@ -632,6 +632,36 @@ describe('a block that is the pool in pool order', () => {
       assert.equal(t.chain.poolChecksReused - reused, 2);
       assert.equal(t.chain.pool.size, 0);
       assert.equal(t.chain.tip.hash, good.hash);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('in another order with the same effect, reuses the checks of the txs that spend only confirmed coins', async () => {
+    const [minter, dest, other] = [newKey(), newKey(), newKey()];
+    const t = await openTestChain(testConfig(), minter);
+    try {
+      const miner = new Miner(t.chain, { minter: minter.address });
+      try {
+        await miner.mineOnce();
+        await send(t.chain, minter, dest.address, '3');
+        await send(t.chain, minter, other.address, '2');
+        assert.ok('block' in (await miner.mineOnce())); // dest and other have a confirmed coin each
+      } finally {
+        await miner.stop();
+      }
+      const c = await send(t.chain, dest, minter.address, '1');
+      const d = await send(t.chain, other, minter.address, '1');
+      const e = await send(t.chain, dest, other.address, '1'); // spends c's change, still pooled
+      assert.ok('in' in d.body && d.body.in.every((i) => i.tx !== c.id), 'd spends a confirmed coin');
+      assert.ok('in' in e.body && e.body.in.some((i) => i.tx === c.id));
+      const reused = t.chain.poolChecksReused;
+      // not the pool's order (c, d, e): d and c spend confirmed coins and keep their checks; e is
+      // checked in full (and passes: c comes before it)
+      const block = mineOn(t.chain, t.chain.tip.hash, [d, c, e], minter.address);
+      assert.equal(await t.chain.addBlock(block), 'connected');
+      assert.equal(t.chain.poolChecksReused - reused, 2);
+      assert.equal(t.chain.pool.size, 0);
     } finally {
       await t.close();
     }
