@@ -900,6 +900,8 @@ export class Chain extends EventEmitter {
     // Pool txs after the block that touched its rows: undone for a moment to read its digest.
     const overDigest = extendsTip && this.opts.stateDigest ? await this.laterOnSameRows(body) : [];
     const pooled = this.pool.list();
+    const schemaChanging = body.some(hasDdl) || pooled.some((e) => hasDdl(e.tx));
+    if (schemaChanging) this.digestKeys.clear();
     const fast = extendsTip && overDigest !== null && sameEffectAsPool(body, pooled);
     // Txs the pool checked at this height whose checks hold in the block's order: only the block's
     // time is new to them (see applyBlock).
@@ -953,13 +955,14 @@ export class Chain extends EventEmitter {
       await queue(this.store.saveBlocks(
         toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (tx) => this.copyFromPool(tx), fast,
       ).then((seqs) => toSave.forEach((h, i) => (h.seq = seqs[i]))));
-      if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests, undefined, pipeline, true);
+      if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests, schemaChanging ? undefined : this.digestKeys, pipeline, true);
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
       // Primary keys read once per switch when none of its SQL changes a schema (see stateDigest).
       const inHand = branch.map((h) => (h === target ? targetBlock : unsaved.get(h.hash)));
       const noDdl = inHand.every((b) => b && !b.txs.some(hasDdl)) && ![...poolBefore, ...droppedBlocks.flatMap((b) => b.txs)].some(hasDdl);
       const keys = noDdl ? runKeys ?? new Map<string, string[] | null>() : undefined;
+      if (!noDdl) this.digestKeys.clear();
 
       if (!fast) {
         await this.undoSql(conn, poolBefore);
@@ -1146,6 +1149,13 @@ export class Chain extends EventEmitter {
   private pooledAsIs(tx: Tx): boolean {
     return tx.sig !== undefined && this.pool.get(tx.id)?.tx.sig === tx.sig;
   }
+
+  /**
+   * Primary keys of application tables, for the fast path's state digests: kept from block to
+   * block while no schema change is pooled or connected (cleared when one is), so a block's digest
+   * read is queued at once instead of after a SHOW KEYS answer.
+   */
+  private readonly digestKeys = new Map<string, string[] | null>();
 
   /** Block txs whose pool checks stood for checkTx (see applyBlock's `checkedInPool`); for tests and the bench. */
   poolChecksReused = 0;
@@ -1334,6 +1344,7 @@ export class Chain extends EventEmitter {
    * active block and of the pool replayed in order. Slow for a long chain, but needs no one.
    */
   private async repairSqlAfterCrash(pooled: readonly Tx[]): Promise<void> {
+    this.digestKeys.clear();
     if ((await this.store.getMeta('sql_unsafe')) !== '1') return;
     this.log('a block or pool switch with a schema change did not finish: rebuilding the application database from the chain');
     const conn = await this.mysql.getConnection();
