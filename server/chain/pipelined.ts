@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { PoolConnection } from 'mysql2/promise';
+import { quoteId } from './store.ts';
 
 const COM_SET_OPTION = 0x1b;
 
@@ -244,5 +245,3 @@ export async function beginPipelinedTransaction(conn: PoolConnection, db: string
   }
   return end;
 }
-
-const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';

@@ -37,7 +37,8 @@ export const REBASED_CODES: ReadonlySet<string> = new Set(['stale-base', 'bad-ti
 
 const SAVE_BATCH_BYTES = 4 * 1024 * 1024;
 const DROPPED_KEEP_MS = 30 * 24 * 3600_000;
-const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
+/** A MySQL identifier in backticks. */
+export const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
 
 /** Reads and writes the chain database. Holds no state of its own besides names. */
 export class ChainStore {
