@@ -15,7 +15,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { PoolConnection } from 'mysql2/promise';
-import { quoteId } from './store.ts';
+import { quoteId } from './schema.ts';
 
 const COM_SET_OPTION = 0x1b;
 

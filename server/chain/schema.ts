@@ -4,6 +4,9 @@
  */
 export const CHAIN_SCHEMA_VERSION = 1;
 
+/** A MySQL identifier in backticks. */
+export const quoteId = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
+
 export const CHAIN_TABLES: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS meta (
      k VARCHAR(64) PRIMARY KEY,
