@@ -55,8 +55,10 @@ export class ChainStore {
     await this.mysql.query(`CREATE DATABASE IF NOT EXISTS ${this.db}`);
     const conn = await this.mysql.getConnection();
     try {
+      // first on its own: the tables are named without their database
+      await conn.query(`USE ${this.db}`);
       // one write for all of them (the server still makes them one after the other)
-      for (const answer of await sendPipelined(conn, [{ sql: `USE ${this.db}` }, ...CHAIN_TABLES.map((sql) => ({ sql }))])) {
+      for (const answer of await sendPipelined(conn, CHAIN_TABLES.map((sql) => ({ sql })))) {
         if ('error' in answer) throw answer.error;
       }
       // A datadir made by an older version gets the columns added since (MySQL has no ADD COLUMN IF NOT EXISTS).
