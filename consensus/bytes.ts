@@ -1,7 +1,8 @@
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes as nobleHexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+// SHA-256: noble's, or OpenSSL's in Node (the same bytes; see sha256.ts)
+import { sha256 } from '#sha256';
 
-export { bytesToHex, utf8ToBytes };
+export { bytesToHex, sha256, utf8ToBytes };
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
 
@@ -14,9 +15,6 @@ export function hexToBytes(hex: string): Uint8Array {
   return nobleHexToBytes(hex);
 }
 
-export function sha256(data: Uint8Array | string): Uint8Array {
-  return nobleSha256(typeof data === 'string' ? utf8ToBytes(data) : data);
-}
 
 export function sha256Hex(data: Uint8Array | string): string {
   return bytesToHex(sha256(data));

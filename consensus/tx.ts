@@ -59,7 +59,7 @@ export function signedMessage(raw: string): Uint8Array {
 }
 
 export function txidOf(raw: string): string {
-  return bytesToHex(sha256(signedMessage(raw)));
+  return bytesToHex(sha256(signedMessageText(raw)));
 }
 
 /** Builds a Tx from a body object we made ourselves (canonicalises it, checks its shape). */

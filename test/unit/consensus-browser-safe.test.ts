@@ -61,6 +61,8 @@ test('the scanner itself finds what it must (self-check)', () => {
   for (const s of ['fs', 'node:fs', 'path', 'crypto', 'fs/promises', 'node:test', 'worker_threads', 'buffer', 'process']) assert.ok(isBuiltin(s), s);
   for (const s of ['@noble/secp256k1', 'bs58check', 'canonicalize', './bytes.ts']) assert.equal(isBuiltin(s), false, s);
   assert.match(stripComments('const a = 1; // process.exit()'), /^const a = 1; $/);
+  // "#sha256" maps to OpenSSL's file for Node; a browser gets consensus/'s
+  assert.equal(resolvePackageImport('#sha256'), join(CONSENSUS, 'sha256.ts'));
 });
 
 test('consensus/ holds only TypeScript sources (so the scan below sees all of its code)', () => {
@@ -84,7 +86,11 @@ test('no file in consensus/ imports node: or a Node builtin, or uses process / B
     assert.doesNotMatch(code, /\brequire\s*\(/, `${file} uses require()`);
     assert.doesNotMatch(code, /\b__dirname\b|\b__filename\b/, `${file} uses __dirname/__filename`);
     assert.doesNotMatch(code, /\bglobal\./, `${file} uses Node's global object`);
-    // relative imports stay inside consensus/
+    // relative imports, and package.json "imports" (#…) as a browser resolves them, stay inside consensus/
+    for (const s of specs.filter((x) => x.startsWith('#'))) {
+      const target = resolvePackageImport(s);
+      assert.ok(target.startsWith(CONSENSUS), `${file} imports ${s}, which a browser resolves to ${target}, outside consensus/`);
+    }
     for (const s of specs.filter((x) => x.startsWith('.'))) {
       const target = resolve(dirname(file), s);
       assert.ok(target.startsWith(CONSENSUS), `${file} imports ${s} from outside consensus/`);
@@ -108,6 +114,14 @@ function pickExport(target: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A `#name` import through this package's "imports" map, with a browser bundler's conditions. */
+function resolvePackageImport(spec: string): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const target = pickExport(pkg.imports?.[spec]);
+  if (!target) throw new Error(`${spec}: not in package.json "imports" for a browser`);
+  return withExtension(join(ROOT, target));
 }
 
 function withExtension(p: string): string {
@@ -163,6 +177,7 @@ test('the whole import graph of consensus/index.ts (dependencies included) never
       assert.equal(isBuiltin(spec), false, `${file} imports the Node builtin ${spec}`);
       let target: string;
       if (spec.startsWith('.')) target = withExtension(resolve(dirname(file), spec));
+      else if (spec.startsWith('#')) target = resolvePackageImport(spec);
       else {
         target = resolveBare(spec, file);
         packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
