@@ -6,6 +6,7 @@
 // measured with the same client.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,6 +126,27 @@ function loadProcess(): void {
     );
   });
   process.send!({ ready: true });
+}
+
+/**
+ * With BENCH_PROF_DIR set, a V8 CPU profile of this process (the node's) while `work` runs,
+ * written there as `<name>.cpuprofile`.
+ */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROF_DIR;
+  if (!dir) return work();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 /** The bench's handle on the load process (this file, forked with the same tsx loader). */
@@ -416,7 +438,7 @@ export async function run(): Promise<Row[]> {
     const d1 = await insert('ins-direct', 1, INS_S.direct1);
     const p1 = await insert('ins-proxy', 1, INS_S.proxy1);
     const d8 = await insert('ins-direct', 8, INS_S.direct8);
-    const p8 = await insert('ins-proxy', 8, INS_S.proxy8);
+    const p8 = await profiled('proxy-inserts-8', () => insert('ins-proxy', 8, INS_S.proxy8));
     await load.call({ op: 'close', set: 'ins-direct' });
     await load.call({ op: 'close', set: 'ins-proxy' });
 
