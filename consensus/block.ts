@@ -29,16 +29,25 @@ export function blockHash(header: BlockHeader): string {
   return bytesToHex(sha256(canonicalize(header)));
 }
 
-/** Bitcoin-style merkle root over txids (coinbase first); odd levels repeat their last node. */
+/**
+ * Bitcoin-style merkle root over txids (coinbase first); odd levels repeat their last node.
+ * The levels live in one buffer (32 bytes a node, one spare slot for the repeat): each pair is
+ * hashed where it lies and its parent written over the level's front, which is already read.
+ */
 export function merkleRoot(txids: readonly string[]): string {
-  if (txids.length === 0) fail('bad-block', 'a block has at least its coinbase');
-  let level = txids.map(hexToBytes);
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(sha256(concatBytes(level[i], level[i + 1] ?? level[i])));
-    level = next;
+  const n = txids.length;
+  if (n === 0) fail('bad-block', 'a block has at least its coinbase');
+  const nodes = new Uint8Array((n + 1) * 32);
+  for (let i = 0; i < n; i++) {
+    const id = hexToBytes(txids[i]);
+    if (id.length !== 32) fail('bad-block', 'a txid is 32 bytes');
+    nodes.set(id, i * 32);
   }
-  return bytesToHex(level[0]);
+  for (let len = n; len > 1; len = (len + 1) >> 1) {
+    if (len & 1) nodes.copyWithin(len * 32, (len - 1) * 32, len * 32);
+    for (let i = 0; i < len; i += 2) nodes.set(sha256(nodes.subarray(i * 32, i * 32 + 64)), i * 16);
+  }
+  return bytesToHex(nodes.subarray(0, 32));
 }
 
 /** The proof a client needs to check that `txid` is in a block with root `merkle`. */

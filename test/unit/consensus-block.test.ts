@@ -37,10 +37,11 @@ test('merkle root: one tx → its txid; two → sha256(a‖b); three duplicates 
   assert.equal(merkleRoot([a, b, c]), merkleRoot([a, b, c, c]), 'bitcoin-style duplication');
   assert.notEqual(merkleRoot([a, b]), merkleRoot([b, a]), 'order matters');
   throwsCode(() => merkleRoot([]), 'bad-block');
+  throwsCode(() => merkleRoot([a, 'ab']), 'bad-block');
 });
 
-test('merkle root matches an independent computation for 1..40 leaves', () => {
-  for (let n = 1; n <= 40; n++) {
+test('merkle root matches an independent computation for 1..40 leaves and for block-sized lists', () => {
+  for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 127, 128, 129, 1000, 1001, 1025]) {
     const leaves = ids(n, `m${n}`);
     assert.equal(merkleRoot(leaves), refMerkle(leaves), `n=${n}`);
   }
