@@ -943,8 +943,10 @@ export class Chain extends EventEmitter {
       // Queued queries are written at once, not one per round trip, and what a deadlock leaves
       // queued behind it cannot commit on its own (pipelined.ts).
       endTransaction = await beginPipelinedTransaction(conn, this.store.appDb);
-      // A run's digest reads are queued with its SQL, which needs the primary keys they use first.
-      const runKeys = run && this.opts.stateDigest && this.opts.primaryKeys ? new Map<string, string[] | null>() : undefined;
+      // A run's digest reads are queued with its SQL, which needs the primary keys they use first:
+      // kept from run to run (a run holds no DDL, and DDL anywhere clears them), so they are read
+      // when a table is new to the sync, not once per run.
+      const runKeys = run && this.opts.stateDigest && this.opts.primaryKeys ? (schemaChanging ? new Map<string, string[] | null>() : this.digestKeys) : undefined;
       if (runKeys) {
         const refs = branch.flatMap((h) => unsaved.get(h.hash)?.txs ?? []).flatMap((t) => sqlOf(t)?.refs ?? []);
         await this.opts.primaryKeys!(conn, [...new Set(refs.filter((r) => r.indexOf(':') > 0).map((r) => r.slice(0, r.indexOf(':'))))], runKeys);

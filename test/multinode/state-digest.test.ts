@@ -138,11 +138,22 @@ describe('state digest of blocks (SPEC 9)', () => {
       await sa.query(k % 2 ? `INSERT INTO r2 VALUES ('y', ${k}, 'odd')` : `DELETE FROM r2 WHERE k1 = 'y' AND k2 = ${k - 1}`);
       assert.ok('block' in (await a.node.miner!.mineNow()));
     }
+    // Runs keep the primary keys they read for the next run: r2 made again with its key in the
+    // other order, between two runs, must be read by its new key (the schema change drops them).
+    await sa.query('DROP TABLE r2');
+    await sa.query('CREATE TABLE r2 (k1 VARCHAR(10), k2 INT, v VARCHAR(20), PRIMARY KEY (k2, k1))');
+    await sa.query("INSERT INTO r2 VALUES ('x', 1, 'again')");
+    assert.ok('block' in (await a.node.miner!.mineNow()));
+    for (let k = 1; k <= 3; k++) {
+      await sa.query(`UPDATE r2 SET v = 'again ${k}' WHERE k1 = 'x' AND k2 = 1`);
+      assert.ok('block' in (await a.node.miner!.mineNow()));
+    }
     const d = await cluster.join(a);
     assert.equal(d.node.chain.tip.hash, a.node.chain.tip.hash);
     const digests = (n: ClusterNode) => Array.from({ length: a.node.chain.height }, (_, i) => digestOf(n, n.node.chain.blockHashAt(i + 1)!));
     assert.ok(digests(a).every((x) => /^[0-9a-f]{64}$/.test(x ?? '')), 'the miner has a digest for every block');
-    assert.equal(new Set(digests(a).slice(-6)).size, 6, 'each block leaves its rows differently');
+    assert.equal(new Set(digests(a).slice(1, 7)).size, 6, 'each block leaves its rows differently');
+    assert.equal(new Set(digests(a).slice(-3)).size, 3, 'each block leaves its rows differently');
     assert.deepEqual(digests(d), digests(a));
   });
 });
