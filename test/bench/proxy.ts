@@ -17,6 +17,7 @@ import { initNode } from '../../server/node/init.ts';
 import { OursqlNode } from '../../server/node/node.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, rootConnection, testDatabase } from '../helpers/mysql.ts';
 import { freePort, tempNodeDir } from '../helpers/node.ts';
+import { cpuMs, mysqlServerPid } from './cpu-time.ts';
 import { checkInterrupt, now, progress, Cleanups } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
@@ -424,15 +425,23 @@ export async function run(): Promise<Row[]> {
     }
 
     const heightBefore = node.chain.height;
+    const mysqld = mysqlServerPid();
     const insert = async (set: 'ins-direct' | 'ins-proxy', n: number, seconds: number) => {
       checkInterrupt();
       progress(`proxy: INSERTs, ${set === 'ins-proxy' ? 'node-signed through the proxy' : 'straight to MariaDB'}, ${n} connection(s), ${seconds} s`);
       const h0 = node.chain.height;
       const e0 = performance.eventLoopUtilization();
+      const cpu0 = process.cpuUsage();
+      const mysql0 = mysqld === undefined ? undefined : cpuMs(mysqld);
       const r = await load.call<LoopResult>({ op: 'insert', set, n, seconds });
+      const cpu = process.cpuUsage(cpu0);
+      const mysql1 = mysqld === undefined ? undefined : cpuMs(mysqld);
       return {
         ...r, perSec: r.ops / r.seconds, blocks: node.chain.height - h0,
         nodeElu: performance.eventLoopUtilization(e0).utilization, clientElu: r.clientBusy,
+        // CPU time per row (steal time excluded): steadier than rows/s on a shared machine
+        nodeCpuUs: r.ops ? (cpu.user + cpu.system) / r.ops : 0,
+        mysqlCpuUs: mysql0 !== undefined && mysql1 !== undefined && r.ops ? ((mysql1 - mysql0) * 1000) / r.ops : undefined,
       };
     };
     const d1 = await insert('ins-direct', 1, INS_S.direct1);
@@ -466,10 +475,12 @@ export async function run(): Promise<Row[]> {
 
     const insNote = (r: typeof p1, proxied: boolean) =>
       `${int(r.ops)} in ${fmt(r.seconds)} s${r.errors ? `, ${r.errors} errors (first: ${r.firstError})` : ''}` +
-      (proxied ? `; ${r.blocks} blocks mined meanwhile; node main thread busy ${pct(r.nodeElu)}, client ${pct(r.clientElu)}` : `; client ${pct(r.clientElu)}`);
+      (proxied ? `; ${r.blocks} blocks mined meanwhile; node main thread busy ${pct(r.nodeElu)}, client ${pct(r.clientElu)}` : `; client ${pct(r.clientElu)}`) +
+      `; CPU per row: ${proxied ? `node ${fmt(r.nodeCpuUs)} µs, ` : ''}MariaDB ${r.mysqlCpuUs === undefined ? 'n/a' : `${fmt(r.mysqlCpuUs)} µs`}`;
     const insExtra = (r: typeof p1) => ({
       ops: r.ops, seconds: Number(r.seconds.toFixed(2)), errors: r.errors, blocks: r.blocks,
       nodeMainThreadBusy: Number(r.nodeElu.toFixed(3)), clientBusy: Number(r.clientElu.toFixed(3)),
+      nodeCpuUsPerRow: Number(r.nodeCpuUs.toFixed(1)), mysqlCpuUsPerRow: r.mysqlCpuUs === undefined ? null : Number(r.mysqlCpuUs.toFixed(1)),
     });
     rows.push(
       { key: 'proxy.ins1.direct', group: WRITES, name: 'straight to MariaDB, 1 conn (autocommit)', value: d1.perSec, unit: 'rows/s', note: insNote(d1, false), extra: insExtra(d1) },
