@@ -43,7 +43,11 @@ async function writeRows(n: ClusterNode, table: string, count: number, from: num
 const nodeFlags = () => [...NODE_PROCESS_FLAGS, ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 const profiling = () => (process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR, '--cpu-prof-interval', '200'] : []);
 
-type ImportTimes = { blocks: number; txs: number; ms: number; firstMs: number; firstTxs: number; restMs: number; cpuMs: number; elu: number; checkedHere: number };
+type ImportTimes = {
+  blocks: number; txs: number; ms: number; firstMs: number; firstTxs: number; restMs: number; cpuMs: number; elu: number; checkedHere: number;
+  /** CPU ms of MariaDB and of this process (the seed serving the chain) while the import ran */
+  mysqlCpuMs?: number; seedCpuMs?: number;
+};
 
 /** `importNode` in a process of its own (p2p-import.ts), timed there. */
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
@@ -182,7 +186,13 @@ async function measure(): Promise<Row[]> {
     progress(`p2p: oursql import of that chain into a fresh node (${i + 1}/${IMPORT_RUNS})`);
     const env = await tempNodeDir('bimport');
     try {
-      runs.push(await importInChild({ datadir: env.datadir, peer: seed.addr, mysql: env.db.url }));
+      const mysqld = mysqlServerPid();
+      const mysql0 = mysqld === undefined ? undefined : cpuMs(mysqld);
+      const seed0 = process.cpuUsage();
+      const times = await importInChild({ datadir: env.datadir, peer: seed.addr, mysql: env.db.url });
+      const seedCpu = process.cpuUsage(seed0);
+      const mysql1 = mysqld === undefined ? undefined : cpuMs(mysqld);
+      runs.push({ ...times, seedCpuMs: (seedCpu.user + seedCpu.system) / 1000, mysqlCpuMs: mysql0 !== undefined && mysql1 !== undefined ? mysql1 - mysql0 : undefined });
     } finally {
       await env.cleanup();
     }
@@ -192,7 +202,9 @@ async function measure(): Promise<Row[]> {
   rows.push({
     key: 'p2p.replay.import', group: 'Peers', name: `import replay (${r.blocks} blocks, ${r.txs} SQL txs, signatures checked)`,
     value: rate(r), unit: 'tx/s', base: 'p2p.replay.direct',
-    note: `target ≥ 5,000 tx/s; median of ${runs.length} (${runs.map((x) => fmt(rate(x))).join(', ')}); the whole command (its own process): ${r.ms.toFixed(0)} ms, of it ${r.firstMs.toFixed(0)} ms set-up to the first block (its CREATE TABLE); CPU ${(r.cpuMs / r.ms * 100).toFixed(0)}% (signature checks besides, in a helper; ${r.checkedHere} of them on the main thread), main thread busy ${(r.elu * 100).toFixed(0)}%`,
+    note: `target ≥ 5,000 tx/s; median of ${runs.length} (${runs.map((x) => fmt(rate(x))).join(', ')}); the whole command (its own process): ${r.ms.toFixed(0)} ms, of it ${r.firstMs.toFixed(0)} ms set-up to the first block (its CREATE TABLE); CPU ${(r.cpuMs / r.ms * 100).toFixed(0)}% (signature checks besides, in a helper; ${r.checkedHere} of them on the main thread), main thread busy ${(r.elu * 100).toFixed(0)}%; ` +
+      `CPU ms per 1,000 txs (steadier than tx/s here): import ${fmt(r.cpuMs / r.txs * 1000)}, MariaDB ${r.mysqlCpuMs === undefined ? 'n/a' : fmt(r.mysqlCpuMs / r.txs * 1000)}, seed ${fmt((r.seedCpuMs ?? 0) / r.txs * 1000)}`,
+    extra: { importCpuMs: Math.round(r.cpuMs), mysqlCpuMs: r.mysqlCpuMs === undefined ? 'n/a' : Math.round(r.mysqlCpuMs), seedCpuMs: Math.round(r.seedCpuMs ?? 0) },
   }, {
     key: 'p2p.replay.sync', group: 'Peers', name: 'of which: the blocks after the first (fetch, check, replay)', value: (r.txs - r.firstTxs) / (r.restMs / 1000),
     unit: 'tx/s', base: 'p2p.replay.direct',

@@ -480,7 +480,7 @@ export async function run(): Promise<Row[]> {
     const insExtra = (r: typeof p1) => ({
       ops: r.ops, seconds: Number(r.seconds.toFixed(2)), errors: r.errors, blocks: r.blocks,
       nodeMainThreadBusy: Number(r.nodeElu.toFixed(3)), clientBusy: Number(r.clientElu.toFixed(3)),
-      nodeCpuUsPerRow: Number(r.nodeCpuUs.toFixed(1)), mysqlCpuUsPerRow: r.mysqlCpuUs === undefined ? null : Number(r.mysqlCpuUs.toFixed(1)),
+      nodeCpuUsPerRow: Number(r.nodeCpuUs.toFixed(1)), mysqlCpuUsPerRow: r.mysqlCpuUs === undefined ? 'n/a' : Number(r.mysqlCpuUs.toFixed(1)),
     });
     rows.push(
       { key: 'proxy.ins1.direct', group: WRITES, name: 'straight to MariaDB, 1 conn (autocommit)', value: d1.perSec, unit: 'rows/s', note: insNote(d1, false), extra: insExtra(d1) },
