@@ -1295,7 +1295,7 @@ export class Chain extends EventEmitter {
   private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false): Promise<void> {
     // MySQL commits DDL by itself: what ran before it in this transaction commits with it, so a
     // crash from here to the final COMMIT would leave the database half changed. Say so first.
-    if (ddl) await this.markSqlUnsafe();
+    if (ddl) await this.markSqlUnsafe(conn);
     try {
       for (const stmt of stmts) {
         try {
@@ -1318,10 +1318,15 @@ export class Chain extends EventEmitter {
 
   private sqlUnsafe = false;
 
-  /** Commits, on a connection of its own, that the application database may be half changed. */
-  private async markSqlUnsafe(): Promise<void> {
+  /**
+   * Records that the application database may be half changed: committed at once on a connection
+   * of its own, or, with `ddl` (the transaction a schema change is about to run in), written in
+   * that transaction, which the schema change commits before it runs (MySQL's implicit commit):
+   * durable as early, without a second connection and a commit of its own.
+   */
+  private async markSqlUnsafe(ddl?: PoolConnection): Promise<void> {
     if (this.sqlUnsafe) return;
-    await this.store.setMeta('sql_unsafe', '1');
+    await this.store.setMeta('sql_unsafe', '1', ddl);
     this.sqlUnsafe = true;
   }
 

@@ -579,6 +579,40 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
   });
 });
 
+describe('a block with a schema change', () => {
+  const minter = newKey();
+  const author = newKey();
+  let opened: Awaited<ReturnType<typeof openSqlTestChain>>;
+  /** At the block's final COMMIT: the mark and the new table as another connection sees them. */
+  let atCommit: { mark: string | undefined; table: boolean } | undefined;
+  before(async () => {
+    opened = await openSqlTestChain(minter, {
+      beforeCommit: async () => {
+        const chainDb = `${opened.t.db.name}_chain`;
+        const [marks] = await opened.app.query(`SELECT v FROM \`${chainDb}\`.meta WHERE k = 'sql_unsafe'`);
+        const [tables] = await opened.app.query(`SHOW TABLES FROM \`${opened.t.db.name}\` LIKE 'made'`);
+        atCommit = { mark: (marks as { v: string }[])[0]?.v, table: (tables as unknown[]).length === 1 };
+      },
+    });
+  });
+  after(() => opened.close());
+
+  test('is marked unsafe, durably, before its DDL commits itself; the mark is cleared with the block', async () => {
+    const { t, app } = opened;
+    const ddl = signTx({
+      v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+      sql: { stmts: ['CREATE TABLE made (a INT PRIMARY KEY)'], undo: ['DROP TABLE `made`'], refs: ['made:*'], base: { 'made:*': null } },
+    } as Parameters<typeof signTx>[0], author.priv);
+    const b = mineOn(t.chain, t.chain.tip.hash, [ddl], minter.address);
+    assert.equal(await t.chain.addBlock(b), 'connected');
+    // The mark is written in the block's transaction, and the CREATE TABLE's implicit commit made
+    // it durable with the table: another connection saw both before the block's own COMMIT.
+    assert.deepEqual(atCommit, { mark: '1', table: true });
+    const [marks] = await app.query(`SELECT v FROM \`${t.db.name}_chain\`.meta WHERE k = 'sql_unsafe'`);
+    assert.deepEqual(marks, [{ v: '0' }]);
+  });
+});
+
 describe('a pool tx that no longer fits when the node starts', () => {
   const minter = newKey();
   const dest = newKey();
