@@ -15,7 +15,6 @@ export function hexToBytes(hex: string): Uint8Array {
   return nobleHexToBytes(hex);
 }
 
-
 export function sha256Hex(data: Uint8Array | string): string {
   return bytesToHex(sha256(data));
 }

@@ -23,6 +23,15 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** CPU milliseconds `pid` uses from now until the returned function is called (undefined: unreadable). */
+export function cpuMeter(pid: number | undefined): () => number | undefined {
+  const start = pid === undefined ? undefined : cpuMs(pid);
+  return () => {
+    const end = pid === undefined ? undefined : cpuMs(pid);
+    return start === undefined || end === undefined ? undefined : end - start;
+  };
+}
+
 /** The MariaDB (or MySQL) server's pid on this machine, when it runs here. */
 export function mysqlServerPid(): number | undefined {
   for (const name of ['mariadbd', 'mysqld']) {

@@ -14,7 +14,7 @@ import { importNode } from '../../server/node/import.ts';
 import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from '../helpers/mysql.ts';
 import { tempNodeDir } from '../helpers/node.ts';
-import { cpuMs, mysqlServerPid } from './cpu-time.ts';
+import { cpuMeter, cpuMs, mysqlServerPid } from './cpu-time.ts';
 import { checkInterrupt, Cleanups, progress } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
@@ -186,13 +186,11 @@ async function measure(): Promise<Row[]> {
     progress(`p2p: oursql import of that chain into a fresh node (${i + 1}/${IMPORT_RUNS})`);
     const env = await tempNodeDir('bimport');
     try {
-      const mysqld = mysqlServerPid();
-      const mysql0 = mysqld === undefined ? undefined : cpuMs(mysqld);
+      const mysqlCpu = cpuMeter(mysqlServerPid());
       const seed0 = process.cpuUsage();
       const times = await importInChild({ datadir: env.datadir, peer: seed.addr, mysql: env.db.url });
       const seedCpu = process.cpuUsage(seed0);
-      const mysql1 = mysqld === undefined ? undefined : cpuMs(mysqld);
-      runs.push({ ...times, seedCpuMs: (seedCpu.user + seedCpu.system) / 1000, mysqlCpuMs: mysql0 !== undefined && mysql1 !== undefined ? mysql1 - mysql0 : undefined });
+      runs.push({ ...times, seedCpuMs: (seedCpu.user + seedCpu.system) / 1000, mysqlCpuMs: mysqlCpu() });
     } finally {
       await env.cleanup();
     }

@@ -17,7 +17,7 @@ import { initNode } from '../../server/node/init.ts';
 import { OursqlNode } from '../../server/node/node.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, rootConnection, testDatabase } from '../helpers/mysql.ts';
 import { freePort, tempNodeDir } from '../helpers/node.ts';
-import { cpuMs, mysqlServerPid } from './cpu-time.ts';
+import { cpuMeter, mysqlServerPid } from './cpu-time.ts';
 import { checkInterrupt, now, progress, Cleanups } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
@@ -432,16 +432,16 @@ export async function run(): Promise<Row[]> {
       const h0 = node.chain.height;
       const e0 = performance.eventLoopUtilization();
       const cpu0 = process.cpuUsage();
-      const mysql0 = mysqld === undefined ? undefined : cpuMs(mysqld);
+      const mysqlCpu = cpuMeter(mysqld);
       const r = await load.call<LoopResult>({ op: 'insert', set, n, seconds });
       const cpu = process.cpuUsage(cpu0);
-      const mysql1 = mysqld === undefined ? undefined : cpuMs(mysqld);
+      const mysqlMs = mysqlCpu();
       return {
         ...r, perSec: r.ops / r.seconds, blocks: node.chain.height - h0,
         nodeElu: performance.eventLoopUtilization(e0).utilization, clientElu: r.clientBusy,
         // CPU time per row (steal time excluded): steadier than rows/s on a shared machine
         nodeCpuUs: r.ops ? (cpu.user + cpu.system) / r.ops : 0,
-        mysqlCpuUs: mysql0 !== undefined && mysql1 !== undefined && r.ops ? ((mysql1 - mysql0) * 1000) / r.ops : undefined,
+        mysqlCpuUs: mysqlMs !== undefined && r.ops ? (mysqlMs * 1000) / r.ops : undefined,
       };
     };
     const d1 = await insert('ins-direct', 1, INS_S.direct1);
