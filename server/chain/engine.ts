@@ -933,6 +933,8 @@ export class Chain extends EventEmitter {
     let droppedTxs: DroppedTx[] = [];
     let failed: StoredHeader | undefined;
     const digests = new Map<string, string>();
+    /** Digest reads queued in the pipeline, not awaited where they were sent. */
+    const digestReads: Promise<void>[] = [];
     // A run (a sync) queues its MySQL work without waiting for each answer, so MySQL runs one
     // block's SQL while the next is checked; any failure rolls the whole run back (see connectRun).
     // So does the fast path, which runs no SQL: its writes and digest reads go while it checks.
@@ -957,7 +959,7 @@ export class Chain extends EventEmitter {
       await queue(this.store.saveBlocks(
         toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (tx) => this.copyFromPool(tx), fast,
       ).then((seqs) => toSave.forEach((h, i) => (h.seq = seqs[i]))));
-      if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests, schemaChanging ? undefined : this.digestKeys, pipeline, true);
+      if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests, schemaChanging ? undefined : this.digestKeys, pipeline, true, digestReads);
       const droppedBlocks: Block[] = [];
       for (const h of dropped) droppedBlocks.push(await this.store.getBlock(h, conn));
       // Primary keys read once per switch when none of its SQL changes a schema (see stateDigest).
@@ -979,7 +981,7 @@ export class Chain extends EventEmitter {
           throw e;
         }
         // Slow path: the database holds exactly the state after this block.
-        if (!fast) await this.digestAfter(conn, block, [], digests, keys, pipeline);
+        if (!fast) await this.digestAfter(conn, block, [], digests, keys, pipeline, false, digestReads);
         if (pipeline?.failed) await pipeline.settle();
       }
       const newHeight = target.header.height;
@@ -1004,8 +1006,10 @@ export class Chain extends EventEmitter {
       ]);
       if (pipeline) {
         pipeline.track(writes);
+        // The digests are known once their reads are answered, before the writes queued after
+        // them: their row goes out then, behind those writes, and is waited for with them.
+        pipeline.track(Promise.all(digestReads).then(() => this.store.saveDigests(digests, conn)));
         await pipeline.settle();
-        await this.store.saveDigests(digests, conn);
       } else await writes;
       await this.clearSqlUnsafe(conn);
       await this.opts.beforeCommit?.();
@@ -1079,21 +1083,23 @@ export class Chain extends EventEmitter {
    * the block then gets no digest here (peers that have one compare it). A failed read likewise.
    * With a `pipeline` the reads are queued when nothing can run before them: every primary key is
    * in `keys`, or `noSqlFollows` (the fast path: this connection runs no application SQL before
-   * its commit, and the chain lock keeps the rows as they are).
+   * its commit, and the chain lock keeps the rows as they are); such a read is added to `queuedReads`.
    */
   private async digestAfter(
     conn: PoolConnection, block: Block, undo: readonly Tx[], digests: Map<string, string>, keys?: Map<string, string[] | null>, pipeline?: Pipeline,
-    noSqlFollows = false,
+    noSqlFollows = false, queuedReads?: Promise<void>[],
   ): Promise<void> {
     const read = this.opts.stateDigest;
     if (!read) return;
     const refs = [...new Set(block.txs.flatMap((t) => sqlOf(t)?.refs ?? []))];
     const skip = (e: unknown) => this.log(`block ${block.hash}: no state digest here: ${(e as Error).message}`);
     if (undo.length === 0) {
-      const reading = read(conn, refs, keys).then((d) => digests.set(block.hash, d), skip);
+      const reading = read(conn, refs, keys).then((d) => void digests.set(block.hash, d), skip);
       // with every primary key known its reads are queued by now: the next block's SQL can follow
-      if (pipeline && (noSqlFollows || keysCover(refs, keys))) pipeline.track(reading);
-      else await reading;
+      if (pipeline && (noSqlFollows || keysCover(refs, keys))) {
+        pipeline.track(reading);
+        queuedReads?.push(reading);
+      } else await reading;
       return;
     }
     await conn.query('SAVEPOINT digest');

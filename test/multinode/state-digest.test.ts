@@ -155,5 +155,13 @@ describe('state digest of blocks (SPEC 9)', () => {
     assert.equal(new Set(digests(a).slice(1, 7)).size, 6, 'each block leaves its rows differently');
     assert.equal(new Set(digests(a).slice(-3)).size, 3, 'each block leaves its rows differently');
     assert.deepEqual(digests(d), digests(a));
+    // and stored as they are known: by the runs of d's sync, and by a's own blocks (the fast path)
+    const stored = async (n: ClusterNode) => {
+      const rows = await cluster.rows(n, `SELECT hash, digest FROM \`${n.db}_chain\`.block_digests`) as { hash: string; digest: string }[];
+      const byHash = new Map(rows.map((r) => [r.hash, r.digest]));
+      return Array.from({ length: n.node.chain.height }, (_, i) => byHash.get(n.node.chain.blockHashAt(i + 1)!));
+    };
+    assert.deepEqual(await stored(d), digests(d));
+    assert.deepEqual(await stored(a), digests(a));
   });
 });
