@@ -185,7 +185,10 @@ function touchesUniqueKey(info: TableInfo, ast: any): boolean {
 // ---------------------------------------------------------------------------------------------
 // INSERT / REPLACE
 
-async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, limits: Limits): Promise<WriteOutcome> {
+/** What an INSERT/REPLACE is before it runs: its table, determinized statement and key expressions. */
+interface InsertPlan { info: TableInfo; det: Determinized; cols: ColumnDef[]; pkCols: ColumnDef[]; pkExprs: string[][] }
+
+async function planInsert(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, limits: Limits): Promise<InsertPlan> {
   const info = await schema.require(exec, write.table);
   checkRowWritable(info);
   if (write.kind === 'replace') {
@@ -204,7 +207,11 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
   }
   const cols = dataColumns(info);
   const pkCols = info.primaryKey.map((k) => findColumn(info, k)!);
-  const pkExprs = pkExpressions(info, det, pkCols);
+  return { info, det, cols, pkCols, pkExprs: pkExpressions(info, det, pkCols) };
+}
+
+async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, limits: Limits): Promise<WriteOutcome> {
+  const { info, det, cols, pkCols, pkExprs } = await planInsert(exec, write, schema, limits);
 
   // REPLACE: the rows it will replace, locked
   let old: SqlValue[][] = [];
@@ -246,15 +253,7 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
   const pkIdx = info.primaryKey.map((k) => cols.findIndex((c) => c.name === k));
   const newRefs = unique(keys.map((k) => rowRef(info.name, k)));
   const oldRefs = old.map((r) => rowRef(info.name, pkIdx.map((i) => r[i])));
-
-  const undo: string[] = [];
-  const seen = new Set<string>();
-  for (const k of [...keys].reverse()) {
-    const ref = rowRef(info.name, k);
-    if (seen.has(ref)) continue;
-    seen.add(ref);
-    undo.push(`DELETE FROM ${quoteIdent(info.name)} WHERE ${keyWhere(info, k)}`);
-  }
+  const undo = deleteNewRows(info, keys);
   for (const row of old) undo.push(insertSql(info.name, cols, [row]));
 
   return {
@@ -265,6 +264,64 @@ async function writeInsert(exec: SqlExecutor, write: WriteStatement, schema: Sch
     insertId: res.insertId,
     ddl: false,
   };
+}
+
+/** The undo of new rows: one DELETE per distinct key, the last written first. */
+function deleteNewRows(info: TableInfo, keys: SqlValue[][]): string[] {
+  const undo: string[] = [];
+  const seen = new Set<string>();
+  for (const k of [...keys].reverse()) {
+    const ref = rowRef(info.name, k);
+    if (seen.has(ref)) continue;
+    seen.add(ref);
+    undo.push(`DELETE FROM ${quoteIdent(info.name)} WHERE ${keyWhere(info, k)}`);
+  }
+  return undo;
+}
+
+/** An INSERT planned before it runs: the SQL to run, and the outcome it has if it succeeds. */
+export interface InsertAhead {
+  /** The INSERT to run; when `outcome.insertId` is not 0n, right after `SET insert_id = <insertId>`. */
+  sql: string;
+  outcome: WriteOutcome;
+}
+
+/**
+ * Plans an INSERT whose new rows' keys are known before it runs, so that the caller can send it,
+ * its pool entry and the COMMIT in one round trip. Keys are known when they are integer literals
+ * in a table without AUTO_INCREMENT, or when the key is the AUTO_INCREMENT column alone and the
+ * caller reserves the ids (`reserveIds(table, rows)`, the first of `rows` consecutive ids): the
+ * INSERT then runs right after `SET insert_id`, so MySQL assigns exactly those and LAST_INSERT_ID() is
+ * what the client would see without OurSQL. Null when the keys cannot be known ahead (executeWrite
+ * then runs the statement). If the INSERT fails (a reserved id taken meanwhile, a duplicate key),
+ * nothing of it stays: the caller rolls back and may run executeWrite.
+ */
+export async function planInsertAhead(
+  exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, reserveIds: (table: string, rows: number) => bigint | null, opts: WriteOptions = {},
+): Promise<InsertAhead | null> {
+  if (write.kind !== 'insert') return null;
+  checkDmlShape(write.ast, write.kind);
+  const limits: Limits = { maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxUndoBytes: opts.maxUndoBytes ?? DEFAULT_MAX_UNDO_BYTES, session: opts.session };
+  const { info, det, pkCols, pkExprs } = await planInsert(exec, write, schema, limits);
+  const executed = canonicalSql(det.ast, write.printable && !det.rewritten);
+  const count = det.rows!.count;
+  const auto = det.auto;
+  if (!auto) {
+    // an explicit value in an AUTO_INCREMENT column: MySQL's reply tells the client which id, so it runs as usual
+    const keys = info.autoIncrement ? null : integerKeys(pkCols, pkExprs);
+    if (!keys) return null;
+    return { sql: executed, outcome: insertOutcome(info, executed, keys, count, 0n) };
+  }
+  if (auto.increment !== 1n || pkCols.length !== 1 || pkCols[0].name !== auto.column.name || !auto.assigned.every(Boolean)) return null;
+  const first = reserveIds(info.name, count);
+  if (first === null) return null;
+  const filled = withAutoIds(det, first);
+  const keys = filled.ids.map((id) => [id!.toString()]);
+  return { sql: executed, outcome: insertOutcome(info, canonicalSql(filled.ast, !filled.needsCheck), keys, count, first) };
+}
+
+function insertOutcome(info: TableInfo, stmt: string, keys: SqlValue[][], rows: number, insertId: bigint): WriteOutcome {
+  return { stmts: [stmt], undo: deleteNewRows(info, keys), refs: unique(keys.map((k) => rowRef(info.name, k))), affectedRows: rows, insertId, ddl: false };
 }
 
 /** Per row, per primary key column: SQL giving its value (`DEFAULT(col)` when not given). */

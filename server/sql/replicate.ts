@@ -3,12 +3,13 @@ import {
   type PreparedTx, type TransferBody, type Tx,
 } from '../../consensus/index.ts';
 import { ChainBusyError, type Chain } from '../chain/engine.ts';
-import { buildSqlBody, joinChanges } from '../chain/sqltx.ts';
+import { buildSqlBody, joinChanges, tableOfRef } from '../chain/sqltx.ts';
 import { ER, isLockError, ReplicationError } from './errors.ts';
 import type { SqlClassifier, WriteStatement } from './classify.ts';
 import { pipelined, SqlExecError, type SqlExecutor } from './executor.ts';
 import { bodyMatchesSql } from './match.ts';
-import { executeWrite, planDryRun, type WriteOutcome } from './plan.ts';
+import { executeWrite, planDryRun, planInsertAhead, type WriteOutcome } from './plan.ts';
+import { AutoIdReservations } from './auto-ids.ts';
 import { SESSION_VARS_SQL, sessionVarsOf, type SessionVars } from './determinism.ts';
 import { SchemaCache } from './schema.ts';
 import { sqlLiteral } from './literal.ts';
@@ -75,6 +76,7 @@ export class ReplicatedWrites {
   /** Bumped when another connection may have changed a table definition (blocks, DDL). */
   private schemaEpoch = 0;
   private readonly granted = new Set<string>();
+  private readonly autoIds = new AutoIdReservations();
 
   constructor(
     private readonly chain: Chain,
@@ -92,9 +94,19 @@ export class ReplicatedWrites {
   ) {
     // Table definitions change under other connections when the engine replays or undoes SQL,
     // or when another connection's DDL is pooled.
-    chain.on('sql', () => this.schemaEpoch++);
+    chain.on('sql', () => {
+      this.schemaEpoch++;
+      this.autoIds.clear();
+    });
     chain.on('pool', (tx: Tx | null) => {
-      if (!tx || sqlOf(tx)?.refs.some((r) => r.endsWith(':*'))) this.schemaEpoch++;
+      const refs = tx ? sqlOf(tx)?.refs : undefined;
+      if (!tx || refs?.some((r) => r.endsWith(':*'))) {
+        this.schemaEpoch++;
+        this.autoIds.clear();
+      } else if (refs && (tx.body as { from?: string }).from !== this.opts.signer?.pubkey) {
+        // rows another key wrote (a peer's tx, a client-signed one) may hold ids reserved here
+        for (const r of refs) this.autoIds.forget(tableOfRef(r));
+      }
     });
   }
 
@@ -120,8 +132,13 @@ export class ReplicatedWrites {
       schema.invalidate(w.table);
       return this.runDdl(exec, out, this.signedBy(signer, out, extra));
     }
+    if (this.opts.compoundStatements && w.kind === 'insert' && vars.autoIncrementIncrement === '1') {
+      const done = await this.insertAhead(exec, schema, w, signer, vars, extra);
+      if (done) return done;
+    }
     try {
       const out = await executeWrite(beginWith(exec), w, schema, { session: vars });
+      if (w.kind === 'insert' && out.insertId > 0n && vars.autoIncrementIncrement === '1') this.autoIds.learn(w.table, out.insertId + BigInt(out.affectedRows));
       if (touchesNothing(out)) {
         // An UPDATE/DELETE that matched no row changes nothing: no transaction to make.
         await exec.query('COMMIT');
@@ -283,6 +300,41 @@ export class ReplicatedWrites {
   }
 
   /**
+   * An INSERT whose keys are known before it runs (planInsertAhead) goes out in one round trip:
+   * admitted first (a refusal executes nothing), then one compound statement runs it, writes its
+   * pool entry and commits, or rolls all of it back. Null when the ordinary path must run it: its
+   * keys are not known ahead, or the attempt failed (a reserved id was taken, a duplicate key, a
+   * row lock, ...), which the ordinary path then reports as MySQL words it.
+   *
+   * The INSERT must not wait for a row lock: the ordinary path takes MySQL's locks first and then
+   * waits at admission for in-flight writes to the same rows, and this one, admitted first, waiting
+   * for such a lock would close a cycle that only innodb_lock_wait_timeout breaks.
+   */
+  private async insertAhead(exec: SqlExecutor, schema: SchemaCache, w: WriteStatement, signer: NodeSigner, vars: SessionVars, extra: RerunOptions): Promise<WriteReply | null> {
+    let plan;
+    try {
+      plan = await planInsertAhead(exec, w, schema, (table, rows) => this.autoIds.reserve(table, rows), { session: vars });
+    } catch {
+      return null; // refusals and errors come from the ordinary path, which plans it again
+    }
+    if (!plan) return null;
+    const maker = this.signedBy(signer, joinChanges([plan.outcome]), extra);
+    const { tx, persist } = await this.admit(maker, true, withExtra(plan.outcome.refs, maker.extraRefs));
+    const entry = maker.persist ? [...persist, ...maker.persist(tx.id)] : persist;
+    try {
+      const preset = plan.outcome.insertId > 0n ? [`SET insert_id = ${plan.outcome.insertId}`] : [];
+      await exec.query(compound(['START TRANSACTION', ...preset, `SET STATEMENT innodb_lock_wait_timeout = 0 FOR ${plan.sql}`, ...entry, 'COMMIT']));
+    } catch (e) {
+      this.chain.abortInflight(tx.id);
+      if (!(e instanceof SqlExecError)) throw notPooled(e);
+      if (e.errno === ER_DUP_ENTRY) this.autoIds.forget(w.table);
+      return null;
+    }
+    this.chain.commitInflight(tx.id);
+    return summarize([plan.outcome], tx.id);
+  }
+
+  /**
    * DDL commits by itself: admit first (a refusal executes nothing), journal it (a crash before
    * its pool entry commits is undone at the next start), run it, then persist the entry.
    */
@@ -329,7 +381,7 @@ export class ReplicatedWrites {
    */
   private async commitWithEntry(exec: SqlExecutor, persist: string[]): Promise<void> {
     if (this.opts.compoundStatements) {
-      await exec.query(`BEGIN NOT ATOMIC DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; ${persist.join('; ')}; COMMIT; END`);
+      await exec.query(compound([...persist, 'COMMIT']));
       return;
     }
     for (const stmt of persist) await exec.query(stmt);
@@ -430,6 +482,12 @@ function beginWith(exec: SqlExecutor): SqlExecutor {
     pipeline,
   };
 }
+
+/** MariaDB's anonymous block: runs `stmts` in order; at the first error, rolls back and returns that error. */
+const compound = (stmts: readonly string[]): string =>
+  `BEGIN NOT ATOMIC DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; ${stmts.join('; ')}; END`;
+
+const ER_DUP_ENTRY = 1062;
 
 /** Refs to wait for at admission: a re-run's extra refs too (none on the ordinary write path). */
 const withExtra = (refs: string[], extra?: readonly string[]): string[] => (extra ? [...refs, ...extra] : refs);
