@@ -136,6 +136,30 @@ describe('INSERTs planned ahead: one round trip to MariaDB', () => {
     assert.deepEqual((await rows('k')).map((r) => [r.id, r.v]), [[1, 'one'], [3, 'three'], [7, 'seven']]);
   });
 
+  test('an INSERT of a row another open transaction holds waits for it, as in MySQL, without a lock cycle', async () => {
+    await c.query("INSERT INTO k (id, v) VALUES (50, 'first')");
+    const other = await mysql.createConnection({ host: '127.0.0.1', port: node.proxyPort, user: 'root', database: env.db.name });
+    try {
+      // `other` deletes row 50 and holds its lock; its tx is admitted only at COMMIT, when it may
+      // wait for any write to k:50 in flight. An INSERT admitted first and then waiting for the
+      // row lock would close a cycle broken only by innodb_lock_wait_timeout (50 s).
+      await other.query('BEGIN');
+      await other.query('DELETE FROM k WHERE id = 50');
+      const insert = c.query<any>("INSERT INTO k (id, v) VALUES (50, 'again')");
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now();
+      await other.query('COMMIT');
+      await insert;
+      const waited = Date.now() - t0;
+      assert.ok(waited < 20_000, `COMMIT and INSERT took ${waited} ms`);
+    } finally {
+      await other.end();
+    }
+    assert.deepEqual((await rows('k')).filter((r) => r.id === 50).map((r) => r.v), ['again']);
+    const on50 = txsOn('k').filter((t) => sqlOf(t)!.refs.includes('k:50')).map((t) => sqlOf(t)!.stmts[0].split(' ')[0]);
+    assert.deepEqual(on50, ['INSERT', 'DELETE', 'INSERT']);
+  });
+
   test('inside BEGIN … COMMIT nothing changes: the statements run one by one, as before', async () => {
     await c.query('BEGIN');
     const inTx = await statementsFor(() => c.query<any>("INSERT INTO a (u, v) VALUES (300, 'in tx')"));
