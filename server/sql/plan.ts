@@ -12,7 +12,7 @@
  */
 import type { WriteStatement } from './classify.ts';
 import { pipelined, SqlExecError, type SqlExecutor, type SqlResult } from './executor.ts';
-import { checkLiterals, cleanCopy, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
+import { checkLiterals, cleanCopy, columnName, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
 import { checkDmlShape, checkSessionSqlMode, determinize, toExprSql, withAutoIds, type Determinized, type SessionVars } from './determinism.ts';
 import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
 import { checkRowWritable, dataColumns, findColumn, type ColumnDef, type SchemaCache, type TableInfo } from './schema.ts';
@@ -40,6 +40,12 @@ export interface WriteOptions {
   maxUndoBytes?: number;
   /** The session's sql_mode and auto-increment settings, when the caller knows them. */
   session?: SessionVars;
+  /**
+   * The caller rolls back whatever executeWrite throws (an autocommit statement in a transaction
+   * of its own): an UPDATE or DELETE of at most one row (its WHERE names the whole primary key)
+   * may then run in the round trip that reads its before-image, before the checks on what it read.
+   */
+  rollsBackOnError?: boolean;
 }
 
 export const DEFAULT_MAX_ROWS = 10_000;
@@ -63,10 +69,12 @@ export function planDryRun(exec: SqlExecutor, write: WriteStatement, schema: Sch
   return run(exec, write, schema, opts, true);
 }
 
-interface Limits { maxRows: number; maxUndoBytes: number; session?: SessionVars }
+interface Limits { maxRows: number; maxUndoBytes: number; session?: SessionVars; rollsBackOnError?: boolean }
+
+const limitsOf = (opts: WriteOptions): Limits => ({ ...opts, maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxUndoBytes: opts.maxUndoBytes ?? DEFAULT_MAX_UNDO_BYTES });
 
 async function run(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache, opts: WriteOptions, dryRun: boolean): Promise<WriteOutcome> {
-  const limits: Limits = { maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxUndoBytes: opts.maxUndoBytes ?? DEFAULT_MAX_UNDO_BYTES, session: opts.session };
+  const limits = limitsOf(opts);
   switch (write.kind) {
     case 'insert':
     case 'replace':
@@ -80,6 +88,7 @@ async function run(exec: SqlExecutor, write: WriteStatement, schema: SchemaCache
             ? await writeInsert(exec, write, schema, limits)
             : await writeUpdateDelete(exec, write, schema, limits);
         } catch (e) {
+          // (not once the statement ran: the caller must roll it back first, see RanBeforeStale)
           if (attempt === 0 && (e instanceof StaleSchema || (e instanceof SqlExecError && e.errno === 1054 && (e as any).beforeExecution))) {
             schema.invalidate(write.table);
             continue;
@@ -121,7 +130,20 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   const userLimit = ast.limit?.value?.length ? BigInt(String(ast.limit.value[0].value)) : null;
   const cap = BigInt(limits.maxRows + 1);
   sel.limit = { seperator: '', value: [{ type: 'number', value: Number(userLimit !== null && userLimit < cap ? userLimit : cap) }] };
-  const rows = await readRows(exec, info, (list) => toSql(sel).replace(/^SELECT \* /, `SELECT ${list} `));
+  const select = (list: string) => toSql(sel).replace(/^SELECT \* /, `SELECT ${list} `);
+  // One row at most: the statement goes in the before-image's round trip (the read runs first, and
+  // locks the row); the caller rolls it back if anything below refuses it.
+  let ran: SqlResult | undefined;
+  let rows: SqlValue[][];
+  if (limits.rollsBackOnError && namesWholeKey(ast.where, info)) {
+    const read = selectRows(info);
+    const [image, result] = await pipelined(exec, [select(read.list), sql]);
+    // an unknown column may be a stale definition too: the caller rolls back and runs it step by step
+    if (image instanceof SqlExecError) throw image.errno === 1054 ? new RanBeforeStale(image.message) : image;
+    rows = rowsRead(info, read, image, true);
+    if (result instanceof SqlExecError) throw result;
+    ran = result;
+  } else rows = await readRows(exec, info, select);
   if (rows.length > limits.maxRows) {
     throw new WriteRefused(`this ${write.kind.toUpperCase()} would touch more than ${limits.maxRows} rows, OurSQL's limit for one statement; split it into smaller ones`, 'limit');
   }
@@ -150,7 +172,7 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   }
   checkUndoSize(undo, limits, write.kind);
 
-  const res = await exec.query(sql);
+  const res = ran ?? (await exec.query(sql));
   if (write.kind === 'delete' ? res.affectedRows !== rows.length : res.affectedRows > rows.length) {
     throw new Error(`OurSQL: the ${write.kind.toUpperCase()} changed ${res.affectedRows} rows but ${rows.length} were read before it; something changed underneath, roll back and retry`);
   }
@@ -301,7 +323,7 @@ export async function planInsertAhead(
 ): Promise<InsertAhead | null> {
   if (write.kind !== 'insert') return null;
   checkDmlShape(write.ast, write.kind);
-  const limits: Limits = { maxRows: opts.maxRows ?? DEFAULT_MAX_ROWS, maxUndoBytes: opts.maxUndoBytes ?? DEFAULT_MAX_UNDO_BYTES, session: opts.session };
+  const limits = limitsOf(opts);
   const { info, det, pkCols, pkExprs } = await planInsert(exec, write, schema, limits);
   const executed = canonicalSql(det.ast, write.printable && !det.rewritten);
   const count = det.rows!.count;
@@ -573,19 +595,57 @@ class StaleSchema extends Error {
 }
 
 /**
+ * A cached table definition turned out stale after the statement had run behind its before-image
+ * read: the caller rolls back and runs it again (executeWrite reads the definition anew).
+ */
+export class RanBeforeStale extends Error {
+  override name = 'RanBeforeStale';
+}
+
+/** The WHERE pins every primary key column to a literal (ANDed with anything): one row at most. */
+function namesWholeKey(where: any, info: TableInfo): boolean {
+  if (!where || info.primaryKey.length === 0) return false;
+  const pinned = new Set<string>();
+  const literal = (n: any) => n?.type === 'number' || n?.type === 'single_quote_string' || n?.type === 'string';
+  const visit = (n: any): void => {
+    if (n?.type !== 'binary_expr') return;
+    if (n.operator === 'AND') {
+      visit(n.left);
+      visit(n.right);
+    } else if (n.operator === '=') {
+      const col = columnName(n.left) || columnName(n.right);
+      if (col && (literal(n.left) || literal(n.right))) pinned.add(col.toLowerCase());
+    }
+  };
+  visit(where);
+  return info.primaryKey.every((k) => pinned.has(k.toLowerCase()));
+}
+
+/**
  * Reads rows for a before-image, as values of dataColumns(info) in order. The select list is
  * `*` (so a column added since the definition was cached shows: StaleSchema, read again), then
  * FLOAT columns through DOUBLE (their text form keeps 6 digits only) and INVISIBLE columns
  * (which `*` leaves out).
  */
 async function readRows(exec: SqlExecutor, info: TableInfo, sql: (selectList: string) => string): Promise<SqlValue[][]> {
+  const read = selectRows(info);
+  return rowsRead(info, read, await beforeExecution(() => exec.query(sql(read.list))), false);
+}
+
+/** The select list readRows reads with. */
+function selectRows(info: TableInfo) {
   const visible = info.columns.filter((c) => !c.invisible);
   const extra = dataColumns(info).filter((c) => c.invisible || c.dataType === 'float');
   const list = ['*', ...extra.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name)))].join(', ');
-  const res = await beforeExecution(() => exec.query(sql(list)));
+  return { visible, extra, list };
+}
+
+/** The rows of a selectRows read, as values of dataColumns(info); `ran`: the statement went out behind the read. */
+function rowsRead(info: TableInfo, { visible, extra }: ReturnType<typeof selectRows>, res: SqlResult, ran: boolean): SqlValue[][] {
   const names = res.columns.slice(0, res.columns.length - extra.length).map((c) => c.name);
   if (names.length !== visible.length || names.some((n, i) => n !== visible[i].name)) {
-    throw new StaleSchema(`the definition of \`${info.name}\` changed while it was in use; run the statement again`);
+    const message = `the definition of \`${info.name}\` changed while it was in use; run the statement again`;
+    throw ran ? new RanBeforeStale(message) : new StaleSchema(message);
   }
   const index = dataColumns(info).map((c) => {
     const e = extra.indexOf(c);

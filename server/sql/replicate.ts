@@ -8,7 +8,7 @@ import { ER, isLockError, ReplicationError } from './errors.ts';
 import type { SqlClassifier, WriteStatement } from './classify.ts';
 import { pipelined, SqlExecError, type SqlExecutor } from './executor.ts';
 import { bodyMatchesSql } from './match.ts';
-import { executeWrite, planDryRun, planInsertAhead, type WriteOutcome } from './plan.ts';
+import { executeWrite, planDryRun, planInsertAhead, RanBeforeStale, type WriteOutcome } from './plan.ts';
 import { AutoIdReservations } from './auto-ids.ts';
 import { SESSION_VARS_SQL, sessionVarsOf, type SessionVars } from './determinism.ts';
 import { SchemaCache } from './schema.ts';
@@ -137,7 +137,7 @@ export class ReplicatedWrites {
       if (done) return done;
     }
     try {
-      const out = await executeWrite(beginWith(exec), w, schema, { session: vars });
+      const out = await this.executeAlone(exec, w, schema, vars);
       if (w.kind === 'insert' && out.insertId > 0n && vars.autoIncrementIncrement === '1') this.autoIds.learn(w.table, out.insertId + BigInt(out.affectedRows));
       if (touchesNothing(out)) {
         // An UPDATE/DELETE that matched no row changes nothing: no transaction to make.
@@ -148,6 +148,19 @@ export class ReplicatedWrites {
     } catch (e) {
       await exec.query('ROLLBACK').catch(() => {});
       throw e;
+    }
+  }
+
+  /** An autocommit update in a MySQL transaction of its own, left open for the pool entry. */
+  private async executeAlone(exec: SqlExecutor, w: WriteStatement, schema: SchemaCache, vars: SessionVars): Promise<WriteOutcome> {
+    try {
+      return await executeWrite(beginWith(exec), w, schema, { session: vars, rollsBackOnError: true });
+    } catch (e) {
+      if (!(e instanceof RanBeforeStale)) throw e;
+      // it ran on a stale definition of its table: undo it, and run it once more, step by step
+      await exec.query('ROLLBACK');
+      schema.invalidate(w.table);
+      return executeWrite(beginWith(exec), w, schema, { session: vars });
     }
   }
 
@@ -271,7 +284,7 @@ export class ReplicatedWrites {
         return this.runDdl(exec, out, { make: () => tx }, false);
       }
       try {
-        const out = await executeWrite(beginWith(exec), w, schema, { session: vars });
+        const out = await this.executeAlone(exec, w, schema, vars);
         if (!same(out)) throw stale();
         return await this.commitWith(exec, [out], { make: () => tx }, false);
       } catch (e) {

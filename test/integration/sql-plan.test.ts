@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { testDatabase } from '../helpers/mysql.ts';
 import { connectExecutor, type Mysql2Executor } from '../helpers/mysql-executor.ts';
 import { SqlClassifier, type WriteStatement } from '../../server/sql/classify.ts';
-import { executeWrite, planDryRun, type WriteOutcome, type WriteOptions } from '../../server/sql/plan.ts';
+import { executeWrite, planDryRun, RanBeforeStale, type WriteOutcome, type WriteOptions } from '../../server/sql/plan.ts';
 import { pipelined, type SqlExecutor } from '../../server/sql/executor.ts';
 import { SchemaCache } from '../../server/sql/schema.ts';
 import { bodyMatchesSql } from '../../server/sql/match.ts';
@@ -500,4 +500,64 @@ test('a definition cached before another connection\'s ALTER is read again (undo
   assert.match(out.undo[0], /`b` = 'before', `f` = '1\.2345677614212036'/);
   await runUndo(d, out);
   assert.deepEqual(await snapshots(d.exec, ['st']), before);
+});
+
+test('with rollsBackOnError, an UPDATE or DELETE naming its whole key goes out with its before-image read', async () => {
+  const d = await database('withread', [
+    'CREATE TABLE one (id INT PRIMARY KEY, v VARCHAR(20), n INT)',
+    "INSERT INTO one VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3)",
+    'CREATE TABLE two (a INT, b VARCHAR(5), v INT, PRIMARY KEY (a, b))',
+    "INSERT INTO two VALUES (1, 'x', 1), (1, 'y', 2)",
+  ]);
+  const batches: string[][] = [];
+  const singles: string[] = [];
+  const counting: SqlExecutor = {
+    query: (sql) => (singles.push(sql.split(' ')[0]), d.exec.query(sql)),
+    pipeline: (sqls) => (batches.push(sqls.map((q) => q.split(' ')[0])), pipelined(d.exec, sqls)),
+  };
+  const cases: { sql: string; together: boolean }[] = [
+    { sql: "UPDATE one SET v = 'A', n = n + 1 WHERE id = 1", together: true },
+    { sql: "UPDATE one SET v = 'B' WHERE 2 = id AND n > 0", together: true },
+    { sql: "UPDATE two SET v = 9 WHERE a = 1 AND b = 'y'", together: true },
+    { sql: 'DELETE FROM one WHERE id = 3', together: true },
+    { sql: 'UPDATE one SET n = 0 WHERE id = 99', together: true }, // no such row: touches nothing
+    { sql: 'UPDATE two SET v = 0 WHERE a = 1', together: false }, // part of the key: maybe several rows
+    { sql: 'UPDATE one SET n = 5 WHERE id = 1 OR id = 2', together: false },
+    { sql: "DELETE FROM one WHERE v = 'B'", together: false },
+  ];
+  for (const c of cases) {
+    batches.length = 0;
+    singles.length = 0;
+    const before = await snapshots(d.exec, ['one', 'two']);
+    const out = await inTxn(d.exec, () => executeWrite(counting, w(c.sql), d.schema, { rollsBackOnError: true }));
+    const verb = c.sql.split(' ')[0];
+    if (c.together) {
+      assert.deepEqual(batches, [['SELECT', verb]], c.sql);
+      assert.ok(!singles.includes(verb), `${c.sql} also went out alone`);
+    } else {
+      assert.deepEqual(batches, [], c.sql);
+      assert.deepEqual(singles.slice(-2), ['SELECT', verb], c.sql);
+    }
+    // the outcome is the one the step-by-step path gives: its undo restores the tables exactly
+    await runUndo(d, out);
+    assert.deepEqual(await snapshots(d.exec, ['one', 'two']), before, `undo of ${c.sql}`);
+    await inTxn(d.exec, async () => void (await d.exec.query(c.sql)));
+  }
+});
+
+test('with rollsBackOnError, a stale definition found after the statement ran: RanBeforeStale, and the rollback leaves nothing', async () => {
+  const d = await database('ranstale', ['CREATE TABLE rs (id INT PRIMARY KEY, a INT)', 'INSERT INTO rs VALUES (1, 1), (2, 2)']);
+  await apply(d, 'UPDATE rs SET a = a + 1 WHERE id = 1'); // caches the definition
+  const other = await connectExecutor(d.name);
+  try {
+    await other.exec.query("ALTER TABLE rs ADD COLUMN b VARCHAR(10) DEFAULT 'x'");
+  } finally {
+    await other.close();
+  }
+  const before = await snapshots(d.exec, ['rs']);
+  await assert.rejects(apply(d, 'UPDATE rs SET a = 10 WHERE id = 2', { rollsBackOnError: true }), RanBeforeStale);
+  assert.deepEqual(await snapshots(d.exec, ['rs']), before);
+  d.schema.invalidate('rs');
+  const out = await apply(d, 'UPDATE rs SET a = 10 WHERE id = 2', { rollsBackOnError: true });
+  assert.deepEqual(out.undo, ["UPDATE `rs` SET `a` = '2', `b` = 'x' WHERE `id` = '2'"]);
 });

@@ -1,7 +1,8 @@
-// An INSERT whose new keys are known before it runs (literal keys, or AUTO_INCREMENT ids the node
-// reserves) goes to MariaDB as one statement with its pool entry and COMMIT. These tests count the
-// statements MariaDB saw on the client's own backend session (`Questions`, which leaves out those
-// inside the compound statement), and check that the client still sees what MySQL would give it.
+// Fewer round trips to MariaDB per update, and the same answers. An INSERT whose new keys are known
+// before it runs (literal keys, or AUTO_INCREMENT ids the node reserves) goes as one statement
+// with its pool entry and COMMIT: these tests count the statements MariaDB saw on the client's own
+// backend session (`Questions`, which leaves out those inside the compound statement). An UPDATE
+// or DELETE by primary key goes out with its before-image read (sql-plan.test.ts counts those).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mysql, { type Connection } from 'mysql2/promise';
@@ -11,7 +12,7 @@ import { OursqlNode } from '../../server/node/node.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 import { tempNodeDir } from '../helpers/node.ts';
 
-describe('INSERTs planned ahead: one round trip to MariaDB', () => {
+describe('updates in fewer round trips', () => {
   let env: Awaited<ReturnType<typeof tempNodeDir>>;
   let node: OursqlNode;
   let root: Connection;
@@ -158,6 +159,26 @@ describe('INSERTs planned ahead: one round trip to MariaDB', () => {
     assert.deepEqual((await rows('k')).filter((r) => r.id === 50).map((r) => r.v), ['again']);
     const on50 = txsOn('k').filter((t) => sqlOf(t)!.refs.includes('k:50')).map((t) => sqlOf(t)!.stmts[0].split(' ')[0]);
     assert.deepEqual(on50, ['INSERT', 'DELETE', 'INSERT']);
+  });
+
+  test('an UPDATE by primary key on a definition changed behind the node runs again on the new one', async () => {
+    await c.query("UPDATE k SET v = 'cached' WHERE id = 1"); // the session caches k's definition
+    await root.query(`ALTER TABLE \`${env.db.name}\`.k ADD COLUMN extra INT NOT NULL DEFAULT 5`);
+    const [r] = await c.query<any>("UPDATE k SET v = 'changed' WHERE id = 1");
+    assert.equal(r.affectedRows, 1);
+    const updates = txsOn('k').filter((t) => sqlOf(t)!.stmts[0].startsWith("UPDATE `k` SET `v` = 'changed'"));
+    assert.equal(updates.length, 1);
+    assert.deepEqual(sqlOf(updates[0])!.undo, ["UPDATE `k` SET `v` = 'cached', `extra` = '5' WHERE `id` = '1'"]);
+    assert.deepEqual((await rows('k')).filter((x) => x.id === 1).map((x) => [x.v, x.extra]), [['changed', 5]]);
+
+    // a FLOAT column is read by name (CAST … AS DOUBLE): once dropped, the read fails with 1054
+    await root.query(`ALTER TABLE \`${env.db.name}\`.k ADD COLUMN f FLOAT NULL`);
+    await c.query("UPDATE k SET v = 'with f' WHERE id = 1"); // caches the definition with f
+    await root.query(`ALTER TABLE \`${env.db.name}\`.k DROP COLUMN f`);
+    const [again] = await c.query<any>("UPDATE k SET v = 'without f' WHERE id = 1");
+    assert.equal(again.affectedRows, 1);
+    const last = txsOn('k').filter((t) => sqlOf(t)!.stmts[0].startsWith("UPDATE `k` SET `v` = 'without f'"));
+    assert.deepEqual(sqlOf(last[0])!.undo, ["UPDATE `k` SET `v` = 'with f', `extra` = '5' WHERE `id` = '1'"]);
   });
 
   test('inside BEGIN … COMMIT nothing changes: the statements run one by one, as before', async () => {
