@@ -336,7 +336,10 @@ export class ReplicatedWrites {
     const entry = maker.persist ? [...persist, ...maker.persist(tx.id)] : persist;
     try {
       const preset = plan.outcome.insertId > 0n ? [`SET insert_id = ${plan.outcome.insertId}`] : [];
-      await exec.query(compound(['START TRANSACTION', ...preset, `SET STATEMENT innodb_lock_wait_timeout = 0 FOR ${plan.sql}`, ...entry, 'COMMIT']));
+      // An INSERT that fails before it takes the id (an unknown column, say) leaves insert_id set,
+      // for the session's next INSERT into any table: the handler clears it.
+      const run = ['START TRANSACTION', ...preset, `SET STATEMENT innodb_lock_wait_timeout = 0 FOR ${plan.sql}`, ...entry, 'COMMIT'];
+      await exec.query(compound(run, preset.length ? ['SET insert_id = 0'] : []));
     } catch (e) {
       this.chain.abortInflight(tx.id);
       if (!(e instanceof SqlExecError)) throw notPooled(e);
@@ -496,9 +499,12 @@ function beginWith(exec: SqlExecutor): SqlExecutor {
   };
 }
 
-/** MariaDB's anonymous block: runs `stmts` in order; at the first error, rolls back and returns that error. */
-const compound = (stmts: readonly string[]): string =>
-  `BEGIN NOT ATOMIC DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END; ${stmts.join('; ')}; END`;
+/**
+ * MariaDB's anonymous block: runs `stmts` in order; at the first error, rolls back, runs `onError`
+ * and returns that error.
+ */
+const compound = (stmts: readonly string[], onError: readonly string[] = []): string =>
+  `BEGIN NOT ATOMIC DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ${['ROLLBACK', ...onError, 'RESIGNAL'].join('; ')}; END; ${stmts.join('; ')}; END`;
 
 const ER_DUP_ENTRY = 1062;
 

@@ -122,6 +122,17 @@ describe('updates in fewer round trips', () => {
     assert.equal(txFor('a', ok.insertId).id.length, 64);
   });
 
+  test('an INSERT that fails before it takes its reserved id leaves no insert_id behind for the next one', async () => {
+    await c.query('CREATE TABLE z (id BIGINT AUTO_INCREMENT PRIMARY KEY, w INT, x INT)');
+    await c.query('INSERT INTO z (w, x) VALUES (1, 1)'); // learns the next id
+    await c.query('INSERT INTO z (w, x) VALUES (2, 2)'); // planned ahead: the definition is cached
+    // behind the node's back: the cached definition still has x, so the planned INSERT names it
+    await root.query(`ALTER TABLE \`${env.db.name}\`.z DROP COLUMN x`);
+    await assert.rejects(c.query('INSERT INTO z (w, x) VALUES (3, 3)'), (e: any) => e.errno === 1054);
+    const [[{ id }]] = await c.query<any[]>('SELECT @@insert_id AS id');
+    assert.equal(Number(id), 0);
+  });
+
   test('literal keys in a table without AUTO_INCREMENT: one statement, with no id to learn first', async () => {
     // the session's first statement on a table reads its definition; the INSERT itself is one statement
     const firstIns = await statementsFor(() => c.query<any>("INSERT INTO k (id, v) VALUES (1, 'one')"));
