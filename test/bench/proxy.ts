@@ -341,6 +341,8 @@ export async function run(): Promise<Row[]> {
           total.set(p, { ops: t.ops + res.ops, seconds: t.seconds + res.seconds, errors: t.errors + res.errors, nodeElu: t.nodeElu + nodeElu, clientElu: t.clientElu + clientElu, rounds: t.rounds + 1 });
         }
       }
+      // BENCH_PROF_DIR: one more round through the proxy, profiled, not counted
+      if (process.env.BENCH_PROF_DIR) await profiled(`proxy-reads-${n}`, () => load.call({ op: 'select', set: 'read-proxy', n, seconds: READ_ROUND_S, maxId: READ_ROWS }));
       const key = (p: Path) => `proxy.read${n}.${p}`;
       for (const p of paths) {
         const b = best.get(p)!;

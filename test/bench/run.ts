@@ -4,7 +4,8 @@
 // BENCH_IMPORT_RUNS (imports of the p2p bench, median reported; default 3), BENCH_PROP_ROUNDS (blocks
 // per propagation figure; default 6; 0 skips propagation), BENCH_PROF_DIR=dir (the
 // import and receiver processes of the p2p bench write V8 CPU profiles there, and the proxy bench
-// one of its node during the 8-connection INSERTs), BENCH_NODE_FLAGS="--flag ..."
+// ones of its node during the 8-connection INSERTs and an extra, uncounted round of proxied reads
+// with 1 and 8 connections), BENCH_NODE_FLAGS="--flag ..."
 // (more Node/V8 flags for those processes, e.g. --trace-deopt). Runs with a node's V8 flags
 // (NODE_PROCESS_FLAGS in server/cli/daemon.ts, given in package.json), as its node processes do.
 import { cpus } from 'node:os';
