@@ -2,7 +2,7 @@
 // and once blocks are made all three have the same tip and the same table checksums.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Cluster, until } from '../helpers/cluster.ts';
+import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
 
 describe('three nodes from one seed', () => {
   const cluster = new Cluster();
@@ -58,6 +58,12 @@ describe('three nodes from one seed', () => {
 describe('AUTO_INCREMENT inserts on two nodes in turn', () => {
   const cluster = new Cluster();
   after(() => cluster.close());
+  const rowsEverywhere = (table: string, n: number) => until(`${n} rows of ${table} on every node`, async () => {
+    for (const x of cluster.nodes) if (Number((await cluster.rows(x, `SELECT COUNT(*) AS k FROM ${table}`))[0].k) !== n) return false;
+    return true;
+  });
+  const converged = (on: ClusterNode) => until('one tip and empty pools', () =>
+    cluster.nodes.every((n) => n.node.chain.tip.hash === on.node.chain.tip.hash && n.node.chain.pool.size === 0), 30_000, () => cluster.report());
 
   // Each node picks the ids of its proxy's INSERTs ahead (docs/sql.md). A peer's rows take ids the
   // node may have picked next: the node forgets its guess when such a tx arrives (or MySQL refuses
@@ -74,23 +80,19 @@ describe('AUTO_INCREMENT inserts on two nodes in turn', () => {
       ids.push(BigInt(r.insertId));
       txids.add(/txid ([0-9a-f]{64})/.exec(r.info)![1]);
     };
-    const everywhere = (n: number) => until(`${n} rows on both nodes`, async () => {
-      for (const x of cluster.nodes) if (Number((await cluster.rows(x, 'SELECT COUNT(*) AS k FROM log'))[0].k) !== n) return false;
-      return true;
-    });
     let rows = 0;
     for (let round = 0; round < 3; round++) {
       for (const [s, who] of [[sa, 'a'], [sb, 'b']] as const) {
         for (let k = 0; k < 3; k++) await insert(s, who, round * 10 + k);
         rows += 3;
-        await everywhere(rows);
+        await rowsEverywhere('log', rows);
       }
     }
     assert.equal(new Set(ids).size, rows, `ids: ${ids.join(', ')}`);
     assert.equal(txids.size, rows);
     const mined = await b.node.miner!.mineNow();
     assert.ok('block' in mined, JSON.stringify(mined));
-    await until('one tip and empty pools', () => cluster.nodes.every((n) => n.node.chain.tip.hash === b.node.chain.tip.hash && n.node.chain.pool.size === 0), 30_000, () => cluster.report());
+    await converged(b);
     const inBlock = new Set(mined.block.txs.map((t) => t.id));
     for (const id of txids) assert.ok(inBlock.has(id), `tx ${id} is not in the block`);
     const sums = await cluster.checksums('log');
@@ -112,13 +114,10 @@ describe('AUTO_INCREMENT inserts on two nodes in turn', () => {
     };
     await Promise.all([burst(sa, 'a'), burst(sb, 'b')]);
     assert.ok(ids.a.every((id) => id % 10 === 1) && ids.b.every((id) => id % 10 === 2), JSON.stringify(ids));
-    await until('10 rows on both nodes', async () => {
-      for (const x of cluster.nodes) if (Number((await cluster.rows(x, 'SELECT COUNT(*) AS k FROM seq'))[0].k) !== 10) return false;
-      return true;
-    });
+    await rowsEverywhere('seq', 10);
     const mined = await a.node.miner!.mineNow();
     assert.ok('block' in mined, JSON.stringify(mined));
-    await until('one tip and empty pools', () => cluster.nodes.every((n) => n.node.chain.tip.hash === a.node.chain.tip.hash && n.node.chain.pool.size === 0), 30_000, () => cluster.report());
+    await converged(a);
     assert.deepEqual((await cluster.rows(b, 'SELECT id FROM seq ORDER BY id')).map((r) => Number(r.id)), [...ids.a, ...ids.b].sort((x, y) => x - y));
     const sums = await cluster.checksums('seq');
     assert.equal(new Set(sums).size, 1, `checksums differ: ${sums}`);
