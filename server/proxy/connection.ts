@@ -141,7 +141,7 @@ export class ProxyConnection {
           this.session = new BackendSession(this.caps);
           const rest = this.backendReader.takePending();
           if (rest.length) this.relayResponse(rest);
-          void this.pump();
+          this.pump();
         } else if (p.payload[0] === 0xff) {
           this.close();
         }
@@ -182,25 +182,41 @@ export class ProxyConnection {
       }
       if (this.phase === 'command') this.queue.push(p);
     }
-    if (this.phase === 'command') void this.pump();
+    if (this.phase === 'command') this.pump();
   }
 
   // ---- command phase ----
 
-  private async pump(): Promise<void> {
+  /**
+   * Runs queued commands in order. Relayed commands (reads, most of the traffic) run synchronously,
+   * with no promise per query; a command the proxy answers itself holds the queue until it is done.
+   */
+  private pump(): void {
     if (this.busy) return;
-    this.busy = true;
     try {
       while (this.queue.length && this.phase === 'command' && !this.relaying) {
-        const p = this.queue.shift()!;
-        await this.command(p);
+        const pending = this.command(this.queue.shift()!);
+        if (pending) {
+          this.busy = true;
+          pending.then(
+            () => {
+              this.busy = false;
+              this.pump();
+            },
+            (e: Error) => this.failed(e),
+          );
+          return;
+        }
       }
     } catch (e) {
-      this.opts.log(`proxy: connection error: ${(e as Error).stack ?? (e as Error).message}`);
-      this.close();
-    } finally {
-      this.busy = false;
+      this.failed(e as Error);
     }
+  }
+
+  private failed(e: Error): void {
+    this.opts.log(`proxy: connection error: ${e.stack ?? e.message}`);
+    this.close();
+    this.busy = false;
   }
 
   /** Forwards a command's raw bytes; the response goes back as bytes until the tracker says done. */
@@ -229,7 +245,7 @@ export class ProxyConnection {
     if (r.done) {
       this.relaying = false;
       if (this.pendingPrepare) this.notePrepared();
-      void this.pump();
+      if (this.queue.length) this.pump();
     }
   }
 
@@ -272,7 +288,7 @@ export class ProxyConnection {
     } finally {
       this.busy = false;
     }
-    void this.pump();
+    this.pump();
   }
 
   /**
@@ -299,7 +315,8 @@ export class ProxyConnection {
     return true;
   }
 
-  private async command(p: Packet): Promise<void> {
+  /** Handles one command: void when it was relayed or answered at once, a promise when it is not done yet. */
+  private command(p: Packet): void | Promise<void> {
     const cmd = p.payload[0];
     if (this.aborted && ABORT_ANSWERED.has(cmd)) {
       const why = this.aborted;
@@ -338,7 +355,7 @@ export class ProxyConnection {
     }
   }
 
-  private async query(p: Packet): Promise<void> {
+  private query(p: Packet): void | Promise<void> {
     const text = p.payload.toString('utf8', 1);
     let request: SigningRequest = { mode: 'plain', sql: text };
     if (COM_QUERY_WRITE_HINT.test(text)) {
@@ -437,7 +454,7 @@ export class ProxyConnection {
 
   // ---- prepared statements ----
 
-  private async prepare(p: Packet): Promise<void> {
+  private prepare(p: Packet): void {
     const sql = p.payload.toString('utf8', 1);
     let write: PreparedStatement['write'];
     try {
@@ -462,7 +479,7 @@ export class ProxyConnection {
     this.statements.set(info.statementId, { sql: pending.sql, paramCount: info.paramCount, types: undefined, write: pending.write });
   }
 
-  private async execute(p: Packet): Promise<void> {
+  private execute(p: Packet): void | Promise<void> {
     const id = p.payload.readUInt32LE(1);
     const stmt = this.statements.get(id);
     // A read stays a read: its bytes go through undecoded (only writes need their bound types).

@@ -23,6 +23,23 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** CPU milliseconds `pid` and its live descendants have used so far (socat forks one per connection). */
+export function treeCpuMs(pid: number): number | undefined {
+  const own = cpuMs(pid);
+  if (own === undefined) return undefined;
+  let sum = own;
+  for (const child of childPids(pid)) sum += treeCpuMs(child) ?? 0;
+  return sum;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** CPU milliseconds `pid` uses from now until the returned function is called (undefined: unreadable). */
 export function cpuMeter(pid: number | undefined): () => number | undefined {
   const start = pid === undefined ? undefined : cpuMs(pid);

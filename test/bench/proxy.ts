@@ -17,7 +17,7 @@ import { initNode } from '../../server/node/init.ts';
 import { OursqlNode } from '../../server/node/node.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, rootConnection, testDatabase } from '../helpers/mysql.ts';
 import { freePort, tempNodeDir } from '../helpers/node.ts';
-import { cpuMeter, mysqlServerPid } from './cpu-time.ts';
+import { cpuMeter, cpuMs, mysqlServerPid, treeCpuMs } from './cpu-time.ts';
 import { checkInterrupt, now, progress, Cleanups } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
@@ -315,6 +315,14 @@ export async function run(): Promise<Row[]> {
     if ('port' in relay) ports.nodepipe = relay.port;
     const paths = (['direct', 'socat', 'nodepipe', 'proxy'] as Path[]).filter((p) => ports[p] !== undefined);
     const base: Path = 'port' in socat ? 'socat' : 'direct';
+    // CPU the path's relay uses: socat with its per-connection children, the Node relay, this process (the node)
+    const relayCpu: Record<Path, () => number | undefined> = {
+      direct: () => 0,
+      socat: () => ('child' in socat ? treeCpuMs(socat.child.pid!) : undefined),
+      nodepipe: () => ('child' in relay ? cpuMs(relay.child.pid!) : undefined),
+      proxy: () => cpuMs(process.pid),
+    };
+    const mysqld = mysqlServerPid();
     progress(`proxy: opening 8 connections per path (${paths.join(', ')}) in the load process`);
     for (const p of paths) {
       await load.call({ op: 'open', set: `read-${p}`, port: ports[p]!, database: appDb, n: 8 });
@@ -326,19 +334,26 @@ export async function run(): Promise<Row[]> {
       checkInterrupt();
       progress(`proxy: point selects, ${n} connection(s), ${READ_ROUNDS} interleaved rounds of ${READ_ROUND_S} s per path`);
       const best = new Map<Path, LoopResult & { perSec: number }>();
-      const total = new Map<Path, { ops: number; seconds: number; errors: number; nodeElu: number; clientElu: number; rounds: number }>();
+      const total = new Map<Path, { ops: number; seconds: number; errors: number; nodeElu: number; clientElu: number; rounds: number; relayMs: number; mysqlMs: number }>();
       for (let r = 0; r < READ_ROUNDS; r++) {
         for (const p of paths) {
           checkInterrupt();
           const e0 = performance.eventLoopUtilization();
+          const relay0 = relayCpu[p]();
+          const mysql0 = mysqld === undefined ? undefined : cpuMs(mysqld);
           const res = await load.call<LoopResult>({ op: 'select', set: `read-${p}`, n, seconds: READ_ROUND_S, maxId: READ_ROWS });
           const nodeElu = performance.eventLoopUtilization(e0).utilization;
+          const relayMs = (relayCpu[p]() ?? NaN) - (relay0 ?? NaN);
+          const mysqlMs = (mysqld === undefined ? NaN : cpuMs(mysqld) ?? NaN) - (mysql0 ?? NaN);
           const clientElu = res.clientBusy;
           if (res.errors) throw new Error(`reads via ${p}: ${res.errors} errors, first: ${res.firstError}`);
           const perSec = res.ops / res.seconds;
           if (!best.has(p) || perSec > best.get(p)!.perSec) best.set(p, { ...res, perSec });
-          const t = total.get(p) ?? { ops: 0, seconds: 0, errors: 0, nodeElu: 0, clientElu: 0, rounds: 0 };
-          total.set(p, { ops: t.ops + res.ops, seconds: t.seconds + res.seconds, errors: t.errors + res.errors, nodeElu: t.nodeElu + nodeElu, clientElu: t.clientElu + clientElu, rounds: t.rounds + 1 });
+          const t = total.get(p) ?? { ops: 0, seconds: 0, errors: 0, nodeElu: 0, clientElu: 0, rounds: 0, relayMs: 0, mysqlMs: 0 };
+          total.set(p, {
+            ops: t.ops + res.ops, seconds: t.seconds + res.seconds, errors: t.errors + res.errors, nodeElu: t.nodeElu + nodeElu,
+            clientElu: t.clientElu + clientElu, rounds: t.rounds + 1, relayMs: t.relayMs + relayMs, mysqlMs: t.mysqlMs + mysqlMs,
+          });
         }
       }
       // BENCH_PROF_DIR: one more round through the proxy, profiled, not counted
@@ -350,12 +365,18 @@ export async function run(): Promise<Row[]> {
         const mean = t.ops / t.seconds;
         const elu = `node main thread busy ${pct(t.nodeElu / t.rounds)}, client ${pct(t.clientElu / t.rounds)}`;
         const name = p === 'direct' ? 'straight to MariaDB' : p === 'socat' ? 'through socat (C byte relay)' : p === 'nodepipe' ? 'through a 10-line Node relay (net + pipe)' : 'through the OurSQL proxy';
-        let note = `best of ${READ_ROUNDS} × ${READ_ROUND_S} s (mean ${fmt(mean)}); ${elu}`;
+        // µs of CPU per query over all rounds (NaN where /proc could not be read)
+        const perQuery = (ms: number) => (ms * 1000) / t.ops;
+        const cpu = `CPU per query: ${p === 'direct' ? '' : `relay ${fmt(perQuery(t.relayMs))} µs, `}MariaDB ${fmt(perQuery(t.mysqlMs))} µs`;
+        let note = `best of ${READ_ROUNDS} × ${READ_ROUND_S} s (mean ${fmt(mean)}); ${elu}; ${cpu}`;
         if (p === 'proxy') note = `target ≥ ${READ_TARGET} × ${base}; ` + note;
         if (p === 'direct' && base === 'direct') note = `${'missing' in socat ? socat.missing : ''}: baseline is direct; ` + note;
         rows.push({
           key: key(p), group: READS(n), name: `${name}, ${n} conn`, value: b.perSec, unit: 'qps', base: p === base ? undefined : key(base), note,
-          extra: { meanPerSec: Number(mean.toFixed(1)), nodeMainThreadBusy: Number((t.nodeElu / t.rounds).toFixed(3)), clientBusy: Number((t.clientElu / t.rounds).toFixed(3)) },
+          extra: {
+            meanPerSec: Number(mean.toFixed(1)), nodeMainThreadBusy: Number((t.nodeElu / t.rounds).toFixed(3)), clientBusy: Number((t.clientElu / t.rounds).toFixed(3)),
+            relayCpuUsPerQuery: Number(perQuery(t.relayMs).toFixed(1)), mysqlCpuUsPerQuery: Number(perQuery(t.mysqlMs).toFixed(1)),
+          },
         });
       }
       if (!('port' in socat)) {
@@ -427,7 +448,6 @@ export async function run(): Promise<Row[]> {
     }
 
     const heightBefore = node.chain.height;
-    const mysqld = mysqlServerPid();
     const insert = async (set: 'ins-direct' | 'ins-proxy', n: number, seconds: number) => {
       checkInterrupt();
       progress(`proxy: INSERTs, ${set === 'ins-proxy' ? 'node-signed through the proxy' : 'straight to MariaDB'}, ${n} connection(s), ${seconds} s`);

@@ -41,6 +41,10 @@ test('framing: a stream split at every byte position decodes the same', () => {
     check(readAll([buffer.subarray(0, cut), buffer.subarray(cut, cut + 3), buffer.subarray(cut + 3)]));
   }
   check(readAll([...buffer].map((b) => Buffer.from([b]))));
+  // one packet per chunk (the reader's shortcut), also right after a packet split in two
+  check(readAll(payloads.map((p, i) => encodePacket(p, i))));
+  const [first, ...rest] = payloads.map((p, i) => encodePacket(p, i));
+  check(readAll([first.subarray(0, 2), first.subarray(2), ...rest]));
 });
 
 test('framing: a whole packet in one chunk is a view, not a copy', () => {

@@ -37,6 +37,11 @@ export class PacketReader {
 
   /** Feeds a chunk and returns every logical packet it completed, in order. */
   push(chunk: Buffer): Packet[] {
+    // The usual case, one whole packet in one chunk with nothing held back: no bookkeeping.
+    if (this.buffered === 0 && this.fragments.length === 0 && chunk.length >= 4) {
+      const len = chunk[0] | (chunk[1] << 8) | (chunk[2] << 16);
+      if (chunk.length === 4 + len && len !== MAX_PACKET_PAYLOAD) return [{ seq: chunk[3], lastSeq: chunk[3], payload: chunk.subarray(4), raw: chunk }];
+    }
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;

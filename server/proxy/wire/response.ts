@@ -191,7 +191,8 @@ export class ResponseTracker {
         if (this.remaining > 0) continue;
       } else if (this.got < this.need) {
         const n = Math.min(this.need - this.got, this.remaining, end - i);
-        chunk.copy(this.scratch, this.got, i, i + n);
+        // at most a few bytes: a loop beats Buffer#copy, which makes a view per call
+        for (let k = 0; k < n; k++) this.scratch[this.got + k] = chunk[i + k];
         const firstByteNow = this.got === 0;
         this.got += n;
         this.remaining -= n;
