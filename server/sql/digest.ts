@@ -14,10 +14,13 @@ import { createHash } from 'node:crypto';
 import { SqlExecError, type SqlExecutor } from './executor.ts';
 import { quoteIdent, rowRef, sqlLiteral, type SqlValue } from './literal.ts';
 
-/** A row: `[column, value]` pairs (a value is text, `x:<hex>` for bytes, or null). */
-type Row = [string, string | null][];
-/** Rows (two rows can share a ref: ('a,b','c') and ('a','b,c')), a table definition, or absent. */
-type Image = null | string | Row[];
+/**
+ * A ref's image as JSON text, ready to hash: `null` (absent), a table definition (a JSON string),
+ * or its rows. Built as text, not as arrays for JSON.stringify: a block's digest reads ~1,000 rows,
+ * and the nested arrays were most of its cost. The text is what JSON.stringify would print.
+ */
+type ImageJson = string;
+const ABSENT: ImageJson = 'null';
 
 /** Candidate keys tried for one composite ref whose values contain commas. */
 const MAX_KEY_SPLITS = 64;
@@ -45,16 +48,19 @@ export async function stateDigest(exec: SqlExecutor, refs: Iterable<string>, key
     if (!set) byTable.set(table, (set = new Set()));
     set.add(ref);
   }
-  const entries: [string, Image][] = [];
+  const entries: [string, ImageJson][] = [];
   // every table's reads start now, in this order; each finds its primary key first if not in `keys`
   const images = await Promise.all([...byTable].map(([table, tableRefs]) => tableImages(exec, table, tableRefs, keys)));
-  for (const found of images) for (const [ref, image] of found) entries.push([ref, image]);
+  for (const found of images) for (const entry of found) entries.push(entry);
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+  // JSON.stringify([[ref, image], …]) written out
+  let text = '[';
+  for (let i = 0; i < entries.length; i++) text += (i ? ',[' : '[') + JSON.stringify(entries[i][0]) + ',' + entries[i][1] + ']';
+  return createHash('sha256').update(text + ']').digest('hex');
 }
 
-async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>, keys?: KeyCache): Promise<Map<string, Image>> {
-  const out = new Map<string, Image>();
+async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>, keys?: KeyCache): Promise<Map<string, ImageJson>> {
+  const out = new Map<string, ImageJson>();
   let pk = keys?.get(table);
   if (pk === undefined) {
     pk = await primaryKey(exec, table);
@@ -65,11 +71,12 @@ async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>, 
   // Sent now with the row reads below, awaited after them.
   const definition = pk !== null && (pk.length === 0 || rowRefs.length < refs.size) ? tableDefinition(exec, table) : undefined;
   if (pk === null || pk.length === 0) {
-    const def = (await definition) ?? null;
+    const def = JSON.stringify((await definition) ?? null);
     for (const r of refs) out.set(r, def);
     return out;
   }
-  const found = new Map<string, Row[]>();
+  /** ref → the JSON of each of its rows (two rows can share a ref: ('a,b','c') and ('a','b,c')) */
+  const found = new Map<string, string[]>();
   const candidates = rowRefs.flatMap((r) => keyCandidates(r.slice(table.length + 1), pk.length));
   const selects: string[] = [];
   for (let i = 0; i < candidates.length; i += KEYS_PER_SELECT) {
@@ -83,21 +90,28 @@ async function tableImages(exec: SqlExecutor, table: string, refs: Set<string>, 
   const reads = Promise.all(selects.map((q) => exec.query(q)));
   reads.catch(() => {}); // awaited below; a failed definition read first must not leave it unhandled
   if (definition) {
-    const def = await definition;
+    const def = JSON.stringify(await definition);
     for (const r of refs) out.set(r, def);
   }
-  for (const r of rowRefs) out.set(r, null);
+  for (const r of rowRefs) out.set(r, ABSENT);
   for (const r of await reads) {
+    // each column's `["name",` once per result, not once per value
+    const heads = r.columns.map((c) => '[' + JSON.stringify(c.name) + ',');
     const names = r.columns.map((c) => c.name);
     const at = pk.map((k) => names.indexOf(k));
     for (const row of r.rows) {
       const ref = rowRef(table, at.map((j) => row[j]));
       if (!out.has(ref)) continue;
-      const image: Row = row.map((v, j) => [names[j], imageValue(v)]);
-      found.set(ref, [...(found.get(ref) ?? []), image]);
+      let json = '[';
+      for (let j = 0; j < row.length; j++) json += (j ? ',' : '') + heads[j] + valueJson(row[j]) + ']';
+      json += ']';
+      const rows = found.get(ref);
+      if (rows) rows.push(json);
+      else found.set(ref, [json]);
     }
   }
-  for (const [ref, rows] of found) out.set(ref, rows.length === 1 ? rows : sortedRows(rows));
+  // rows sharing a ref in an order that does not depend on how the server returned them
+  for (const [ref, rows] of found) out.set(ref, '[' + (rows.length === 1 ? rows[0] : rows.sort().join(',')) + ']');
   return out;
 }
 
@@ -130,15 +144,10 @@ async function tableDefinition(exec: SqlExecutor, table: string): Promise<string
   return String(r.rows[0][1]).replace(/ AUTO_INCREMENT=\d+/, '');
 }
 
-/** Rows sharing a ref, in an order that does not depend on how the server returned them. */
-function sortedRows(rows: Row[]): Row[] {
-  const keyed = rows.map((r) => ({ key: JSON.stringify(r), r }));
-  return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((k) => k.r);
-}
-
-function imageValue(v: SqlValue): string | null {
-  if (v === null) return null;
-  return Buffer.isBuffer(v) ? 'x:' + v.toString('hex') : v;
+/** A value as the text protocol prints it (bytes as `x:<hex>`), as JSON. */
+function valueJson(v: SqlValue): string {
+  if (v === null) return 'null';
+  return JSON.stringify(Buffer.isBuffer(v) ? 'x:' + v.toString('hex') : v);
 }
 
 /**

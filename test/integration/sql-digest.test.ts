@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { keyCandidates, loadPrimaryKeys, stateDigest, type KeyCache } from '../../server/sql/digest.ts';
 import type { SqlExecutor } from '../../server/sql/executor.ts';
 import { connectExecutor } from '../helpers/mysql-executor.ts';
@@ -46,6 +47,28 @@ describe('state digest', () => {
     assert.match(x, /^[0-9a-f]{64}$/);
     assert.equal(x, y);
     assert.equal(await stateDigest(ex[0].exec, [...REFS].reverse().concat(REFS)), x);
+  });
+
+  test('the digest is SHA-256 of the JSON of [[ref, image], …] sorted by ref (docs/protocol.md)', async () => {
+    const def = (table: string) => ex[0].exec.query(`SHOW CREATE TABLE ${table}`).then((r) => String(r.rows[0][1]).replace(/ AUTO_INCREMENT=\d+/, ''));
+    const acct = (id: string, name: string | null, raw: string | null, note: string | null) =>
+      [[['id', id], ['name', name], ['bal', '0.00'], ['raw', raw], ['note', note]]];
+    // written out by hand: rows as the text protocol prints them, bytes as x:<hex>, two rows
+    // sharing a ref in the order of their own JSON, definitions, absent refs
+    const entries = [
+      ['acct:*', await def('acct')],
+      ['acct:1', acct('1', "O'Brien", 'x:00ff', null)],
+      ['acct:2', acct('2', null, null, 'x')],
+      ['acct:3', null],
+      ['bin:0x', [[['k', 'x:'], ['v', '2']]]],
+      ['bin:0x6100', [[['k', 'x:6100'], ['v', '1']]]],
+      ['gone:*', null],
+      ['gone:1', null],
+      ['kv:a,b', [[['k1', 'a'], ['k2', 'b'], ['v', '3']]]],
+      ['kv:a,b,c', [[['k1', 'a'], ['k2', 'b,c'], ['v', '2']], [['k1', 'a,b'], ['k2', 'c'], ['v', '1']]].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))],
+      ['nokey:*', await def('nokey')],
+    ];
+    assert.equal(await stateDigest(ex[0].exec, REFS), createHash('sha256').update(JSON.stringify(entries)).digest('hex'));
   });
 
   test('the AUTO_INCREMENT counter is not part of a table image', async () => {
