@@ -80,13 +80,25 @@ const addresses = new Map<string, string>();
 
 export function isValidAddress(address: unknown): address is string {
   if (typeof address !== 'string' || address.length < 26 || address.length > 35) return false;
+  if (validAddresses.has(address)) return true;
   try {
     const raw = bs58check.decode(address);
-    return raw.length === 21 && raw[0] === ADDRESS_VERSION;
+    if (raw.length !== 21 || raw[0] !== ADDRESS_VERSION) return false;
   } catch {
     return false;
   }
+  if (validAddresses.size >= VALID_ADDRESSES_KEPT) validAddresses.clear();
+  validAddresses.add(address);
+  return true;
 }
+
+/**
+ * Addresses found valid: a block's or a sync's txs name few of them, over and over, and the
+ * base58 decode with its double SHA-256 (pure JS here) showed in replay profiles. A pure
+ * function's answers, so any node in the process may share them; bounded.
+ */
+const validAddresses = new Set<string>();
+const VALID_ADDRESSES_KEPT = 10_000;
 
 /** Throws a clear error for an address that is malformed or has a wrong checksum. */
 export function checkAddress(address: unknown, what = 'address'): string {

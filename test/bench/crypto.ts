@@ -123,7 +123,14 @@ export async function run(): Promise<Row[]> {
     return bs58check.encode(payload);
   };
   if (addressByHash(items[0].pub) !== addressOf(items[0].pub)) throw new Error('address shortcut differs from addressOf');
-  progress('keys: addressOf, address by hashing only, isCompressedPublicKey, isValidAddress; 0.7 s each, interleaved');
+  // more distinct addresses than isValidAddress keeps, visited in turn: every check decodes
+  const FRESH = 30_000;
+  const fresh = Array.from({ length: FRESH }, (_, i) => {
+    const payload = new Uint8Array(21);
+    payload.set(sha256(new TextEncoder().encode(`fresh ${i}`)).subarray(0, 20), 1);
+    return bs58check.encode(payload);
+  });
+  progress('keys: addressOf, address by hashing only, isCompressedPublicKey, isValidAddress (kept, new); 0.7 s each, interleaved');
   const k = compare({
     addr: (i) => {
       if (addressOf(pick(i).pub).length < 26) throw new Error('bad address');
@@ -137,13 +144,17 @@ export async function run(): Promise<Row[]> {
     validAddr: (i) => {
       if (!isValidAddress(addrs[i % SET])) throw new Error('bad address');
     },
+    validNew: (i) => {
+      if (!isValidAddress(fresh[i % FRESH])) throw new Error('bad address');
+    },
   }, 0.7);
   const vs = 'sig.verify_native';
   rows.push(
     { key: 'keys.address_of', group: KEYS_GROUP, name: 'addressOf(pubkey) (decompress point, re-compress, hash)', value: k.addr.perSec, unit: 'op/s', base: vs, note: 'ratios here: vs one OpenSSL verify (keys cached)' },
     { key: 'keys.address_hash_only', group: KEYS_GROUP, name: 'same address, hashing only (no point decompression)', value: k.hashOnly.perSec, unit: 'op/s', base: vs },
     { key: 'keys.is_compressed', group: KEYS_GROUP, name: 'isCompressedPublicKey (point decompression)', value: k.compressed.perSec, unit: 'op/s', base: vs },
-    { key: 'keys.is_valid_address', group: KEYS_GROUP, name: 'isValidAddress (base58check decode)', value: k.validAddr.perSec, unit: 'op/s', base: vs },
+    { key: 'keys.is_valid_address', group: KEYS_GROUP, name: 'isValidAddress, an address seen before (kept)', value: k.validAddr.perSec, unit: 'op/s', base: vs },
+    { key: 'keys.is_valid_address_new', group: KEYS_GROUP, name: 'isValidAddress, a new address each time (base58check decode)', value: k.validNew.perSec, unit: 'op/s', base: vs },
   );
 
   // ---- txids ----
