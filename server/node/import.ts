@@ -13,7 +13,7 @@ import { resolveBackend } from '../mysql/backend.ts';
 import { chainDatabase, DEFAULT_MYSQL_URL, parseMysqlUrl } from '../mysql/url.ts';
 import { askPeer } from '../p2p/client.ts';
 import { PROTOCOL_VERSION } from '../p2p/protocol.ts';
-import { syncFrom, type SyncProgress } from '../p2p/sync.ts';
+import { askAhead, syncFrom, type SyncAhead, type SyncProgress } from '../p2p/sync.ts';
 import { databaseHasTables } from '../sql/import.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { Wallet } from '../wallet/wallet.ts';
@@ -38,12 +38,16 @@ export interface ImportResult {
 export async function importNode(opts: ImportOptions): Promise<ImportResult> {
   const started = Date.now();
   if (await readNodeConfig(opts.datadir)) throw new DatadirError(`${opts.datadir} already holds a node (config.json exists)`);
-  // The signature helpers start now, while the set-up below waits for the peer and MySQL: started
+  // The signature helpers start during the set-up, while it waits for the peer and MySQL: started
   // with the sync, they were not ready for its first ~1,000 txs, which the event loop then checked.
-  const verifyPool = newVerifyPool();
-  verifyPool.warm();
-  const node = await setUp(opts, verifyPool).catch(async (e) => {
-    await verifyPool.close();
+  let verifyPool: VerifyPool | undefined;
+  const startHelpers = () => {
+    verifyPool = newVerifyPool();
+    verifyPool.warm();
+    return verifyPool;
+  };
+  const { node, ahead } = await setUp(opts, startHelpers).catch(async (e) => {
+    await verifyPool?.close();
     throw e;
   });
   let txs = 0;
@@ -52,6 +56,7 @@ export async function importNode(opts: ImportOptions): Promise<ImportResult> {
     const hello = await askPeer(opts.peer, { type: 'hello', ...helloOf(node) });
     blocks = await syncFrom(node.chain, opts.peer, {
       peerHeight: hello.height,
+      ahead,
       onProgress: (p) => {
         txs = p.txs;
         opts.onProgress?.(p);
@@ -64,7 +69,7 @@ export async function importNode(opts: ImportOptions): Promise<ImportResult> {
 }
 
 /** The datadir, databases and chain of the new node, set up as `init` does; the node opened on them. */
-async function setUp(opts: ImportOptions, verifyPool: VerifyPool): Promise<OursqlNode> {
+async function setUp(opts: ImportOptions, startHelpers: () => VerifyPool): Promise<{ node: OursqlNode; ahead: SyncAhead }> {
   const log = opts.log ?? (() => {});
   const mysqlUrl = opts.mysql ?? DEFAULT_MYSQL_URL;
   parseMysqlUrl(mysqlUrl);
@@ -77,6 +82,8 @@ async function setUp(opts: ImportOptions, verifyPool: VerifyPool): Promise<Oursq
     return { consensusText: text, consensus, genesis: blockFromWire(wire) };
   });
   const backend = resolveBackend(mysqlUrl, { datadir: opts.datadir, log });
+  // (after the two requests are out: loading the helpers' native addon blocks for a few ms)
+  const verifyPool = startHelpers();
   const [peerAnswer, mysqlAnswer] = await Promise.allSettled([asked, backend]);
   if (peerAnswer.status === 'rejected') {
     if (mysqlAnswer.status === 'fulfilled') await mysqlAnswer.value.managed?.stop();
@@ -85,7 +92,10 @@ async function setUp(opts: ImportOptions, verifyPool: VerifyPool): Promise<Oursq
   if (mysqlAnswer.status === 'rejected') throw mysqlAnswer.reason;
   const { consensusText, consensus, genesis } = peerAnswer.value;
   const { target, managed } = mysqlAnswer.value;
+  // the sync's first answers come while MySQL is set up
+  const ahead = askAhead(opts.peer, genesis.hash);
 
+  // (a failed import leaves no wallet behind: it is made once the peer and MySQL answered)
   const paths = datadirPaths(opts.datadir);
   const wallet = await Wallet.open(paths.wallet);
   if (wallet.list().length === 0) await wallet.create();
@@ -120,7 +130,7 @@ async function setUp(opts: ImportOptions, verifyPool: VerifyPool): Promise<Oursq
   await writeFile(paths.consensus, consensusText);
   await writeNodeConfig(opts.datadir, NodeConfigSchema.parse({ mysql: mysqlUrl, minter, proxyKey: minter, peers: [opts.peer] }));
   log(`chain ${genesis.hash} set up; replaying it from ${opts.peer}…`);
-  return OursqlNode.start({ datadir: opts.datadir, serve: false, log, verifyPool });
+  return { node: await OursqlNode.start({ datadir: opts.datadir, serve: false, log, verifyPool }), ahead };
 }
 
 function helloOf(node: OursqlNode) {

@@ -6,7 +6,7 @@
 import { blockFromWire, ConsensusError, type Block } from '../../consensus/index.ts';
 import { MAX_RUN, type Chain } from '../chain/engine.ts';
 import { askPeer } from './client.ts';
-import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS } from './protocol.ts';
+import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS, type Answer } from './protocol.ts';
 
 /** Blocks in the first request of a sync: small, so that applying starts early. */
 const FIRST_BATCH = 4;
@@ -38,19 +38,42 @@ export class PeerMisbehaved extends Error {
 }
 
 /**
+ * A fresh node's first questions, asked before its chain is open (import asks them while MySQL
+ * is set up): the headers after the genesis block and the blocks of the first batch.
+ */
+export interface SyncAhead {
+  genesis: string;
+  headers: Promise<Answer<'getheaders'>>;
+  firstBlocks: Promise<{ hashes: string[]; wires: unknown[] }>;
+}
+
+export function askAhead(addr: string, genesis: string, timeoutMs?: number): SyncAhead {
+  const headers = quiet(askPeer(addr, { type: 'getheaders', locator: [genesis], limit: MAX_HEADERS }, timeoutMs));
+  const firstBlocks = quiet(headers.then(async ({ headers: hs }) => {
+    const hashes = hs.slice(0, FIRST_BATCH).map((h) => h.hash);
+    return { hashes, wires: hashes.length ? await fetchWires(addr, hashes, timeoutMs) : [] };
+  }));
+  return { genesis, headers, firstBlocks };
+}
+
+/**
  * Pulls every block `addr` has beyond this node's chain. Returns the blocks added. Throws
  * PeerRequestError (network) or PeerMisbehaved (invalid data: bad block, broken header chain).
  */
 export async function syncFrom(
   chain: Chain,
   addr: string,
-  opts: { peerHeight?: number; onProgress?: (p: SyncProgress) => void; timeoutMs?: number } = {},
+  opts: { peerHeight?: number; onProgress?: (p: SyncProgress) => void; timeoutMs?: number; ahead?: SyncAhead } = {},
 ): Promise<number> {
   const progress: SyncProgress = { blocks: 0, target: Math.max(0, (opts.peerHeight ?? chain.height) - chain.height), txs: 0 };
   let locator = blockLocator(chain);
   if (progress.target > 0) chain.prepareChecks(); // the signature threads start while headers come
+  // answers asked ahead stand for the first round's questions when this chain is where they began
+  let ahead = opts.ahead && chain.height === 0 && chain.genesis === opts.ahead.genesis ? opts.ahead : undefined;
   for (;;) {
-    const { headers } = await askPeer(addr, { type: 'getheaders', locator, limit: MAX_HEADERS }, opts.timeoutMs);
+    const { headers } = ahead ? await ahead.headers : await askPeer(addr, { type: 'getheaders', locator, limit: MAX_HEADERS }, opts.timeoutMs);
+    const early = ahead?.firstBlocks;
+    ahead = undefined;
     if (headers.length === 0) return progress.blocks;
     // the answer must be one linked run of headers
     for (let i = 1; i < headers.length; i++) {
@@ -75,7 +98,10 @@ export async function syncFrom(
     // The next batch is on its way while this one is applied.
     const fetch = (from: number) => {
       const hashes = wanted.slice(from, from + (from === 0 ? FIRST_BATCH : MAX_BLOCKS_PER_REQUEST));
-      const p = fetchWires(addr, hashes, opts.timeoutMs).then((wires) => {
+      const asked = from === 0 && early
+        ? early.then((e) => (e.hashes.join() === hashes.join() ? e.wires : fetchWires(addr, hashes, opts.timeoutMs)))
+        : fetchWires(addr, hashes, opts.timeoutMs);
+      const p = asked.then((wires) => {
         const runs: WireRun[] = [];
         for (let k = 0; k < wires.length; k += MAX_RUN) runs.push({ wires: wires.slice(k, k + MAX_RUN), hashes: hashes.slice(k, k + MAX_RUN) });
         return { count: wires.length, runs, first: quiet(prepare(runs[0])) };
