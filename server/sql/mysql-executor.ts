@@ -14,8 +14,9 @@ export function mysql2Executor(conn: Connection | PoolConnection): SqlExecutor {
         const [result, fields] = await conn.query({
           sql,
           rowsAsArray: true,
-          // Raw bytes for every value; the column metadata below decides text or bytes.
-          typeCast: (field) => field.buffer(),
+          // Raw bytes for every value; the column metadata below decides text or bytes. (false, not
+          // a function returning field.buffer(): that called the function, with a closure made for it, per value)
+          typeCast: false,
         });
         if (!Array.isArray(result)) {
           const h = result as ResultSetHeader;
