@@ -220,6 +220,8 @@ async function measure(): Promise<Row[]> {
   const mysqld = mysqlServerPid();
   const cpu = { seed: 0, mysql: 0, receivers: 0, rounds: 0, wall: 0 };
   /** Mines `rounds` blocks of PROP_TXS pooled txs (after an uncounted warm-up round); the delays until each receiver connected each. */
+  /** Per round after the warm-up: ms to write the round's txs through the seed's proxy, and until every pool held them. */
+  const relay = { 1: { wrote: [] as number[], pooled: [] as number[] }, [RECEIVERS]: { wrote: [] as number[], pooled: [] as number[] } };
   const propagate = async (to: Receiver[], rounds: number): Promise<number[]> => {
     const states = () => Promise.all(to.map((r) => r.state()));
     const atTip = async () => (await states()).every((st) => st.tip === seed.node.chain.tip.hash);
@@ -228,9 +230,12 @@ async function measure(): Promise<Row[]> {
       checkInterrupt();
       progress(`p2p: block of ${PROP_TXS} txs to ${to.length} peer(s), ${round === 0 ? 'warm-up round' : `round ${round}/${rounds}`}`);
       await until('every peer at the tip', atTip, 120_000);
+      const written = clock();
       await writeRows(seed, 'prop', PROP_TXS, nextRow);
+      const wroteMs = clock() - written;
       nextRow += PROP_TXS;
       await until('the txs in every pool', async () => (await states()).every((st) => st.pool === seed.node.chain.pool.size), 120_000);
+      if (round > 0) (relay[to.length].wrote.push(wroteMs), relay[to.length].pooled.push(clock() - written));
       const pids = [process.pid, mysqld ?? 0, ...to.map((r) => r.pid)];
       const cpu0 = pids.map(cpuMs);
       const start = clock();
@@ -264,6 +269,13 @@ async function measure(): Promise<Row[]> {
   const delays = await propagate(receivers, PROP_ROUNDS);
   const fetched = receivers.reduce((n, r) => n + r.fetched, 0); // warm-up rounds included
   const blocks = 2 * PROP_ROUNDS;
+  for (const n of new Set([1, RECEIVERS])) {
+    const r = relay[n];
+    rows.push({
+      key: `p2p.relay${n}`, group: 'Peers', name: `${PROP_TXS} txs written through the seed's proxy, until in every pool (${n} peer${n > 1 ? 's' : ''}, p50)`,
+      value: pct(r.pooled, 50), unit: 'ms', note: `4 client connections; the writes alone took ${fmt(pct(r.wrote, 50))} ms (p50); peers admit each tx in a MySQL transaction of its own`,
+    });
+  }
   rows.push({ key: 'p2p.prop1.p50', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a lone peer (p50 of ${alone.length})`, value: pct(alone, 50), unit: 'ms', note: 'one receiver process: the cost of one hop' });
   rows.push({ key: 'p2p.prop1.p95', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a lone peer (p95)`, value: pct(alone, 95), unit: 'ms' });
   rows.push({ key: 'p2p.prop.p50', group: 'Peers', name: `block of ${PROP_TXS} txs reaches ${RECEIVERS} peers (p50 of ${delays.length})`, value: pct(delays, 50), unit: 'ms', note: `${RECEIVERS} receiver processes and the seed share ${cpus().length} cores` });
