@@ -158,6 +158,14 @@ const CATCH_UP_BLOCKS = 100;
 /** Dropped txs `oursql pool` lists (the latest). */
 const DROPPED_SHOWN = 100;
 const isLockError = (e: unknown) => LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0);
+/** Relayed txs admitted in one MySQL transaction at most (submitTxs). */
+const ADMIT_BATCH = 100;
+/** submitTxs: the batch's MySQL transaction is gone (a deadlock, a lost connection). */
+class BatchLost extends Error {
+  constructor(override readonly cause: Error) {
+    super(`the batch was rolled back: ${cause.message}`);
+  }
+}
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
 
 
@@ -359,6 +367,92 @@ export class Chain extends EventEmitter {
   /** Admits a tx to the pool, running its SQL (if any) in the transaction that persists it. */
   async submitTx(tx: Tx): Promise<PoolEntry> {
     return this.lock.run(() => this.admit(tx));
+  }
+
+  /**
+   * Admits a peer's txs in their order, up to ADMIT_BATCH of them in one MySQL transaction: one
+   * COMMIT (one log flush) for the lot instead of one per tx, which was most of what a follower
+   * spent on relayed txs. Each tx runs inside a savepoint, so one refused or failing tx is rolled
+   * back alone and the others stay; a schema change (which MySQL commits by itself) is admitted on
+   * its own. Returns each tx's error, or undefined when it was pooled.
+   */
+  async submitTxs(txs: readonly Tx[]): Promise<(Error | undefined)[]> {
+    const out: (Error | undefined)[] = [];
+    for (let i = 0; i < txs.length;) {
+      if (hasDdl(txs[i])) {
+        out.push(await this.submitTx(txs[i]).then(() => undefined, (e: Error) => e));
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < txs.length && j - i < ADMIT_BATCH && !hasDdl(txs[j])) j++;
+      // the lock is taken per batch: a local write waits for one batch at most
+      out.push(...(await this.lock.run(() => this.admitBatch(txs.slice(i, j)))));
+      i = j;
+    }
+    return out;
+  }
+
+  private async admitBatch(txs: readonly Tx[]): Promise<(Error | undefined)[]> {
+    const out: (Error | undefined)[] = [];
+    const added: Tx[] = [];
+    const seqBefore = this.nextSeq;
+    const conn = await this.mysql.getConnection();
+    try {
+      await conn.beginTransaction();
+      for (const tx of txs) {
+        try {
+          if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
+          const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
+          const sql = sqlOf(tx);
+          if (sql) {
+            // as in admit: a local write or a client transaction on these rows goes first
+            if ([...this.waitingWrites.values()].some((w) => refsOverlap(sql.refs, new Set(w.refs))) || this.inflightTouching(sql.refs).length) {
+              throw new ChainBusyError('a write of this node on the same rows is being pooled');
+            }
+            if (this.openTransactions?.holds(sql.refs)) throw new ChainBusyError('a client transaction of this node holds the same rows');
+            await conn.query('SAVEPOINT admit');
+            try {
+              await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction'));
+            } catch (e) {
+              // a deadlock took the whole transaction with it: the batch goes one by one below
+              if ((e as { errno?: number }).errno === ER_LOCK_DEADLOCK) throw new BatchLost(e as Error);
+              // (a lock wait timeout may roll back more than the statement: then the batch is gone too)
+              await conn.query('ROLLBACK TO SAVEPOINT admit').catch((r: Error) => Promise.reject(new BatchLost(r)));
+              throw e;
+            }
+          }
+          await this.store.poolAdd(tx, this.nextSeq, conn).catch((e: Error) => Promise.reject(new BatchLost(e)));
+          this.nextSeq++;
+          this.pool.add(tx, check);
+          added.push(tx);
+          out.push(undefined);
+        } catch (e) {
+          if (e instanceof BatchLost) throw e;
+          out.push(e as Error);
+        }
+      }
+      await this.clearSqlUnsafe(conn);
+      await conn.commit();
+    } catch (e) {
+      // Nothing of the batch is committed: out of the pool again, then each tx on its own.
+      await conn.rollback().catch(() => {});
+      conn.release();
+      await this.repairIfHalfDone();
+      this.nextSeq = seqBefore;
+      if (added.length) {
+        const ids = new Set(added.map((t) => t.id));
+        const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => true };
+        this.pool.removeAll(ids, (tx, pool) => pool.check(tx, this.config, ctx));
+      }
+      this.log(`pool: ${txs.length} txs from a peer go one by one: ${(e as Error).message}`);
+      const one: (Error | undefined)[] = [];
+      for (const tx of txs) one.push(await this.admit(tx).then(() => undefined, (err: Error) => err));
+      return one;
+    }
+    conn.release();
+    for (const tx of added) this.emit('pool', tx);
+    return out;
   }
 
   /**

@@ -109,7 +109,12 @@ export class TxPool {
    * (they depended on it). Used when a proxy write fails after admission.
    */
   remove(txid: string, recheck: (tx: Tx, pool: TxPool) => TxCheck): PoolEntry[] {
-    const rest = [...this.entries.values()].filter((e) => e.tx.id !== txid);
+    return this.removeAll(new Set([txid]), recheck);
+  }
+
+  /** Takes every tx of `txids` out at once; as `remove`. */
+  removeAll(txids: ReadonlySet<string>, recheck: (tx: Tx, pool: TxPool) => TxCheck): PoolEntry[] {
+    const rest = [...this.entries.values()].filter((e) => !txids.has(e.tx.id));
     this.entries.clear();
     this.spentBy.clear();
     this.overlay = new StateOverlay(this.overlay.base);

@@ -392,17 +392,16 @@ export class PeerManager implements PeerEvents {
 
   /** Pools txs a peer sent, in its order (a tx spending another's output comes after it). */
   private async submitAll(p: Peer, txs: Tx[]): Promise<void> {
-    for (const tx of txs) {
-      if (this.chain.pool.has(tx.id) || this.chain.state.hasTx(tx.id)) continue;
-      try {
-        await this.chain.submitTx(tx);
-      } catch (e) {
-        if (e instanceof ConsensusError && e.code === 'duplicate-tx') continue; // fetched twice at once (push and pull)
-        if (e instanceof ConsensusError && !HONEST.has(e.code) && this.peers.has(p.addr)) {
-          this.blame(p, 20, `sent tx ${tx.id} that is invalid: ${e.message}`);
-        } else this.opts.log(`peer ${p.addr}: tx ${tx.id} not pooled: ${(e as Error).message}`);
-      }
-    }
+    const fresh = txs.filter((tx) => !this.chain.pool.has(tx.id) && !this.chain.state.hasTx(tx.id));
+    const errors = await this.chain.submitTxs(fresh);
+    fresh.forEach((tx, i) => {
+      const e = errors[i];
+      if (!e) return;
+      if (e instanceof ConsensusError && e.code === 'duplicate-tx') return; // fetched twice at once (push and pull)
+      if (e instanceof ConsensusError && !HONEST.has(e.code) && this.peers.has(p.addr)) {
+        this.blame(p, 20, `sent tx ${tx.id} that is invalid: ${e.message}`);
+      } else this.opts.log(`peer ${p.addr}: tx ${tx.id} not pooled: ${e.message}`);
+    });
   }
 
   private decodeTx(p: Peer, wire: unknown): Tx {

@@ -273,7 +273,7 @@ async function measure(): Promise<Row[]> {
     const r = relay[n];
     rows.push({
       key: `p2p.relay${n}`, group: 'Peers', name: `${PROP_TXS} txs written through the seed's proxy, until in every pool (${n} peer${n > 1 ? 's' : ''}, p50)`,
-      value: pct(r.pooled, 50), unit: 'ms', note: `4 client connections; the writes alone took ${fmt(pct(r.wrote, 50))} ms (p50); peers admit each tx in a MySQL transaction of its own`,
+      value: pct(r.pooled, 50), unit: 'ms', note: `4 client connections; the writes alone took ${fmt(pct(r.wrote, 50))} ms (p50); peers admit relayed txs up to 100 to a MySQL transaction`,
     });
   }
   rows.push({ key: 'p2p.prop1.p50', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a lone peer (p50 of ${alone.length})`, value: pct(alone, 50), unit: 'ms', note: 'one receiver process: the cost of one hop' });

@@ -701,3 +701,80 @@ describe('a block made of pooled txs', () => {
     }
   });
 });
+
+describe('relayed txs admitted in batches (submitTxs)', () => {
+  const minter = newKey();
+  const author = newKey();
+  let opened: Awaited<ReturnType<typeof openSqlTestChain>>;
+  before(async () => {
+    opened = await openSqlTestChain(minter);
+    // as the node's pool does (its default database is the application's): a connection opened
+    // after one was killed must find the tables too
+    opened.t.pool.pool.on('connection', (c) => c.query(`USE \`${opened.t.db.name}\``));
+  });
+  after(() => opened.close());
+  const sqlTx = (stmts: string[], undo: string[], refs: string[]) => signTx({
+    v: 1, chain: opened.t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+    sql: { stmts, undo, refs, base: Object.fromEntries(refs.map((r) => [r, null])) },
+  } as Parameters<typeof signTx>[0], author.priv);
+  const insert = (id: number) => sqlTx([`INSERT INTO t VALUES (${id}, 'b${id}')`], [`DELETE FROM t WHERE id = ${id}`], [`t:${id}`]);
+  const ids = async () => ((await opened.app.query(`SELECT id FROM \`${opened.t.db.name}\`.t ORDER BY id`))[0] as { id: number }[]).map((r) => r.id);
+  const poolRows = async () => ((await opened.app.query(`SELECT txid FROM \`${opened.t.db.name}_chain\`.pool ORDER BY seq`))[0] as { txid: string }[]).map((r) => r.txid);
+
+  test('a failing tx is rolled back alone; a schema change goes on its own; the rest is pooled in order, rows and pool rows with it', async () => {
+    const { t, app } = opened;
+    await app.query(`INSERT INTO \`${t.db.name}\`.t VALUES (7, 'there before')`);
+    const dup = sqlTx(['INSERT INTO t VALUES (7, \'dup\')'], ['DELETE FROM t WHERE id = 7'], ['t:7']); // duplicate key in MySQL
+    const ddl = sqlTx(['CREATE TABLE side (a INT PRIMARY KEY)'], ['DROP TABLE `side`'], ['side:*']);
+    const txs = [insert(1), insert(2), dup, insert(3), ddl, insert(4), ...Array.from({ length: 150 }, (_, i) => insert(100 + i))];
+    const events: string[] = [];
+    const onPool = (tx: Tx | null) => tx && events.push(tx.id);
+    t.chain.on('pool', onPool);
+    const errors = await t.chain.submitTxs(txs).finally(() => t.chain.off('pool', onPool));
+    assert.equal(errors.length, txs.length);
+    assert.match(String(errors[2]?.message), /Duplicate entry/);
+    assert.deepEqual(errors.map((e, i) => (e ? i : -1)).filter((i) => i >= 0), [2]);
+    const pooled = txs.filter((_, i) => i !== 2).map((x) => x.id);
+    assert.deepEqual(t.chain.pool.list().map((e) => e.tx.id), pooled);
+    assert.deepEqual(await poolRows(), pooled);
+    assert.deepEqual(events, pooled, "one 'pool' event per pooled tx, in order");
+    assert.deepEqual(await ids(), [1, 2, 3, 4, 7, ...Array.from({ length: 150 }, (_, i) => 100 + i)]);
+    assert.equal(((await app.query(`SHOW TABLES FROM \`${t.db.name}\` LIKE 'side'`))[0] as unknown[]).length, 1);
+    // and they mine as any pooled txs do
+    const miner = new Miner(t.chain, { minter: minter.address });
+    const mined = await miner.mineNow().finally(() => miner.stop());
+    assert.ok('block' in mined, JSON.stringify(mined));
+    assert.equal(t.chain.pool.size, 0);
+    assert.equal(mined.block.txs.length, pooled.length + 1);
+  });
+
+  test('a batch whose transaction is lost (its connection killed) is taken back and admitted one by one', async () => {
+    const { t, app } = opened;
+    // a statement that waits (a row another connection holds) while its connection is killed
+    const holder = await rootConnection();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`INSERT INTO \`${t.db.name}\`.t VALUES (500, 'held')`);
+      const waits = sqlTx(["INSERT INTO t VALUES (500, 'waits')"], ['DELETE FROM t WHERE id = 500'], ['t:500']);
+      const txs = [insert(400), insert(401), waits, insert(402)];
+      const done = t.chain.submitTxs(txs);
+      // the engine's connection waiting for row 500: kill it
+      let killed = false;
+      for (let i = 0; i < 100 && !killed; i++) {
+        const [list] = await app.query(`SELECT id FROM information_schema.PROCESSLIST WHERE db = ? AND info LIKE 'INSERT INTO t VALUES (500%'`, [t.db.name]);
+        for (const r of list as { id: number }[]) (await app.query(`KILL ${r.id}`), (killed = true));
+        if (!killed) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(killed, 'found the waiting statement');
+      await holder.query('ROLLBACK');
+      const errors = await done;
+      // one by one after the lost batch: 400, 401 and 402 are pooled; 500 too, now that the row is free
+      assert.deepEqual(errors.map((e) => e?.message), [undefined, undefined, undefined, undefined]);
+      for (const x of txs) assert.equal(t.chain.pool.has(x.id), true);
+      assert.deepEqual((await ids()).filter((id) => id >= 400), [400, 401, 402, 500]);
+      assert.deepEqual((await poolRows()).slice(-4), txs.map((x) => x.id));
+    } finally {
+      await holder.end();
+    }
+  });
+});
