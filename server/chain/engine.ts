@@ -406,11 +406,7 @@ export class Chain extends EventEmitter {
           const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
           const sql = sqlOf(tx);
           if (sql) {
-            // as in admit: a local write or a client transaction on these rows goes first
-            if ([...this.waitingWrites.values()].some((w) => refsOverlap(sql.refs, new Set(w.refs))) || this.inflightTouching(sql.refs).length) {
-              throw new ChainBusyError('a write of this node on the same rows is being pooled');
-            }
-            if (this.openTransactions?.holds(sql.refs)) throw new ChainBusyError('a client transaction of this node holds the same rows');
+            this.refuseIfRowsBusy(sql.refs);
             await conn.query('SAVEPOINT admit');
             try {
               await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction'));
@@ -463,6 +459,17 @@ export class Chain extends EventEmitter {
     return this.lock.run(async () => this.admit(await make()));
   }
 
+  /**
+   * A peer's tx waits its turn on rows this node's own writes hold: a local write holding their
+   * locks and waiting for the chain lock (or committing), or a client's open transaction.
+   */
+  private refuseIfRowsBusy(refs: readonly string[]): void {
+    if ([...this.waitingWrites.values()].some((w) => refsOverlap(refs, new Set(w.refs))) || this.inflightTouching(refs).length) {
+      throw new ChainBusyError('a write of this node on the same rows is being pooled');
+    }
+    if (this.openTransactions?.holds(refs)) throw new ChainBusyError('a client transaction of this node holds the same rows');
+  }
+
   private async admit(tx: Tx): Promise<PoolEntry> {
     if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
     const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
@@ -471,11 +478,7 @@ export class Chain extends EventEmitter {
       await conn.beginTransaction();
       const sql = sqlOf(tx);
       if (sql) {
-        // A local write on these rows holds their locks and waits for this lock (or is committing): it goes first.
-        if ([...this.waitingWrites.values()].some((w) => refsOverlap(sql.refs, new Set(w.refs))) || this.inflightTouching(sql.refs).length) {
-          throw new ChainBusyError('a write of this node on the same rows is being pooled');
-        }
-        if (this.openTransactions?.holds(sql.refs)) throw new ChainBusyError('a client transaction of this node holds the same rows');
+        this.refuseIfRowsBusy(sql.refs);
         await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx)));
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
