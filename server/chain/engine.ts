@@ -160,7 +160,7 @@ const DROPPED_SHOWN = 100;
 const isLockError = (e: unknown) => LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0);
 /** Relayed txs admitted in one MySQL transaction at most (submitTxs). */
 const ADMIT_BATCH = 100;
-/** submitTxs: the batch's MySQL transaction is gone (a deadlock, a lost connection). */
+/** submitTxs: the batch's MySQL transaction is gone (a deadlock, a lost connection, a failed pool row). */
 class BatchLost extends Error {
   constructor(override readonly cause: Error) {
     super(`the batch was rolled back: ${cause.message}`);
@@ -406,14 +406,16 @@ export class Chain extends EventEmitter {
           const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
           const sql = sqlOf(tx);
           if (sql) {
-            this.refuseIfRowsBusy(sql.refs);
             await conn.query('SAVEPOINT admit');
+            // Checked after the await, right before the rows are marked as the engine's (withEngineSql
+            // does it at once): a local write registering in between would hold rows this SQL then
+            // waits for, while it waits for the chain lock, until MySQL's lock wait timeout.
+            this.refuseIfRowsBusy(sql.refs);
             try {
               await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction'));
             } catch (e) {
-              // a deadlock took the whole transaction with it: the batch goes one by one below
-              if ((e as { errno?: number }).errno === ER_LOCK_DEADLOCK) throw new BatchLost(e as Error);
-              // (a lock wait timeout may roll back more than the statement: then the batch is gone too)
+              // A deadlock (or a lock wait timeout, with innodb_rollback_on_timeout) rolls back the
+              // whole transaction: the savepoint is gone with it, and so is the batch (one by one below).
               await conn.query('ROLLBACK TO SAVEPOINT admit').catch((r: Error) => Promise.reject(new BatchLost(r)));
               throw e;
             }
