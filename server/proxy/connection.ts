@@ -6,6 +6,7 @@ import { refsOverlap } from '../chain/sqltx.ts';
 import type { WriteOutcome } from '../sql/plan.ts';
 import { SESSION_INFO, type WriteReply, type WriteSession } from '../sql/replicate.ts';
 import { ER, ReplicationError, toMysqlError } from './errors.ts';
+import type { BackendLink } from './backend-link.ts';
 import { SessionExecutor } from './session-executor.ts';
 import {
   BackendSession, Capability, Command, decodeExecute, encodeErr, encodeOk, encodePacket, encodeResultSet, inlineParams,
@@ -80,13 +81,16 @@ export class ProxyConnection {
   /** When the client last sent bytes (Date.now()); one timer checks it, none is re-armed per packet. */
   private lastActive = Date.now();
 
-  constructor(readonly client: Socket, readonly backend: Socket, private readonly opts: ConnectionOptions) {
+  readonly backend: Socket;
+
+  constructor(readonly client: Socket, private readonly link: BackendLink, private readonly opts: ConnectionOptions) {
+    const backend = (this.backend = link.socket);
     client.setNoDelay(true);
     backend.setNoDelay(true);
     client.setKeepAlive(true, 60_000);
     backend.setKeepAlive(true, 60_000);
     client.on('data', (c) => this.onClientData(c));
-    backend.on('data', (c) => this.onBackendData(c));
+    link.onChunk = (view) => this.onBackendData(view);
     client.on('drain', () => backend.resume());
     backend.on('drain', () => client.resume());
     for (const s of [client, backend]) {
@@ -121,12 +125,13 @@ export class ProxyConnection {
   private greeting?: ReturnType<typeof parseGreeting>;
   private backendReader = new PacketReader();
 
-  private onBackendData(chunk: Buffer): void {
+  /** `view` is the link's reused read buffer: whatever keeps bytes past this call gets a copy. */
+  private onBackendData(view: Buffer): void {
     // While the proxy runs its own statements the BackendSession reads the stream.
-    if (this.intercepting) return;
-    if (this.phase === 'command') return this.relayResponse(chunk);
+    if (this.intercepting) return this.session!.feed(Buffer.from(view));
+    if (this.phase === 'command') return this.relayResponse(view);
     try {
-      for (const p of this.backendReader.push(chunk)) {
+      for (const p of this.backendReader.push(Buffer.from(view))) {
         if (this.phase === 'greeting') {
           this.greeting = parseGreeting(p.payload);
           // No TLS, no compression, no bulk execute: the proxy reads the stream (SPEC 5: cleanly not offered).
@@ -237,11 +242,14 @@ export class ProxyConnection {
     if (!this.relaying) {
       // Unexpected bytes from the server between commands (e.g. it is shutting down): forward.
       this.client.write(chunk);
+      if (this.client.writableLength) this.link.keep();
       return;
     }
     // LOCAL INFILE cannot be asked for: CLIENT_LOCAL_FILES is cleared at login.
     const r = this.tracker!.feed(chunk);
     if (!this.client.write(r.consumed === chunk.length ? chunk : chunk.subarray(0, r.consumed))) this.backend.pause();
+    // Usually the kernel took the bytes at once; a queued write still points into the link's buffer.
+    if (this.client.writableLength) this.link.keep();
     if (r.done) {
       this.relaying = false;
       if (this.pendingPrepare) this.notePrepared();
@@ -299,7 +307,7 @@ export class ProxyConnection {
   private async onBackend(work: (exec: SessionExecutor) => Promise<void>): Promise<boolean> {
     const session = this.session!;
     this.intercepting = true;
-    session.attach(this.backend);
+    session.attach(this.backend, undefined, { ownerFeeds: true });
     this.exec ??= new SessionExecutor(session);
     await work(this.exec);
     await session.idle();

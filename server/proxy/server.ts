@@ -1,8 +1,9 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { MysqlTarget } from '../mysql/url.ts';
 import { SqlClassifier } from '../sql/classify.ts';
 import type { OpenTransactions } from '../chain/engine.ts';
+import { BackendLink } from './backend-link.ts';
 import { ProxyConnection, type WriteHandler } from './connection.ts';
 import { encodeErr, encodePacket } from './wire/index.ts';
 
@@ -50,9 +51,7 @@ export class ProxyServer implements OpenTransactions {
       client.end(encodePacket(encodeErr({ errno: 1040, sqlState: '08004', message: 'Too many connections to the OurSQL proxy' }), 0));
       return;
     }
-    const b = this.opts.backend;
-    // The client's login is relayed: over TCP whenever the server has an address (see MysqlTarget).
-    const backend = b.socketPath && b.host === undefined ? connect(b.socketPath) : connect(b.port ?? 3306, b.host ?? '127.0.0.1');
+    const backend = new BackendLink(this.opts.backend);
     const conn = new ProxyConnection(client, backend, {
       classifier: this.classifier,
       writes: this.opts.writes,
@@ -62,7 +61,7 @@ export class ProxyServer implements OpenTransactions {
     this.connections.add(conn);
     const forget = () => this.connections.delete(conn);
     client.once('close', forget);
-    backend.once('error', (e) => this.log(`proxy: backend connection failed: ${e.message}`));
+    backend.socket.once('error', (e) => this.log(`proxy: backend connection failed: ${e.message}`));
   }
 
   holds(refs: readonly string[]): boolean {

@@ -85,6 +85,7 @@ export class BackendSession {
   private closedError: Error | null = null;
   private idleWaiters: (() => void)[] = [];
 
+  private ownerFeeds = false;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onError = (e: Error) => this.close(new BackendClosedError(`backend connection failed: ${e.message}`));
   private readonly onClose = () => this.close(new BackendClosedError('backend connection closed'));
@@ -98,8 +99,10 @@ export class BackendSession {
   /**
    * Takes over the socket's data stream: the caller must first stop reading it itself (remove
    * its 'data' listener / unpipe). `pending`: bytes the caller already read but did not use.
+   * `ownerFeeds`: the socket emits no 'data' (it reads with `onread`); the owner passes every
+   * chunk to feed() instead, a chunk the session may keep.
    */
-  attach(socket: Socket, pending?: Buffer): void {
+  attach(socket: Socket, pending?: Buffer, opts?: { ownerFeeds?: boolean }): void {
     if (this.socket) throw new SessionStateError('session is already attached');
     if (this.closedError) throw this.closedError;
     if (socket.destroyed) {
@@ -107,7 +110,8 @@ export class BackendSession {
       throw this.closedError;
     }
     this.socket = socket;
-    socket.on('data', this.onData);
+    this.ownerFeeds = opts?.ownerFeeds ?? false;
+    if (!this.ownerFeeds) socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     if (pending && pending.length) this.stash.push(pending);
@@ -132,6 +136,11 @@ export class BackendSession {
     const rest = [...this.stash, this.reader.takePending()];
     this.stash = [];
     return Buffer.concat(rest);
+  }
+
+  /** Bytes read by the owner of a socket attached with `ownerFeeds`. */
+  feed(chunk: Buffer): void {
+    this.receive(chunk);
   }
 
   get attached(): boolean {
