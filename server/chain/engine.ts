@@ -15,6 +15,7 @@ import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
 import { BlockStatus, ChainStore, REBASED_CODES, type DroppedTx, type StoredHeader } from './store.ts';
 import { makeFastVerifier } from './verify.ts';
+import { ChainBusyError, ChainError, NotInPoolError } from './errors.ts';
 
 /** Bytes of tx bodies per INSERT when a genesis is stored (MySQL's max_allowed_packet is often 16 MiB). */
 export interface ChainOptions {
@@ -46,18 +47,7 @@ export type AddBlockResult = 'connected' | 'side' | 'known' | 'orphan';
 
 export interface Balance { approved: bigint; pending: bigint; total: bigint }
 
-export class ChainError extends Error {
-  override name = 'ChainError';
-}
-
-/**
- * The engine's SQL could not take a row lock (MySQL's lock wait timeout or deadlock): a client's
- * transaction holds the rows. Nothing is wrong with the block or tx; it is tried again later.
- * A proxy write that had to make way for the engine gets it too (MySQL error 1213: retry).
- */
-export class ChainBusyError extends ChainError {
-  override name = 'ChainBusyError';
-}
+export { ChainBusyError, ChainError, NotInPoolError };
 
 /**
  * Clients' open transactions (BEGIN … not yet COMMIT) with updates: they hold row locks the
@@ -68,13 +58,6 @@ export interface OpenTransactions {
   holds(refs: readonly string[]): boolean;
   /** Rolls back the idle ones that hold a row of `refs` ('all': any); their clients get error 1213. */
   rollBack(refs: ReadonlySet<string> | 'all', why: string): Promise<void>;
-}
-
-export class NotInPoolError extends ChainError {
-  override name = 'NotInPoolError';
-  constructor(readonly txid: string) {
-    super(`transaction ${txid} is not in the pool`);
-  }
 }
 
 /**

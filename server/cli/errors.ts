@@ -1,7 +1,7 @@
 /** What the CLI prints for a failure: errors are mapped here once, to one line on stderr. */
 import { ConsensusError } from '../../consensus/index.ts';
-import { ChainError } from '../chain/engine.ts';
-import { MysqlBackendError } from '../mysql/backend.ts';
+import { ChainError } from '../chain/errors.ts';
+import { MysqlBackendError } from '../mysql/errors.ts';
 import { MysqlUrlError } from '../mysql/url.ts';
 import { DatadirError } from '../node/datadir.ts';
 import { RpcError } from '../rpc/errors.ts';

@@ -4,8 +4,6 @@
  * against `call` and print the same either way.
  */
 import { resolveDatadir } from '../node/datadir.ts';
-import { OursqlNode } from '../node/node.ts';
-import { createDispatcher } from '../rpc/dispatch.ts';
 import { runningNode, type PidInfo } from './daemon.ts';
 import type { CommonOptions } from './options.ts';
 import { readCookie, rpcClient, type Call } from './rpc-client.ts';
@@ -26,6 +24,8 @@ export async function withNode<T>(opts: CommonOptions, fn: (s: Session) => Promi
   const datadir = resolveDatadir(opts.datadir);
   const running = await runningNode(datadir);
   if (running) return fn({ call: rpcClient(running, await readCookie(datadir)), datadir, running });
+  // loaded only here: a command to a running node needs none of the node's code
+  const [{ OursqlNode }, { createDispatcher }] = await Promise.all([import('../node/node.ts'), import('../rpc/dispatch.ts')]);
   const node = await OursqlNode.start({ datadir, overrides: opts.mysql ? { mysql: opts.mysql } : {}, serve: false, log: cliLog(opts) });
   try {
     return await fn({ call: createDispatcher(node), datadir });

@@ -6,12 +6,11 @@
 import { join } from 'node:path';
 import { ManagedMariaDB, pingMysql } from './managed.ts';
 import { parseMysqlUrl, type MysqlTarget } from './url.ts';
+import { MysqlBackendError } from './errors.ts';
 
 export { pingMysql };
 
-export class MysqlBackendError extends Error {
-  override name = 'MysqlBackendError';
-}
+export { MysqlBackendError };
 
 export interface ResolveBackendOptions {
   datadir: string;

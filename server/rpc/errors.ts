@@ -3,8 +3,8 @@
  * turns any thrown error into a JSON-RPC error object.
  */
 import { ConsensusError, type ConsensusErrorCode } from '../../consensus/index.ts';
-import { ChainError, NotInPoolError } from '../chain/engine.ts';
-import { SqlRefused } from '../sql/classify.ts';
+import { ChainError, NotInPoolError } from '../chain/errors.ts';
+import { SqlRefused } from '../sql/refused.ts';
 import { ER, ReplicationError, toMysqlError } from '../sql/errors.ts';
 import { SqlExecError } from '../sql/executor.ts';
 import { WriteRefused } from '../sql/write-refused.ts';

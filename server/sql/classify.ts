@@ -2,6 +2,7 @@ import sqlParser from 'node-sql-parser';
 import { ConsensusError, type SqlAction, type SqlOp } from '../../consensus/index.ts';
 import { scanSql } from './lexer.ts';
 import { ShapeCache } from './templates.ts';
+import { SqlRefused } from './refused.ts';
 
 const { Parser } = sqlParser;
 
@@ -28,9 +29,7 @@ export interface WriteStatement {
   printable?: boolean;
 }
 
-export class SqlRefused extends Error {
-  override name = 'SqlRefused';
-}
+export { SqlRefused };
 
 /** Statements that never change data or schema: relayed to MySQL untouched. */
 const READS = new Set(['SELECT', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'SET', 'USE', 'HELP', 'DO', 'CHECKSUM', 'CHECK', 'ANALYZE', 'KILL', 'LOCK', 'UNLOCK', 'FLUSH', 'OPTIMIZE', 'VALUES', 'TABLE']);

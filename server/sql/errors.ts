@@ -1,5 +1,5 @@
 import { ConsensusError, type ConsensusErrorCode } from '../../consensus/index.ts';
-import { SqlRefused } from './classify.ts';
+import { SqlRefused } from './refused.ts';
 import { SqlExecError } from './executor.ts';
 import { WriteRefused } from './write-refused.ts';
 

@@ -12,6 +12,8 @@ import { isAlive, NODE_PROCESS_FLAGS } from '../../server/cli/daemon.ts';
 import { corruptAddress, freePort, tempNodeDir } from '../helpers/node.ts';
 import { BIN, oursql, pidOf } from '../helpers/cli.ts';
 
+const TRACE_IMPORTS = join(import.meta.dirname, '../helpers/trace-imports.mjs');
+
 describe('oursql CLI', () => {
   let env: Awaited<ReturnType<typeof tempNodeDir>>;
   let common: string[];
@@ -158,6 +160,16 @@ describe('oursql CLI', () => {
     assert.equal(s.pid, started.pid);
     assert.equal(s.height, 2);
     assert.equal(s.mining, false);
+
+    // A command to a running node loads none of the node's own code: it starts in a fraction of the time.
+    const trace = join(env.tmp, 'imports.txt');
+    const traced = await oursql(['pool', ...common, '--json'], { NODE_OPTIONS: `--import ${TRACE_IMPORTS}`, OURSQL_TRACE_IMPORTS: trace });
+    assert.equal(traced.code, 0, traced.stderr);
+    const loaded = await readFile(trace, 'utf8');
+    assert.match(loaded, /server\/cli\/commands\/chain\.ts/, 'the trace sees the command module');
+    for (const heavy of ['node-sql-parser', 'mysql2', 'express', 'server/node/node.ts', 'server/chain/engine.ts', 'server/proxy/']) {
+      assert.ok(!loaded.includes(heavy), `\`oursql pool\` to a running node loaded ${heavy}`);
+    }
 
     const again = await oursql(['start', ...common]);
     assert.equal(again.code, 1);

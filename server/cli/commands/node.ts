@@ -1,8 +1,7 @@
 /** init, start, stop, status: the node's life cycle. */
 import { checkAddress } from '../../../consensus/index.ts';
 import { datadirPaths, readNodeConfig, resolveDatadir } from '../../node/datadir.ts';
-import { initNode } from '../../node/init.ts';
-import { OursqlNode, type NodeOverrides } from '../../node/node.ts';
+import type { NodeOverrides } from '../../node/node.ts';
 import { looksLikeOursql, rpcUrl, runningNode, spawnDaemon, waitGone } from '../daemon.ts';
 import { CliError } from '../errors.ts';
 import type { CommonOptions } from '../options.ts';
@@ -43,6 +42,9 @@ interface NodeInfo {
   minter: string | null;
   mining: boolean;
 }
+
+// The node's code is loaded by the commands that run it, not by `status` or `stop`.
+const initNode: typeof import('../../node/init.ts').initNode = async (o) => (await import('../../node/init.ts')).initNode(o);
 
 export async function initCommand(opts: InitOptions): Promise<void> {
   const datadir = resolveDatadir(opts.datadir);
@@ -109,6 +111,7 @@ async function runForeground(datadir: string, opts: StartOptions): Promise<void>
     log(`no node in ${datadir} yet: initialising it`);
     await initNode({ datadir, mysql: opts.mysql, log });
   }
+  const { OursqlNode } = await import('../../node/node.ts');
   const node = await OursqlNode.start({ datadir, overrides: overridesOf(opts), pidFile: true, log });
   const onSignal = (signal: string) => {
     log(`${signal} received`);

@@ -1,7 +1,6 @@
 /** import, peers list|add|remove: other nodes. */
 import cliProgress from 'cli-progress';
 import { resolveDatadir } from '../../node/datadir.ts';
-import { importNode } from '../../node/import.ts';
 import { isPeerAddr, normalizePeerAddr } from '../../chain/peers.ts';
 import type { SyncProgress } from '../../p2p/sync.ts';
 import { CliError } from '../errors.ts';
@@ -19,6 +18,7 @@ export async function importCommand(opts: CommonOptions & { peer: string }): Pro
   const datadir = resolveDatadir(opts.datadir);
   const bar = !opts.json && process.stderr.isTTY ? syncBar() : undefined;
   try {
+    const { importNode } = await import('../../node/import.ts');
     const r = await importNode({
       datadir, peer, mysql: opts.mysql,
       log: opts.json ? cliLog(opts) : bar ? () => {} : progress,

@@ -1,0 +1,21 @@
+/** The chain's errors, in a module of their own: the CLI and RPC map them without loading the engine. */
+
+export class ChainError extends Error {
+  override name = 'ChainError';
+}
+
+/**
+ * The engine's SQL could not take a row lock (MySQL's lock wait timeout or deadlock): a client's
+ * transaction holds the rows. Nothing is wrong with the block or tx; it is tried again later.
+ * A proxy write that had to make way for the engine gets it too (MySQL error 1213: retry).
+ */
+export class ChainBusyError extends ChainError {
+  override name = 'ChainBusyError';
+}
+
+export class NotInPoolError extends ChainError {
+  override name = 'NotInPoolError';
+  constructor(readonly txid: string) {
+    super(`transaction ${txid} is not in the pool`);
+  }
+}
