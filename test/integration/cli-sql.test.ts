@@ -26,6 +26,11 @@ describe('oursql sql', () => {
     const pool = await ok('pool');
     const ids = JSON.stringify(pool);
     assert.ok(ids.includes(created.txid) && ids.includes(ins.txid), 'both txs are pooled');
+    // the text form: an SQL-only tx shows its SQL, no "0 coins → " with nobody after the arrow
+    const text = await oursql(['pool', '--datadir', env.datadir]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.ok(text.stdout.includes(`${ins.txid} from ${init.minter}: sql: INSERT INTO \`notes\``), text.stdout);
+    assert.doesNotMatch(text.stdout, /coins →/);
     const read = await ok('sql', 'SELECT id, body FROM notes');
     assert.deepEqual(read, { columns: ['id', 'body'], rows: [['1', 'hello']] });
     const bad = await oursql(['sql', 'INSERT INTO nope VALUES (1)', ...common]);

@@ -21,8 +21,8 @@ const PAGE = 1000;
 function describeTx(t: { txid: string; body: TxBody }): string {
   const outs = t.body.out.map((o) => `${o.to ?? 'burn'} ${unitsToCoins(BigInt(o.amount))}`).join(', ');
   const from = 'coinbase' in t.body ? 'coinbase' : `from ${addressOf(t.body.from)}`;
-  const sql = 'sql' in t.body && t.body.sql ? `; sql: ${t.body.sql.stmts.join('; ')}` : '';
-  return `  tx ${t.txid} ${from} → ${outs}${sql}`;
+  const sql = 'sql' in t.body && t.body.sql ? `sql: ${t.body.sql.stmts.join('; ')}` : '';
+  return `  tx ${t.txid} ${from}${outs ? ` → ${outs}` : ''}${sql ? (outs ? '; ' : ': ') + sql : ''}`;
 }
 
 function describeBlock(b: BlockSummary, short: boolean): string {
@@ -55,11 +55,18 @@ export async function poolCommand(opts: CommonOptions): Promise<void> {
     emit(opts, r, () =>
       [
         `${r.size} pending transaction(s)`,
-        ...r.txs.map((t) => `${t.txid} from ${t.from}: ${t.amount} coins → ${t.out.map((o) => `${o.to ?? 'burn'} ${o.amount}`).join(', ')}${t.sql ? `; sql: ${t.sql.join('; ')}` : ''}`),
+        ...r.txs.map(poolLine),
         ...(r.dropped.length ? ['recently dropped (a fork switch or rebuild; see the log):', ...r.dropped.map((d) => `${d.txid} at ${new Date(d.at).toISOString()}: ${d.reason}${d.rebase ? `; ${d.rebase}` : ''}`)] : []),
       ].join('\n'),
     );
   });
+}
+
+/** One pool tx: its payments, if any, then its SQL (an SQL-only tx pays nothing: no "0 coins → "). */
+function poolLine(t: PoolTx): string {
+  const paid = t.out.length ? `${t.amount} coins → ${t.out.map((o) => `${o.to ?? 'burn'} ${o.amount}`).join(', ')}` : '';
+  const sql = t.sql ? `sql: ${t.sql.join('; ')}` : '';
+  return `${t.txid} from ${t.from}: ${[paid, sql].filter(Boolean).join('; ') || 'no outputs'}`;
 }
 
 export async function mineCommand(opts: CommonOptions): Promise<void> {
