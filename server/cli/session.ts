@@ -3,7 +3,7 @@
  * datadir and database directly through the same RPC methods in-process. Commands are written once
  * against `call` and print the same either way.
  */
-import { resolveDatadir } from '../node/datadir.ts';
+import { requireNodeConfig, resolveDatadir } from '../node/datadir.ts';
 import { runningNode, type PidInfo } from './daemon.ts';
 import type { CommonOptions } from './options.ts';
 import { readCookie, rpcClient, type Call } from './rpc-client.ts';
@@ -24,6 +24,7 @@ export async function withNode<T>(opts: CommonOptions, fn: (s: Session) => Promi
   const datadir = resolveDatadir(opts.datadir);
   const running = await runningNode(datadir);
   if (running) return fn({ call: rpcClient(running, await readCookie(datadir)), datadir, running });
+  await requireNodeConfig(datadir); // before loading the node's code, which takes a while
   // loaded only here: a command to a running node needs none of the node's code
   const [{ OursqlNode }, { createDispatcher }] = await Promise.all([import('../node/node.ts'), import('../rpc/dispatch.ts')]);
   const node = await OursqlNode.start({ datadir, overrides: opts.mysql ? { mysql: opts.mysql } : {}, serve: false, log: cliLog(opts) });

@@ -52,6 +52,13 @@ export function datadirPaths(datadir: string) {
   };
 }
 
+/** The datadir's config; a DatadirError that says to run `oursql init` when there is none. */
+export async function requireNodeConfig(datadir: string): Promise<NodeConfig> {
+  const config = await readNodeConfig(datadir);
+  if (!config) throw new DatadirError(`${datadir} holds no node: run \`oursql init\` first`);
+  return config;
+}
+
 export async function readNodeConfig(datadir: string): Promise<NodeConfig | undefined> {
   let text: string;
   try {

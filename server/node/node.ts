@@ -27,7 +27,7 @@ import { PeerManager } from '../p2p/peers.ts';
 import { rebaseOwnTxs } from './rebase.ts';
 import { P2pService } from '../p2p/service.ts';
 import { Wallet } from '../wallet/wallet.ts';
-import { datadirPaths, readConsensusText, readNodeConfig, DatadirError, type NodeConfig } from './datadir.ts';
+import { datadirPaths, readConsensusText, requireNodeConfig, DatadirError, type NodeConfig } from './datadir.ts';
 
 export interface NodeOverrides {
   mysql?: string;
@@ -130,8 +130,7 @@ export class OursqlNode {
 
   static async start(opts: NodeStartOptions): Promise<OursqlNode> {
     const log = opts.log ?? ((m: string) => console.log(`[oursql] ${m}`));
-    const saved = await readNodeConfig(opts.datadir);
-    if (!saved) throw new DatadirError(`${opts.datadir} holds no node: run \`oursql init\` first`);
+    const saved = await requireNodeConfig(opts.datadir);
     const o = opts.overrides ?? {};
     const config: NodeConfig = {
       ...saved,

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -243,4 +244,17 @@ describe('oursql start --foreground on a fresh datadir (npm start)', () => {
     assert.equal(stop.code, 0);
     assert.match(stop.stdout, /not running/);
   });
+});
+
+test('a command on a datadir with no node says to run init, and exits 1', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'oursql-nonode-'));
+  try {
+    for (const args of [['pool'], ['status'], ['config'], ['balance']]) {
+      const r = await oursql([...args, '--datadir', dir]);
+      assert.equal(r.code, 1, `${args[0]}: ${r.stdout}`);
+      assert.equal(r.stderr, `error: ${dir} holds no node: run \`oursql init\` first\n`, args[0]);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,7 +1,7 @@
 /** `config [--set key=value]...`: shows or edits `<datadir>/config.json` (a running node applies it at restart). */
 import { checkAddress } from '../../../consensus/index.ts';
 import { parseMysqlUrl } from '../../mysql/url.ts';
-import { NodeConfigSchema, readNodeConfig, resolveDatadir, writeNodeConfig, type NodeConfig } from '../../node/datadir.ts';
+import { NodeConfigSchema, requireNodeConfig, resolveDatadir, writeNodeConfig, type NodeConfig } from '../../node/datadir.ts';
 import { runningNode } from '../daemon.ts';
 import { CliError } from '../errors.ts';
 import type { CommonOptions } from '../options.ts';
@@ -45,8 +45,7 @@ const shown = (c: NodeConfig) => ({ ...c, ...(c.rpcPassword !== undefined && { r
 
 export async function configCommand(opts: CommonOptions & { set?: string[] }): Promise<void> {
   const datadir = resolveDatadir(opts.datadir);
-  let config = await readNodeConfig(datadir);
-  if (!config) throw new CliError(`${datadir} holds no node: run \`oursql init\` first`);
+  let config = await requireNodeConfig(datadir);
   const changed: string[] = [];
   for (const pair of opts.set ?? []) {
     const eq = pair.indexOf('=');
