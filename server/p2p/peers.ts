@@ -19,6 +19,8 @@ export const BAN_SCORE = 100;
 const BAN_MS = 10 * 60_000;
 const MAX_BACKOFF_MS = 60_000;
 const KNOWN_LIMIT = 20_000;
+/** Peers kept per tx being fetched, to ask in turn if the first answer does not bring it. */
+const TX_ASK_BACKUPS = 4;
 /** Own blocks kept for getcompact after being announced (a few: peers ask within seconds). */
 const FOUND_KEPT = 8;
 /** Consensus errors that an honest peer can cause (races between pools): no blame. */
@@ -107,6 +109,13 @@ export class PeerManager implements PeerEvents {
   private readonly found = new Set<string>();
   /** Blocks being fetched from some peer (others announcing them meanwhile are not asked too). */
   private readonly fetching = new Set<string>();
+  /**
+   * Txs asked of one peer, not yet pooled or refused → peers that announced them meanwhile, asked
+   * in turn only if that answer does not bring them. Without it a node in a mesh fetched and
+   * admitted each tx from every peer that relayed it while the first copy waited to be admitted:
+   * up to 5 times over in a mesh of 6.
+   */
+  private readonly txAsks = new Map<string, Peer[]>();
   private remembering: Promise<void> = Promise.resolve();
 
   constructor(private readonly chain: Chain, opts: PeerManagerOptions) {
@@ -381,13 +390,51 @@ export class PeerManager implements PeerEvents {
   }
 
   private async fetchTxs(p: Peer, txids: string[]): Promise<void> {
-    const wanted = txids.filter((id) => !this.chain.pool.has(id) && !this.chain.state.hasTx(id));
     for (const id of txids) p.known.add(id);
     this.trimKnown(p);
-    for (let i = 0; i < wanted.length; i += 2000) {
-      const { txs } = await askPeer(p.addr, { type: 'gettxs', ids: wanted.slice(i, i + 2000) }, this.opts.timeoutMs);
-      await this.submitAll(p, txs.map((w) => this.decodeTx(p, w)));
+    const wanted: string[] = [];
+    for (const id of txids) {
+      if (this.chain.pool.has(id) || this.chain.state.hasTx(id)) continue;
+      const backups = this.txAsks.get(id);
+      if (!backups) {
+        this.txAsks.set(id, []);
+        wanted.push(id);
+      } else if (backups.length < TX_ASK_BACKUPS && !backups.includes(p)) backups.push(p);
     }
+    await this.askTxs(p, wanted);
+  }
+
+  /** Asks `p` for `ids` (registered in txAsks) and pools them; what that does not bring is asked elsewhere. */
+  private async askTxs(p: Peer, ids: string[]): Promise<void> {
+    try {
+      for (let i = 0; i < ids.length; i += 2000) {
+        const { txs } = await askPeer(p.addr, { type: 'gettxs', ids: ids.slice(i, i + 2000) }, this.opts.timeoutMs);
+        await this.submitAll(p, txs.map((w) => this.decodeTx(p, w)));
+      }
+    } finally {
+      this.askElsewhere(ids);
+    }
+  }
+
+  /**
+   * `ids` were asked of a peer and its answer is pooled (or it failed): each one still missing is
+   * asked of the next peer that announced it meanwhile (a peer that does not have it, sent it
+   * with a bad signature or went away must not stop it).
+   */
+  private askElsewhere(ids: string[]): void {
+    const next = new Map<Peer, string[]>();
+    for (const id of ids) {
+      const backups = this.txAsks.get(id) ?? [];
+      this.txAsks.delete(id);
+      if (this.chain.pool.has(id) || this.chain.state.hasTx(id)) continue;
+      const q = backups.shift();
+      if (!q || this.stopped || this.peers.get(q.addr) !== q) continue;
+      this.txAsks.set(id, backups);
+      const list = next.get(q);
+      if (list) list.push(id);
+      else next.set(q, [id]);
+    }
+    for (const [q, list] of next) void this.askTxs(q, list).catch((e) => this.failed(q, e));
   }
 
   /** Pools txs a peer sent, in its order (a tx spending another's output comes after it). */
