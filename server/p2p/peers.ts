@@ -116,6 +116,8 @@ export class PeerManager implements PeerEvents {
    * up to 5 times over in a mesh of 6.
    */
   private readonly txAsks = new Map<string, Peer[]>();
+  /** Txs that came in `gettxs` answers to announcements and pulls (the bench compares it with the txs pooled). */
+  txsReceived = 0;
   private remembering: Promise<void> = Promise.resolve();
 
   constructor(private readonly chain: Chain, opts: PeerManagerOptions) {
@@ -409,6 +411,7 @@ export class PeerManager implements PeerEvents {
     try {
       for (let i = 0; i < ids.length; i += 2000) {
         const { txs } = await askPeer(p.addr, { type: 'gettxs', ids: ids.slice(i, i + 2000) }, this.opts.timeoutMs);
+        this.txsReceived += txs.length;
         await this.submitAll(p, txs.map((w) => this.decodeTx(p, w)));
       }
     } finally {

@@ -18,7 +18,7 @@ const node = await OursqlNode.start({
 node.chain.on('tip', (tip: { hash: string }) => process.send!({ tip: tip.hash, at: clock() }));
 process.on('disconnect', () => void node.stop().finally(() => process.exit(0)));
 process.on('message', (m: Ask) => {
-  if (m.ask === 'state') process.send!({ id: m.id, tip: node.chain.tip.hash, pool: node.chain.pool.size });
+  if (m.ask === 'state') process.send!({ id: m.id, tip: node.chain.tip.hash, pool: node.chain.pool.size, received: node.peers?.txsReceived ?? 0 });
   else void node.stop().finally(() => process.send!({ id: m.id }, () => process.exit(0)));
 });
 process.send!({ ready: true, addr: `127.0.0.1:${node.rpcPort}` });

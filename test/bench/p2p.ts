@@ -111,7 +111,7 @@ class Receiver {
     });
   }
 
-  state(): Promise<{ tip: string; pool: number }> {
+  state(): Promise<{ tip: string; pool: number; received: number }> {
     return this.ask('state');
   }
 
@@ -221,7 +221,7 @@ async function measure(): Promise<Row[]> {
   const cpu = { seed: 0, mysql: 0, receivers: 0, rounds: 0, wall: 0 };
   /** Mines `rounds` blocks of PROP_TXS pooled txs (after an uncounted warm-up round); the delays until each receiver connected each. */
   /** Per round after the warm-up: ms to write the round's txs through the seed's proxy, and until every pool held them. */
-  const relay = { 1: { wrote: [] as number[], pooled: [] as number[] }, [RECEIVERS]: { wrote: [] as number[], pooled: [] as number[] } };
+  const relay = { 1: { wrote: [] as number[], pooled: [] as number[], received: 0 }, [RECEIVERS]: { wrote: [] as number[], pooled: [] as number[], received: 0 } };
   const propagate = async (to: Receiver[], rounds: number): Promise<number[]> => {
     const states = () => Promise.all(to.map((r) => r.state()));
     const atTip = async () => (await states()).every((st) => st.tip === seed.node.chain.tip.hash);
@@ -230,12 +230,17 @@ async function measure(): Promise<Row[]> {
       checkInterrupt();
       progress(`p2p: block of ${PROP_TXS} txs to ${to.length} peer(s), ${round === 0 ? 'warm-up round' : `round ${round}/${rounds}`}`);
       await until('every peer at the tip', atTip, 120_000);
+      const receivedBefore = (await states()).reduce((n, st) => n + st.received, 0);
       const written = clock();
       await writeRows(seed, 'prop', PROP_TXS, nextRow);
       const wroteMs = clock() - written;
       nextRow += PROP_TXS;
       await until('the txs in every pool', async () => (await states()).every((st) => st.pool === seed.node.chain.pool.size), 120_000);
-      if (round > 0) (relay[to.length].wrote.push(wroteMs), relay[to.length].pooled.push(clock() - written));
+      if (round > 0) {
+        relay[to.length].wrote.push(wroteMs);
+        relay[to.length].pooled.push(clock() - written);
+        relay[to.length].received += (await states()).reduce((n, st) => n + st.received, 0) - receivedBefore;
+      }
       const pids = [process.pid, mysqld ?? 0, ...to.map((r) => r.pid)];
       const cpu0 = pids.map(cpuMs);
       const start = clock();
@@ -273,7 +278,10 @@ async function measure(): Promise<Row[]> {
     const r = relay[n];
     rows.push({
       key: `p2p.relay${n}`, group: 'Peers', name: `${PROP_TXS} txs written through the seed's proxy, until in every pool (${n} peer${n > 1 ? 's' : ''}, p50)`,
-      value: pct(r.pooled, 50), unit: 'ms', note: `4 client connections; the writes alone took ${fmt(pct(r.wrote, 50))} ms (p50); peers admit relayed txs up to 100 to a MySQL transaction`,
+      value: pct(r.pooled, 50), unit: 'ms',
+      note: `4 client connections; the writes alone took ${fmt(pct(r.wrote, 50))} ms (p50); peers admit relayed txs up to 100 to a MySQL transaction; `
+        + `by then a peer had been sent ${(r.received / (r.pooled.length * n * PROP_TXS)).toFixed(2)} copies of each tx (1.00: none twice)`,
+      extra: { copiesPerTx: r.received / (r.pooled.length * n * PROP_TXS) },
     });
   }
   rows.push({ key: 'p2p.prop1.p50', group: 'Peers', name: `block of ${PROP_TXS} txs reaches a lone peer (p50 of ${alone.length})`, value: pct(alone, 50), unit: 'ms', note: 'one receiver process: the cost of one hop' });
