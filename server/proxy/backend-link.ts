@@ -7,7 +7,7 @@ const READ_SIZE = 64 * 1024;
 /**
  * A client's backend connection, read into one reused buffer (Node's `onread`). Node then makes
  * no Buffer and emits no stream event per read: on relayed reads that is a few µs of the
- * proxy's CPU per query (docs/protocol.md has nothing to say here: it is not on the wire).
+ * proxy's CPU per query.
  *
  * `onChunk` gets a view that is valid only until it returns. A receiver that keeps it (a queued
  * write of it) calls `keep()`: the next read then goes to a new buffer.

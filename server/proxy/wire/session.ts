@@ -85,7 +85,6 @@ export class BackendSession {
   private closedError: Error | null = null;
   private idleWaiters: (() => void)[] = [];
 
-  private ownerFeeds = false;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onError = (e: Error) => this.close(new BackendClosedError(`backend connection failed: ${e.message}`));
   private readonly onClose = () => this.close(new BackendClosedError('backend connection closed'));
@@ -110,8 +109,7 @@ export class BackendSession {
       throw this.closedError;
     }
     this.socket = socket;
-    this.ownerFeeds = opts?.ownerFeeds ?? false;
-    if (!this.ownerFeeds) socket.on('data', this.onData);
+    if (!opts?.ownerFeeds) socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     if (pending && pending.length) this.stash.push(pending);
