@@ -25,6 +25,12 @@ const TX_ASK_BACKUPS = 4;
 const FOUND_KEPT = 8;
 /** Consensus errors that an honest peer can cause (races between pools): no blame. */
 const HONEST = new Set(['duplicate-tx', 'double-spend', 'missing-input', 'stale-base', 'insufficient-funds', 'bad-time', 'bad-block' /* its SQL failed here: may be ordering */]);
+/**
+ * Refusals another copy of the tx, asked of the next announcer, may not meet (see submitAll): a bad
+ * signature (the one part a txid does not bind) and the races between pools (an input, a row or a
+ * table that may come yet), but not a double spend of a pooled tx or an invalid tx.
+ */
+const ANY_COPY_MAY_PASS = new Set(['bad-signature', ...[...HONEST].filter((c) => c !== 'duplicate-tx' && c !== 'double-spend')]);
 
 export interface PeerView {
   addr: string;
@@ -408,14 +414,15 @@ export class PeerManager implements PeerEvents {
 
   /** Asks `p` for `ids` (registered in txAsks) and pools them; what that does not bring is asked elsewhere. */
   private async askTxs(p: Peer, ids: string[]): Promise<void> {
+    const refused = new Set<string>();
     try {
       for (let i = 0; i < ids.length; i += 2000) {
         const { txs } = await askPeer(p.addr, { type: 'gettxs', ids: ids.slice(i, i + 2000) }, this.opts.timeoutMs);
         this.txsReceived += txs.length;
-        await this.submitAll(p, txs.map((w) => this.decodeTx(p, w)));
+        for (const id of await this.submitAll(p, txs.map((w) => this.decodeTx(p, w)))) refused.add(id);
       }
     } finally {
-      this.askElsewhere(ids);
+      this.askElsewhere(ids.filter((id) => !refused.has(id)));
     }
   }
 
@@ -440,18 +447,24 @@ export class PeerManager implements PeerEvents {
     for (const [q, list] of next) void this.askTxs(q, list).catch((e) => this.failed(q, e));
   }
 
-  /** Pools txs a peer sent, in its order (a tx spending another's output comes after it). */
-  private async submitAll(p: Peer, txs: Tx[]): Promise<void> {
+  /**
+   * Pools txs a peer sent, in its order (a tx spending another's output comes after it). Returns
+   * the txids refused for what any copy would be refused for (not ANY_COPY_MAY_PASS).
+   */
+  private async submitAll(p: Peer, txs: Tx[]): Promise<string[]> {
     const fresh = txs.filter((tx) => !this.chain.pool.has(tx.id) && !this.chain.state.hasTx(tx.id));
     const errors = await this.chain.submitTxs(fresh);
+    const refused: string[] = [];
     fresh.forEach((tx, i) => {
       const e = errors[i];
       if (!e) return;
+      if (e instanceof ConsensusError && !ANY_COPY_MAY_PASS.has(e.code)) refused.push(tx.id);
       if (e instanceof ConsensusError && e.code === 'duplicate-tx') return; // fetched twice at once (push and pull)
       if (e instanceof ConsensusError && !HONEST.has(e.code) && this.peers.has(p.addr)) {
         this.blame(p, 20, `sent tx ${tx.id} that is invalid: ${e.message}`);
       } else this.opts.log(`peer ${p.addr}: tx ${tx.id} not pooled: ${e.message}`);
     });
+    return refused;
   }
 
   private decodeTx(p: Peer, wire: unknown): Tx {

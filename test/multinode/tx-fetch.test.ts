@@ -52,6 +52,7 @@ describe('fetching announced txs', () => {
   let v: ClusterNode;
   let tx1: Tx;
   let tx2: Tx;
+  let conflicting: Tx;
   before(async () => {
     v = await cluster.seed();
     const chain = v.node.chain;
@@ -64,6 +65,7 @@ describe('fetching announced txs', () => {
     } as never, key.privateKey);
     tx1 = pay({ tx: coinbase, n: 0 }, reward, Date.now());
     tx2 = pay({ tx: tx1.id, n: 1 }, reward - 1n, Date.now());
+    conflicting = pay({ tx: coinbase, n: 0 }, reward, Date.now() + 1); // spends what tx1 spends
   });
   after(async () => {
     for (const s of servers) s.close();
@@ -95,5 +97,18 @@ describe('fetching announced txs', () => {
     await until('tx2 pooled', () => v.node.chain.pool.has(tx2.id));
     assert.deepEqual(empty.asked, [[tx2.id]]);
     assert.deepEqual(has.asked, [[tx2.id]]);
+  });
+
+  test('refused for what any copy would be (a double spend): the next announcer is not asked', async () => {
+    const first = await servingPeer(v, [conflicting], 300);
+    const second = await servingPeer(v, [conflicting]);
+    servers.push(first.server, second.server);
+    assert.equal((await announce(v, first, [conflicting.id])).status, 200);
+    await until('the first peer asked', () => first.asked.length > 0);
+    assert.equal((await announce(v, second, [conflicting.id])).status, 200);
+    await until('the refusal logged', () => v.logs.some((l) => l.includes(conflicting.id) && l.includes('not pooled')));
+    await sleep(200); // time for a second ask, if one were made
+    assert.ok(!v.node.chain.pool.has(conflicting.id));
+    assert.deepEqual(second.asked, [], 'a double spend is one whoever sends it');
   });
 });
