@@ -73,13 +73,19 @@ describe('fetching announced txs', () => {
   });
   const servers: Server[] = [];
 
+  /** Two peers announce `tx`: `first` (answering after 300 ms with `firstServes`), then `second` while that answer is on its way. */
+  const announcedTwice = async (tx: Tx, firstServes: Tx[]) => {
+    const first = await servingPeer(v, firstServes, 300);
+    const second = await servingPeer(v, [tx]);
+    servers.push(first.server, second.server);
+    assert.equal((await announce(v, first, [tx.id])).status, 200);
+    await until('the first peer asked', () => first.asked.length > 0);
+    assert.equal((await announce(v, second, [tx.id])).status, 200);
+    return { first, second };
+  };
+
   test('announced by two peers at once: asked of the first only', async () => {
-    const slow = await servingPeer(v, [tx1], 300);
-    const fast = await servingPeer(v, [tx1]);
-    servers.push(slow.server, fast.server);
-    assert.equal((await announce(v, slow, [tx1.id])).status, 200);
-    await until('the first peer asked', () => slow.asked.length > 0);
-    assert.equal((await announce(v, fast, [tx1.id])).status, 200);
+    const { first: slow, second: fast } = await announcedTwice(tx1, [tx1]);
     await until('tx1 pooled', () => v.node.chain.pool.has(tx1.id));
     await sleep(200); // time for a second ask, if one were made
     assert.deepEqual(slow.asked, [[tx1.id]]);
@@ -87,12 +93,7 @@ describe('fetching announced txs', () => {
   });
 
   test('the first peer does not send it: the next announcer is asked', async () => {
-    const empty = await servingPeer(v, [], 300);
-    const has = await servingPeer(v, [tx2]);
-    servers.push(empty.server, has.server);
-    assert.equal((await announce(v, empty, [tx2.id])).status, 200);
-    await until('the first peer asked', () => empty.asked.length > 0);
-    assert.equal((await announce(v, has, [tx2.id])).status, 200);
+    const { first: empty, second: has } = await announcedTwice(tx2, []);
     assert.deepEqual(has.asked, [], 'not asked while the first answer may still bring it');
     await until('tx2 pooled', () => v.node.chain.pool.has(tx2.id));
     assert.deepEqual(empty.asked, [[tx2.id]]);
@@ -100,12 +101,7 @@ describe('fetching announced txs', () => {
   });
 
   test('refused for what any copy would be (a double spend): the next announcer is not asked', async () => {
-    const first = await servingPeer(v, [conflicting], 300);
-    const second = await servingPeer(v, [conflicting]);
-    servers.push(first.server, second.server);
-    assert.equal((await announce(v, first, [conflicting.id])).status, 200);
-    await until('the first peer asked', () => first.asked.length > 0);
-    assert.equal((await announce(v, second, [conflicting.id])).status, 200);
+    const { second } = await announcedTwice(conflicting, [conflicting]);
     await until('the refusal logged', () => v.logs.some((l) => l.includes(conflicting.id) && l.includes('not pooled')));
     await sleep(200); // time for a second ask, if one were made
     assert.ok(!v.node.chain.pool.has(conflicting.id));
