@@ -10,8 +10,10 @@
  * separators, so a statement MySQL read differently from our parser (a literal or comment left
  * open) merges with the next and the count falls short. Then, or on any error, the batch is rolled
  * back to its savepoint and the caller runs the statements one by one, exactly as without batching.
+ * Consecutive one-row INSERTs of plain literals go as one multi-row INSERT (insert-merge.ts).
  */
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
+import { mergeInserts, type MergedStatement } from './insert-merge.ts';
 import { sendPipelined, type Step, type StepResult } from './pipelined.ts';
 
 /** At most this many statements, and about this much text, per packet (well under max_allowed_packet). */
@@ -35,7 +37,8 @@ export function batchable(stmt: string): boolean {
  * connection's queue (pipelined.ts), so nothing else the caller sends can run between them.
  */
 export async function runBatch(conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean, savepoint = true): Promise<boolean> {
-  const steps: Step[] = [{ option: MULTI_STATEMENTS_ON }, { sql: stmts.join('\n;\n') }, { option: MULTI_STATEMENTS_OFF }];
+  const sent = mergeInserts(stmts);
+  const steps: Step[] = [{ option: MULTI_STATEMENTS_ON }, { sql: sent.map((s) => s.sql).join('\n;\n') }, { option: MULTI_STATEMENTS_OFF }];
   if (savepoint) steps.unshift({ sql: 'SAVEPOINT oursql_batch' });
   const answers = await sendPipelined(conn, steps);
   // if on failed, the batch failed as a syntax error
@@ -48,14 +51,20 @@ export async function runBatch(conn: PoolConnection, stmts: readonly string[], i
   }
   if (s && 'error' in s) throw s.error;
   if ('error' in b && isLockError(b.error)) throw b.error;
-  const results = 'value' in b ? b.value : undefined;
-  const ok = Array.isArray(results) && results.length === stmts.length && results.every(isPlainResult);
+  // (one statement's answer is its result alone, not a list of one)
+  const results = 'value' in b ? (sent.length === 1 ? [b.value] : b.value) : undefined;
+  const ok = Array.isArray(results) && results.length === sent.length && results.every((r, i) => isPlainResult(r) && tookAsMerged(r, sent[i]));
   if (!ok && savepoint) await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
   return ok;
 }
 
 function isPlainResult(r: unknown): r is ResultSetHeader {
   return typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as ResultSetHeader).affectedRows === 'number';
+}
+
+/** A merged INSERT (insert-merge.ts) added exactly its rows, without a warning, as its one-row statements would have. */
+function tookAsMerged(r: ResultSetHeader, s: MergedStatement): boolean {
+  return !s.merged || (r.affectedRows === s.rows && r.warningStatus === 0);
 }
 
 /** A batch MySQL did not take as a whole, where nothing of it could be undone alone (`onFailure: 'abort'`). */

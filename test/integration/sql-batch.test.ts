@@ -15,6 +15,7 @@ before(async () => {
   pool = mysql.createPool({ host: TEST_MYSQL_HOST, port: TEST_MYSQL_PORT, user: 'root', connectionLimit: 2 });
   await pool.query(`CREATE DATABASE \`${db.name}\``);
   await pool.query(`CREATE TABLE \`${db.name}\`.t (id INT PRIMARY KEY, note TEXT)`);
+  await pool.query(`CREATE TABLE \`${db.name}\`.short (id INT PRIMARY KEY, v VARCHAR(3))`);
 });
 after(async () => {
   await db.drop();
@@ -68,6 +69,49 @@ test('a statement that returns rows is not a replayed write: the batch is undone
     assert.equal(await runBatch(c, [insert(1), 'SELECT * FROM t'], isLock), false);
   });
   assert.deepEqual(ids, [0]);
+});
+
+/** The session's count of INSERT statements MySQL ran. */
+async function insertsRun(c: PoolConnection): Promise<number> {
+  const [rows] = await c.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Com_insert'");
+  return Number(rows[0].Value);
+}
+
+test('one-row INSERTs of plain literals run as one multi-row INSERT and leave the rows one by one would', async () => {
+  const notes = ["it''s (a, b)", '', 'x,y', 'é中'];
+  const stmts = notes.map((n, i) => insert(i + 1, n));
+  let run = 0;
+  const merged = await inTransaction(async (c) => {
+    const before = await insertsRun(c);
+    assert.equal(await runBatch(c, [...stmts, "UPDATE t SET note = 'u' WHERE id = 2", insert(9)], isLock), true);
+    run = (await insertsRun(c)) - before;
+  });
+  assert.equal(run, 2, 'the four rows in one INSERT, then the one after the UPDATE');
+  const c = await pool.getConnection();
+  try {
+    await c.query(`USE \`${db.name}\``);
+    const [rows] = await c.query<RowDataPacket[]>('SELECT id, note FROM t ORDER BY id');
+    assert.deepEqual(merged, [0, 1, 2, 3, 4, 9]);
+    assert.deepEqual(rows.map((r) => r.note), ['before the batch', "it's (a, b)", 'u', 'x,y', 'é中', 'row 9']);
+  } finally {
+    c.release();
+  }
+});
+
+test('a merged INSERT that MySQL answers with a warning is not trusted: one-row statements may have failed where it passed', async () => {
+  const c = await pool.getConnection();
+  try {
+    await c.query(`USE \`${db.name}\``);
+    await c.query("SET SESSION sql_mode = ''"); // too long a value: cut, with a warning
+    await c.beginTransaction();
+    assert.equal(await runBatch(c, ["INSERT INTO short VALUES (1, 'abc')", "INSERT INTO short VALUES (2, 'abcdef')"], isLock), false);
+    const [rows] = await c.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM short');
+    assert.equal(rows[0].n, 0, 'rolled back to its savepoint');
+    await c.rollback();
+    await c.query('SET SESSION sql_mode = DEFAULT');
+  } finally {
+    c.release();
+  }
 });
 
 test('statements holding a semicolon are never batched', () => {
