@@ -55,6 +55,7 @@ export function mergeInserts(stmts: readonly string[]): MergedStatement[] {
 
 /** `INSERT INTO name [(names)] VALUES (literals)` as its head (up to the row) and its row; null for anything else. */
 export function splitInsert(stmt: string): { head: string; row: string } | null {
+  if (stmt.includes('\\')) return null; // (in a string it reads differently under NO_BACKSLASH_ESCAPES)
   const s = new Scanner(stmt);
   s.space();
   if (!s.word('INSERT') || !s.space(true) || !s.word('INTO') || !s.space(true) || !s.name()) return null;
@@ -111,14 +112,17 @@ class Scanner {
   /** Whitespace; with `needed`, at least one character of it. */
   space(needed = false): boolean {
     const from = this.at;
-    while (this.at < this.s.length && /\s/.test(this.s[this.at])) this.at++;
+    for (let c = this.s.charCodeAt(this.at); c === 32 || (c >= 9 && c <= 13); c = this.s.charCodeAt(this.at)) this.at++;
     return !needed || this.at > from;
   }
 
   /** A keyword (any case) not followed by a word character. */
   word(w: string): boolean {
     const end = this.at + w.length;
-    if (this.s.slice(this.at, end).toUpperCase() !== w || isWordChar(this.s.charCodeAt(end))) return false;
+    for (let i = 0; i < w.length; i++) {
+      if ((this.s.charCodeAt(this.at + i) & ~32) !== w.charCodeAt(i)) return false; // (w is upper-case letters)
+    }
+    if (isWordChar(this.s.charCodeAt(end))) return false;
     this.at = end;
     return true;
   }
@@ -160,12 +164,12 @@ class Scanner {
     return this.word('NULL') || this.word('TRUE') || this.word('FALSE');
   }
 
-  /** '...' with '' for a quote and no backslash. */
+  /** '...' with '' for a quote (splitInsert took no statement with a backslash). */
   private string(): boolean {
     this.at++;
     for (;;) {
       const end = this.s.indexOf("'", this.at);
-      if (end < 0 || this.s.slice(this.at, end).includes('\\')) return false;
+      if (end < 0) return false;
       this.at = end + 1;
       if (!this.take("'")) return true;
     }
@@ -174,18 +178,19 @@ class Scanner {
   /** [-+]digits[.digits][e[-+]digits], not followed by a word character or a dot. */
   private number(): boolean {
     if (this.s[this.at] === '-' || this.s[this.at] === '+') this.at++;
-    const digits = () => {
-      const from = this.at;
-      while (isDigit(this.s.charCodeAt(this.at))) this.at++;
-      return this.at > from;
-    };
-    if (!digits()) return false;
-    if (this.take('.') && !digits()) return false;
+    if (!this.digits()) return false;
+    if (this.take('.') && !this.digits()) return false;
     if (this.s[this.at] === 'e' || this.s[this.at] === 'E') {
       this.at++;
       if (this.s[this.at] === '-' || this.s[this.at] === '+') this.at++;
-      if (!digits()) return false;
+      if (!this.digits()) return false;
     }
     return !isWordChar(this.s.charCodeAt(this.at)) && this.s[this.at] !== '.';
+  }
+
+  private digits(): boolean {
+    const from = this.at;
+    while (isDigit(this.s.charCodeAt(this.at))) this.at++;
+    return this.at > from;
   }
 }
