@@ -1,11 +1,12 @@
 import { fail } from './errors.ts';
 
+const bad = (why: string): never => fail('bad-signature', `signature is not valid DER: ${why}`);
+
 /**
  * Strict DER for ECDSA signatures: SEQUENCE { INTEGER r, INTEGER s }. OpenSSL-based signers
  * (PHP openssl_sign, Python cryptography, node:crypto) all produce this form.
  */
 export function derToCompact(der: Uint8Array): Uint8Array {
-  const bad = (why: string): never => fail('bad-signature', `signature is not valid DER: ${why}`);
   if (der.length < 8 || der.length > 72 || der[0] !== 0x30) bad('no SEQUENCE');
   if (der[1] !== der.length - 2) bad('wrong length');
   const out = new Uint8Array(64);

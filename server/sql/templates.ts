@@ -32,54 +32,67 @@ const MAX_DIGITS = 15;
 const SENTINEL_NUMBER = 900_000_000_000_000;
 const sentinelString = (i: number) => `\u0001oursql${i}`;
 
-/** Splits a statement into its shape (literals as sentinels) and its simple literals; null when it has none or holds comments or `?`. */
-export function splitLiterals(sql: string): { shapeKey: string; sentinelSql: string; literals: Literal[] } | null {
-  const key: string[] = [];
-  const sentinel: string[] = [];
+/** A statement's simple literals, where each stands in the text, and its shape key (the text with each literal as its kind). */
+export interface Split { shapeKey: string; literals: Literal[]; starts: number[]; ends: number[] }
+
+/** Splits a statement into its shape and its simple literals; null when it has none or holds comments or `?`. */
+export function splitLiterals(sql: string): Split | null {
   const literals: Literal[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let key = '';
   let last = 0;
   const n = sql.length;
-  const cut = (start: number, end: number, lit: Literal) => {
-    const before = sql.slice(last, start);
-    key.push(before, lit.kind === 'n' ? '\u0000n' : '\u0000s');
-    sentinel.push(before, lit.kind === 'n' ? String(SENTINEL_NUMBER + literals.length) : `'${sentinelString(literals.length)}'`);
-    literals.push(lit);
-    last = end;
-  };
   let i = 0;
   while (i < n) {
     const c = sql.charCodeAt(i);
+    let lit: Literal | undefined;
+    const start = i;
     if (c === 39 /* ' */ || c === 34 /* " */ || c === 96 /* ` */) {
       const end = quotedEnd(sql, i);
       if (end < 0) return null;
       if (c === 39 && !isWordChar(sql.charCodeAt(i - 1))) {
         const inner = sql.slice(i + 1, end - 1);
-        if (isSimpleString(inner)) cut(i, end, { kind: 's', text: inner });
+        if (isSimpleString(inner)) lit = { kind: 's', text: inner };
       }
       i = end;
-      continue;
-    }
-    if ((c === 47 && sql.charCodeAt(i + 1) === 42) || (c === 45 && sql.charCodeAt(i + 1) === 45) || c === 35 || c === 63) return null; // comments, ?
-    if (c >= 48 && c <= 57) {
+    } else if ((c === 47 && sql.charCodeAt(i + 1) === 42) || (c === 45 && sql.charCodeAt(i + 1) === 45) || c === 35 || c === 63) {
+      return null; // comments, ?
+    } else if (c >= 48 && c <= 57) {
       let end = i;
       while (end < n && isDigit(sql.charCodeAt(end))) end++;
       const prev = sql.charCodeAt(i - 1);
       const simple = !isWordChar(prev) && prev !== 46 && prev !== 64 && !isWordChar(sql.charCodeAt(end)) && sql.charCodeAt(end) !== 46 &&
         end - i <= MAX_DIGITS && (c !== 48 || end - i === 1);
-      if (simple) cut(i, end, { kind: 'n', text: sql.slice(i, end) });
+      if (simple) lit = { kind: 'n', text: sql.slice(i, end) };
       i = end;
-      continue;
-    }
-    if (isWordChar(c)) {
+    } else if (isWordChar(c)) {
       while (i < n && isWordChar(sql.charCodeAt(i))) i++;
       continue;
+    } else {
+      i++;
+      continue;
     }
-    i++;
+    if (!lit) continue;
+    key += sql.slice(last, start) + (lit.kind === 'n' ? '\u0000n' : '\u0000s');
+    literals.push(lit);
+    starts.push(start);
+    ends.push(i);
+    last = i;
   }
   if (literals.length === 0) return null;
-  key.push(sql.slice(last));
-  sentinel.push(sql.slice(last));
-  return { shapeKey: key.join(''), sentinelSql: sentinel.join(''), literals };
+  return { shapeKey: key + sql.slice(last), literals, starts, ends };
+}
+
+/** The text of a split statement with sentinels in place of its literals: what a new shape is parsed from. */
+function sentinelSqlOf(sql: string, split: Split): string {
+  let out = '';
+  let last = 0;
+  split.literals.forEach((lit, k) => {
+    out += sql.slice(last, split.starts[k]) + (lit.kind === 'n' ? String(SENTINEL_NUMBER + k) : `'${sentinelString(k)}'`);
+    last = split.ends[k];
+  });
+  return out + sql.slice(last);
 }
 
 /** Parsed statement shapes of one parser user (bounded; forgotten all at once when full). */
@@ -97,7 +110,7 @@ export class ShapeCache<T> {
     if (!split) return null;
     let shape = this.shapes.get(split.shapeKey);
     if (shape === undefined) {
-      shape = makeShape(split.sentinelSql, split.literals, parse, astOf);
+      shape = makeShape(sentinelSqlOf(sql, split), split.literals, parse, astOf);
       if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
       this.shapes.set(split.shapeKey, shape);
     }
