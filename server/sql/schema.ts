@@ -1,6 +1,6 @@
 /**
  * What the SQL layer needs to know about a table of the current database, read from
- * information_schema on the client's own connection, and a small cache of it.
+ * information_schema on the client's own connection, and a cache of it.
  */
 import { SqlExecError, type SqlExecutor } from './executor.ts';
 import { quoteIdent, sqlLiteral } from './literal.ts';
@@ -151,27 +151,32 @@ export async function readTableInfo(exec: SqlExecutor, table: string): Promise<T
 }
 
 /**
- * Table definitions of one connection's current database. Invalidate after DDL (executeWrite does
- * so for the DDL it runs), after USE / COM_INIT_DB, and when blocks or undo lists run DDL on the
- * same database through another connection.
+ * Table definitions of one database as one MySQL account sees them, shared by its connections.
+ * Invalidate after DDL (executeWrite does so for the DDL it runs), and when blocks or undo lists
+ * run DDL on the same database through another connection.
  */
 export class SchemaCache {
   private readonly tables = new Map<string, Promise<TableInfo | null>>();
   private functions: Promise<Set<string>> | null = null;
 
-  /** The table's definition, or null when it does not exist (absence is not cached). */
+  /**
+   * The table's definition, or null when it does not exist (absence is not cached). A read another
+   * caller started (on its own connection) that fails is read again on `exec`.
+   */
   async get(exec: SqlExecutor, table: string): Promise<TableInfo | null> {
     let p = this.tables.get(table);
+    const mine = !p;
     if (!p) {
       p = readTableInfo(exec, table);
       this.tables.set(table, p);
     }
     try {
       const info = await p;
-      if (!info) this.tables.delete(table);
+      if (!info && this.tables.get(table) === p) this.tables.delete(table);
       return info;
     } catch (e) {
-      this.tables.delete(table);
+      if (this.tables.get(table) === p) this.tables.delete(table);
+      if (!mine) return this.get(exec, table);
       throw e;
     }
   }

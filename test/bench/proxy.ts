@@ -44,7 +44,8 @@ type LoadReq =
   | { op: 'warm'; set: string; maxId: number }
   | { op: 'select'; set: string; n: number; seconds: number; maxId: number }
   | { op: 'latency'; set: string; count: number; maxId: number }
-  | { op: 'insert'; set: string; n: number; seconds: number };
+  | { op: 'insert'; set: string; n: number; seconds: number }
+  | { op: 'connect-insert'; port: number; database: string; seconds: number };
 interface LoopResult { ops: number; seconds: number; errors: number; firstError?: string; /** event-loop utilization of the client */ clientBusy: number }
 const LOAD_ENV = 'OURSQL_PROXY_BENCH_LOAD';
 
@@ -59,7 +60,7 @@ function loadProcess(): void {
   let seq = 0;
 
   /** Each connection in its own closed loop until `seconds` have passed. */
-  async function loop(cs: Connection[], seconds: number, fn: (c: Connection) => Promise<unknown>): Promise<LoopResult> {
+  async function loop<C>(cs: C[], seconds: number, fn: (c: C) => Promise<unknown>): Promise<LoopResult> {
     const elu0 = performance.eventLoopUtilization();
     const start = now();
     const end = start + seconds * 1000;
@@ -114,6 +115,15 @@ function loadProcess(): void {
       }
       case 'insert':
         return loop(conns(m.set, m.n), m.seconds, (c) => c.execute(INSERT_SQL, [Math.floor(Math.random() * 1e9), `v${++seq}`]));
+      case 'connect-insert': // as a PHP page does: log in, one INSERT, quit
+        return loop([m], m.seconds, async () => {
+          const c = await mysql.createConnection({ host: '127.0.0.1', port: m.port, user: 'root', database: m.database });
+          try {
+            await c.query(INSERT_SQL, [Math.floor(Math.random() * 1e9), `v${++seq}`]);
+          } finally {
+            await c.end();
+          }
+        });
     }
   }
 
@@ -448,14 +458,16 @@ export async function run(): Promise<Row[]> {
     }
 
     const heightBefore = node.chain.height;
-    const insert = async (set: 'ins-direct' | 'ins-proxy', n: number, seconds: number) => {
+    const insert = async (set: 'ins-direct' | 'ins-proxy', n: number, seconds: number, connectEach = false) => {
       checkInterrupt();
-      progress(`proxy: INSERTs, ${set === 'ins-proxy' ? 'node-signed through the proxy' : 'straight to MariaDB'}, ${n} connection(s), ${seconds} s`);
+      progress(`proxy: INSERTs, ${set === 'ins-proxy' ? 'node-signed through the proxy' : 'straight to MariaDB'}, ${connectEach ? 'a new connection for each' : `${n} connection(s)`}, ${seconds} s`);
       const h0 = node.chain.height;
       const e0 = performance.eventLoopUtilization();
       const cpu0 = process.cpuUsage();
       const mysqlCpu = cpuMeter(mysqld);
-      const r = await load.call<LoopResult>({ op: 'insert', set, n, seconds });
+      const r = await load.call<LoopResult>(connectEach
+        ? { op: 'connect-insert', port: set === 'ins-proxy' ? node.proxyPort : TEST_MYSQL_PORT, database: set === 'ins-proxy' ? appDb : scratch.name, seconds }
+        : { op: 'insert', set, n, seconds });
       const cpu = process.cpuUsage(cpu0);
       const mysqlMs = mysqlCpu();
       return {
@@ -470,6 +482,8 @@ export async function run(): Promise<Row[]> {
     const p1 = await insert('ins-proxy', 1, INS_S.proxy1);
     const d8 = await insert('ins-direct', 8, INS_S.direct8);
     const p8 = await profiled('proxy-inserts-8', () => insert('ins-proxy', 8, INS_S.proxy8));
+    const dc = await insert('ins-direct', 1, INS_S.direct1, true);
+    const pc = await insert('ins-proxy', 1, INS_S.proxy1, true);
     await load.call({ op: 'close', set: 'ins-direct' });
     await load.call({ op: 'close', set: 'ins-proxy' });
 
@@ -489,7 +503,7 @@ export async function run(): Promise<Row[]> {
     const inPool = pooled.filter(isInsert).length;
     const [[{ n: tableRows }]] = (await root.query(`SELECT COUNT(*) AS n FROM \`${appDb}\`.bench_ins`)) as unknown as [[{ n: string | number }]];
     const rowsIn = Number(tableRows);
-    const okReplies = p1.ops + p8.ops;
+    const okReplies = p1.ops + p8.ops + pc.ops;
     const consistent = rowsIn === inChain + inPool && rowsIn === okReplies;
     const blocks = node.chain.height - heightBefore;
     const blockTxs = blocks > 0 ? inChain / blocks : 0; // INSERT txs per block (coinbase excluded)
@@ -511,6 +525,11 @@ export async function run(): Promise<Row[]> {
       {
         key: 'proxy.ins8.proxy', group: WRITES, name: 'node-signed via proxy, 8 conns', value: p8.perSec, unit: 'rows/s', base: 'proxy.ins8.direct',
         note: `target ≥ ${fmt(INS_TARGET)}; ` + insNote(p8, true), extra: insExtra(p8),
+      },
+      { key: 'proxy.insconn.direct', group: WRITES, name: 'straight to MariaDB, a new connection per INSERT', value: dc.perSec, unit: 'rows/s', note: `log in, INSERT, quit, one client; ${insNote(dc, false)}`, extra: insExtra(dc) },
+      {
+        key: 'proxy.insconn.proxy', group: WRITES, name: 'node-signed via proxy, a new connection per INSERT', value: pc.perSec, unit: 'rows/s', base: 'proxy.insconn.direct',
+        note: `as a PHP page does; ${insNote(pc, true)}`, extra: insExtra(pc),
       },
       {
         key: 'proxy.ins_check', group: WRITES, name: 'check: rows in table = INSERT txs in chain + pool', value: rowsIn, unit: 'rows',

@@ -192,6 +192,31 @@ describe('updates in fewer round trips', () => {
     assert.deepEqual(sqlOf(last[0])!.undo, ["UPDATE `k` SET `v` = 'with f', `extra` = '5' WHERE `id` = '1'"]);
   });
 
+  test("a new connection's first update reads no table definitions: the login's other connections read them", async () => {
+    const count = async (conn: Connection) => Number((await conn.query<any[]>("SHOW SESSION STATUS LIKE 'Questions'"))[0][0].Value);
+    const statements = async (conn: Connection, sql: string) => {
+      const a = await count(conn);
+      const b = await count(conn);
+      await conn.query(sql);
+      return (await count(conn)) - b - (b - a);
+    };
+    await c.query('CREATE TABLE fresh (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)'); // a schema change: definitions are read again
+    const readHere = await statements(c, "INSERT INTO fresh VALUES (1, 'reads')");
+    const again = await statements(c, "INSERT INTO fresh VALUES (2, 'cached')");
+    assert.ok(readHere - again >= 4, `the definition of fresh read with ${readHere - again} statements`);
+
+    const c2 = await mysql.createConnection({ host: '127.0.0.1', port: node.proxyPort, user: 'root', database: env.db.name });
+    try {
+      const first = await statements(c2, "INSERT INTO fresh VALUES (3, 'new connection')");
+      const second = await statements(c2, "INSERT INTO fresh VALUES (4, 'its second')");
+      assert.equal(first - second, 1, "only the connection's own session settings are read");
+    } finally {
+      await c2.end();
+    }
+    assert.deepEqual((await rows('fresh')).map((r) => r.v), ['reads', 'cached', 'new connection', 'its second']);
+    assert.equal(txsOn('fresh').length, 5, 'the CREATE TABLE and four INSERTs');
+  });
+
   test('inside BEGIN … COMMIT nothing changes: the statements run one by one, as before', async () => {
     await c.query('BEGIN');
     const inTx = await statementsFor(() => c.query<any>("INSERT INTO a (u, v) VALUES (300, 'in tx')"));

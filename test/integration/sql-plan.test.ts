@@ -561,3 +561,14 @@ test('with rollsBackOnError, a stale definition found after the statement ran: R
   const out = await apply(d, 'UPDATE rs SET a = 10 WHERE id = 2', { rollsBackOnError: true });
   assert.deepEqual(out.undo, ["UPDATE `rs` SET `a` = '2', `b` = 'x' WHERE `id` = '2'"]);
 });
+
+test('a shared definition cache: a read another connection started and lost is read again on the caller\'s own connection', async () => {
+  const d = await database('sharedcache', ['CREATE TABLE sc (id INT PRIMARY KEY, a INT)']);
+  const lost = await connectExecutor(d.name);
+  const cache = new SchemaCache();
+  lost.conn.destroy(); // its read fails: the connection is gone
+  const [first, second] = await Promise.allSettled([cache.get(lost.exec, 'sc'), cache.get(d.exec, 'sc')]);
+  assert.equal(first.status, 'rejected', 'the read on the lost connection fails for its caller');
+  assert.equal(second.status === 'fulfilled' && second.value?.primaryKey.join(), 'id', 'the other caller reads it on its own connection');
+  assert.deepEqual((await cache.get(lost.exec, 'sc'))?.columns.map((c) => c.name), ['id', 'a'], 'and the definition is kept');
+});
