@@ -52,6 +52,8 @@ export interface NodeStartOptions {
   serve?: boolean;
   /** Signature helpers the caller made (and warmed) ahead of the start; a started node closes them, a failed start does not. */
   verifyPool?: VerifyPool;
+  /** The MySQL server the caller found answering (not asked again), with the private MariaDB it started, which the node then owns. */
+  backend?: { target: MysqlTarget; managed?: ManagedMariaDB };
 }
 
 /** The signature helpers a node uses: processes with native libsecp256k1 where it loads, else threads. */
@@ -146,7 +148,7 @@ export class OursqlNode {
     const consensusText = await readConsensusText(opts.datadir);
     const consensus = parseConsensusConfig(consensusText);
     const wallet = await Wallet.open(datadirPaths(opts.datadir).wallet);
-    const { target, managed } = await resolveBackend(config.mysql, { datadir: opts.datadir, log });
+    const { target, managed } = opts.backend ?? await resolveBackend(config.mysql, { datadir: opts.datadir, log });
     if (managed) log(`MySQL at ${config.mysql} does not answer: using a private MariaDB (socket ${target.socketPath})`);
     const pool = openMysqlPool(target, target.database);
     let cleanupOnError: (() => Promise<void> | undefined) | undefined;

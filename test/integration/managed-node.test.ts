@@ -58,6 +58,25 @@ describe('managed MariaDB through the CLI', () => {
     assert.equal(status.height, 1, 'the chain survived the restart');
     const bal = await ok('balance', to);
     assert.equal(bal.approved, '2.5');
+
+    // An import whose MySQL does not answer either replays into a private server of its own, which
+    // runs from the set-up through the replay and is stopped when the import ends.
+    const imported = await tempNodeDir('managedimp');
+    const importedServer = new ManagedMariaDB({ dir: join(imported.datadir, 'mysql') });
+    try {
+      const url2 = `mysql://root@127.0.0.1:${await freePort()}/oursql_test_managedimp`;
+      const r = await oursql(['import', '--peer', `127.0.0.1:${rpcPort}`, '--mysql', url2, '--datadir', imported.datadir, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const done = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      assert.deepEqual([done.height, done.blocks, done.genesis], [1, 1, status.genesis]);
+      assert.equal(await importedServer.isRunning(), false, 'the import stopped its private server');
+      const again = await oursql(['balance', to, '--datadir', imported.datadir, '--json']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(JSON.parse(again.stdout.trim().split('\n').pop()!).approved, '2.5', 'the imported node holds the chain');
+    } finally {
+      await importedServer.stop();
+      await imported.cleanup();
+    }
     await ok('stop');
     assert.equal(await managed.isRunning(), false);
   });
