@@ -81,18 +81,16 @@ export function sameEffectAsPool(body: readonly Tx[], pool: readonly { tx: Tx; i
   for (const e of pool) for (const r of sqlOf(e.tx)?.refs ?? []) if (r.endsWith(':*')) whole.add(r.slice(0, -2));
   const seen = new Map<string, { last: number; other: boolean }>();
   for (const e of pool) {
-    const keys = new Set<string>();
-    for (const r of sqlOf(e.tx)?.refs ?? []) {
-      const table = r.slice(0, r.lastIndexOf(':'));
-      keys.add(whole.has(table) ? `${table}:*` : r);
-    }
     const at = pos.get(e.tx.id);
-    for (const k of keys) {
-      const s = seen.get(k) ?? { last: -1, other: false };
+    // (a key named twice by one tx passes the same way twice)
+    for (const r of sqlOf(e.tx)?.refs ?? []) {
+      const table = whole.size ? r.slice(0, r.lastIndexOf(':')) : '';
+      const k = whole.size && whole.has(table) ? `${table}:*` : r;
+      let s = seen.get(k);
+      if (!s) seen.set(k, (s = { last: -1, other: false }));
       if (at === undefined) s.other = true;
       else if (s.other || at < s.last) return false;
       else s.last = at;
-      seen.set(k, s);
     }
   }
   return true;
