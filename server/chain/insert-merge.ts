@@ -62,25 +62,13 @@ export function splitInsert(stmt: string): { head: string; row: string } | null 
   if (s.take('.') && !s.name()) return null;
   s.space();
   if (s.peek('(')) {
-    s.take('(');
-    do {
-      s.space();
-      if (!s.name()) return null;
-      s.space();
-    } while (s.take(','));
-    if (!s.take(')')) return null;
+    if (!s.list(() => s.name())) return null;
     s.space();
   }
   if (!s.word('VALUES')) return null;
   s.space();
   const rowStart = s.at;
-  if (!s.take('(')) return null;
-  do {
-    s.space();
-    if (!s.literal()) return null;
-    s.space();
-  } while (s.take(','));
-  if (!s.take(')')) return null;
+  if (!s.list(() => s.literal())) return null;
   const rowEnd = s.at;
   s.space();
   if (!s.done()) return null;
@@ -107,6 +95,17 @@ class Scanner {
     if (this.s[this.at] !== ch) return false;
     this.at++;
     return true;
+  }
+
+  /** `(item, item, …)`, with spaces around each item. */
+  list(item: () => boolean): boolean {
+    if (!this.take('(')) return false;
+    do {
+      this.space();
+      if (!item()) return false;
+      this.space();
+    } while (this.take(','));
+    return this.take(')');
   }
 
   /** Whitespace; with `needed`, at least one character of it. */
