@@ -181,6 +181,8 @@ export class Chain extends EventEmitter {
   private retries = 0;
   /** Index rows of connected blocks not written yet; replaced (not emptied) once written, so a reader's copy stays whole. */
   private backlog = new IndexBacklog();
+  /** INSERT heads whose merged rows MySQL warned about: replayed one row a statement (sql-batch.ts). */
+  private readonly unmergedInserts = new Set<string>();
   private flushTimer?: NodeJS.Timeout;
   /** `meta.index_tip` as this engine last read or wrote it. */
   private indexTip = '';
@@ -1287,7 +1289,7 @@ export class Chain extends EventEmitter {
     const batch = new SqlBatcher<Tx>(conn, (txs) => this.runTxsSql(conn, header.height, txs), {
       is: isLockError,
       busy: (e) => new ChainBusyError(`SQL of block ${header.height} is waiting for rows a client transaction holds: ${(e as Error).message}`),
-    }, run ? 'abort' : 'savepoint', run);
+    }, run ? 'abort' : 'savepoint', run, this.unmergedInserts);
     for (let i = 1; i < block.txs.length; i++) {
       const tx = block.txs[i];
       if (checkedInPool?.has(tx) && !isCoinbase(tx.body)) {

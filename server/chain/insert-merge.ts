@@ -10,36 +10,40 @@
  * read) or a double-quoted string (ANSI_QUOTES makes it a name). No function, so no NOW(),
  * DEFAULT or LAST_INSERT_ID() can tell the rows apart from one-row statements. The batch checks
  * MySQL's answer besides (sql-batch.ts): a merged INSERT must add exactly its rows, without a
- * warning (a non-strict table would turn a one-row error into a multi-row warning).
+ * warning (a non-strict table would turn a one-row error into a multi-row warning); a head whose
+ * rows drew a warning is not merged again.
  */
 
-/** A statement to send, and how many of the given statements (one row each when merged) it stands for. */
+/** A statement to send, and how many of the given statements it stands for; `head` when merged (one row each). */
 export interface MergedStatement {
   sql: string;
   rows: number;
-  merged: boolean;
+  head?: string;
 }
 
 /** At most this many rows in one merged INSERT. */
 export const MAX_MERGED_ROWS = 1000;
 
-/** `stmts` with each run of mergeable INSERTs of one head (`INSERT INTO t (cols) VALUES`) as one statement. */
-export function mergeInserts(stmts: readonly string[]): MergedStatement[] {
+/**
+ * `stmts` with each run of mergeable INSERTs of one head (`INSERT INTO t (cols) VALUES`) as one
+ * statement; heads in `unmerged` (their rows drew warnings before) are left one row a statement.
+ */
+export function mergeInserts(stmts: readonly string[], unmerged: ReadonlySet<string> = new Set()): MergedStatement[] {
   const out: MergedStatement[] = [];
   let head: string | undefined;
   let rows: string[] = [];
   let single = '';
   const close = () => {
     if (head === undefined) return;
-    out.push(rows.length === 1 ? { sql: single, rows: 1, merged: false } : { sql: `${head}${rows.join(',')}`, rows: rows.length, merged: true });
+    out.push(rows.length === 1 ? { sql: single, rows: 1 } : { sql: `${head}${rows.join(',')}`, rows: rows.length, head });
     head = undefined;
     rows = [];
   };
   for (const stmt of stmts) {
     const split = splitInsert(stmt);
-    if (!split) {
+    if (!split || unmerged.has(split.head)) {
       close();
-      out.push({ sql: stmt, rows: 1, merged: false });
+      out.push({ sql: stmt, rows: 1 });
       continue;
     }
     if (split.head !== head || rows.length >= MAX_MERGED_ROWS) {

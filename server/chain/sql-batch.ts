@@ -36,8 +36,10 @@ export function batchable(stmt: string): boolean {
  * Savepoint, multi-statements on, the batch and off go in one write as one command of the
  * connection's queue (pipelined.ts), so nothing else the caller sends can run between them.
  */
-export async function runBatch(conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean, savepoint = true): Promise<boolean> {
-  const sent = mergeInserts(stmts);
+export async function runBatch(
+  conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean, savepoint = true, unmerged: Set<string> = new Set(),
+): Promise<boolean> {
+  const sent = mergeInserts(stmts, unmerged);
   const steps: Step[] = [{ option: MULTI_STATEMENTS_ON }, { sql: sent.map((s) => s.sql).join('\n;\n') }, { option: MULTI_STATEMENTS_OFF }];
   if (savepoint) steps.unshift({ sql: 'SAVEPOINT oursql_batch' });
   const answers = await sendPipelined(conn, steps);
@@ -54,9 +56,23 @@ export async function runBatch(conn: PoolConnection, stmts: readonly string[], i
   // (one statement's answer is its result alone, not a list of one)
   const results = 'value' in b ? (sent.length === 1 ? [b.value] : b.value) : undefined;
   const ok = Array.isArray(results) && results.length === sent.length && results.every((r, i) => isPlainResult(r) && tookAsMerged(r, sent[i]));
-  if (!ok && savepoint) await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
-  return ok;
+  if (ok) return true;
+  // A merged INSERT MySQL warned about: its head goes one row a statement from now on, and a batch
+  // that can be rolled back is tried again so (one-row statements may pass with the same warning).
+  const warned = Array.isArray(results) && results.length === sent.length
+    ? sent.filter((s, i) => s.head !== undefined && isPlainResult(results[i]) && (results[i] as ResultSetHeader).warningStatus > 0)
+    : [];
+  for (const s of warned) {
+    if (unmerged.size >= MAX_UNMERGED) unmerged.clear();
+    unmerged.add(s.head!);
+  }
+  if (!savepoint) return false;
+  await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
+  return warned.length ? runBatch(conn, stmts, isLockError, savepoint, unmerged) : false;
 }
+
+/** INSERT heads kept from merging at most (more than a batch holds, so a retry always merges fewer). */
+const MAX_UNMERGED = 1000;
 
 function isPlainResult(r: unknown): r is ResultSetHeader {
   return typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as ResultSetHeader).affectedRows === 'number';
@@ -64,7 +80,7 @@ function isPlainResult(r: unknown): r is ResultSetHeader {
 
 /** A merged INSERT (insert-merge.ts) added exactly its rows, without a warning, as its one-row statements would have. */
 function tookAsMerged(r: ResultSetHeader, s: MergedStatement): boolean {
-  return !s.merged || (r.affectedRows === s.rows && r.warningStatus === 0);
+  return s.head === undefined || (r.affectedRows === s.rows && r.warningStatus === 0);
 }
 
 /** A batch MySQL did not take as a whole, where nothing of it could be undone alone (`onFailure: 'abort'`). */
@@ -113,6 +129,8 @@ export class SqlBatcher<T> {
     private readonly lock: { is: (e: unknown) => boolean; busy: (e: unknown) => Error },
     private readonly onFailure: 'savepoint' | 'abort' = 'savepoint',
     private readonly pipeline?: Pipeline,
+    /** INSERT heads not to merge (runBatch), kept by the caller from batch to batch. */
+    private readonly unmerged: Set<string> = new Set(),
   ) {
     if (pipeline && onFailure !== 'abort') throw new Error('only an aborting batcher can be pipelined');
   }
@@ -136,7 +154,7 @@ export class SqlBatcher<T> {
     if (stmts.length >= 2) {
       const savepoint = this.onFailure === 'savepoint';
       try {
-        if (await runBatch(this.conn, stmts, this.lock.is, savepoint)) return;
+        if (await runBatch(this.conn, stmts, this.lock.is, savepoint, this.unmerged)) return;
       } catch (e) {
         throw this.lock.is(e) ? this.lock.busy(e) : e;
       }
@@ -149,7 +167,7 @@ export class SqlBatcher<T> {
   private async queued(stmts: readonly string[]): Promise<void> {
     let ok: boolean;
     try {
-      ok = stmts.length >= 2 ? await runBatch(this.conn, stmts, this.lock.is, false) : (await this.conn.query(stmts[0]), true);
+      ok = stmts.length >= 2 ? await runBatch(this.conn, stmts, this.lock.is, false, this.unmerged) : (await this.conn.query(stmts[0]), true);
     } catch (e) {
       if (this.lock.is(e)) throw this.lock.busy(e);
       ok = false;

@@ -8,7 +8,7 @@ const head = 'INSERT INTO `t` (`id`, `v`) VALUES ';
 
 test('consecutive one-row INSERTs of one head become one INSERT of their rows, in order', () => {
   const out = mergeInserts([`${head}(1,'a')`, `${head}(2,'b')`, `${head}(3,NULL)`]);
-  assert.deepEqual(out, [{ sql: `${head}(1,'a'),(2,'b'),(3,NULL)`, rows: 3, merged: true }]);
+  assert.deepEqual(out, [{ sql: `${head}(1,'a'),(2,'b'),(3,NULL)`, rows: 3, head }]);
 });
 
 test('another table, other columns or a statement between start a new group; a lone INSERT goes as it was', () => {
@@ -19,9 +19,15 @@ test('another table, other columns or a statement between start a new group; a l
     'UPDATE `t` SET `v` = \'c\' WHERE `id` = 1',
     `${head}(3,'c')`, 'INSERT INTO `t` (`v`, `id`) VALUES (\'d\',4)',
   ]);
-  assert.deepEqual(out.map((s) => [s.rows, s.merged]), [[2, true], [1, false], [1, false], [1, false], [1, false]]);
+  assert.deepEqual(out.map((s) => [s.rows, s.head]), [[2, head], [1, undefined], [1, undefined], [1, undefined], [1, undefined]]);
   assert.equal(out[1].sql, `${other}(1,'a')`);
   assert.equal(out[4].sql, 'INSERT INTO `t` (`v`, `id`) VALUES (\'d\',4)');
+});
+
+test('a head kept from merging (its rows drew a warning) goes one row a statement; others still merge', () => {
+  const other = 'INSERT INTO `u` (`id`) VALUES ';
+  const out = mergeInserts([`${head}(1,'a')`, `${head}(2,'b')`, `${other}(1)`, `${other}(2)`], new Set([head]));
+  assert.deepEqual(out, [{ sql: `${head}(1,'a')`, rows: 1 }, { sql: `${head}(2,'b')`, rows: 1 }, { sql: `${other}(1),(2)`, rows: 2, head: other }]);
 });
 
 test(`at most ${MAX_MERGED_ROWS} rows in one INSERT`, () => {
@@ -34,7 +40,7 @@ test('plain literals of every kind are taken whole: quotes doubled, parentheses 
     "(1,'it''s (a, b)')", "(-2,'')", '(3.5e-3,NULL)', "(+4,X'00ff')", '(0x1F,TRUE)', '(6 , FALSE )', "( 7,'\u00e9\u4e2d')",
   ];
   const out = mergeInserts(rows.map((r) => `${head}${r}`));
-  assert.deepEqual(out, [{ sql: `${head}${rows.join(',')}`, rows: rows.length, merged: true }]);
+  assert.deepEqual(out, [{ sql: `${head}${rows.join(',')}`, rows: rows.length, head }]);
   assert.deepEqual(splitInsert('insert into `we``ird`.`t` values (1)'), { head: 'insert into `we``ird`.`t` values ', row: '(1)' });
   assert.deepEqual(splitInsert('INSERT INTO t VALUES (1) '), { head: 'INSERT INTO t VALUES ', row: '(1)' });
 });
@@ -64,6 +70,6 @@ test('anything but one row of plain literals is left alone', () => {
     'INSERT INTO `t` (`id`) VALUE (1)',
   ]) {
     assert.equal(splitInsert(sql), null, sql);
-    assert.deepEqual(mergeInserts([sql, sql]), [{ sql, rows: 1, merged: false }, { sql, rows: 1, merged: false }], sql);
+    assert.deepEqual(mergeInserts([sql, sql]), [{ sql, rows: 1 }, { sql, rows: 1 }], sql);
   }
 });
