@@ -1038,8 +1038,11 @@ export class Chain extends EventEmitter {
       // first: it copies pooled bodies from the pool table, which the rest may empty
       const toSave = branch.filter((h) => unsaved.has(h.hash));
       // The fast path leaves its bodies in their pool rows: the backlog's flush moves them (index-backlog.ts).
+      // A body is in `txs` only if a stored block holds its tx, and no active block holds a pooled tx:
+      // with every stored block active or in this branch, no pooled body is there (nothing to ask).
+      const offActive = this.headers.size - this.active.length - branch.length;
       await queue(this.store.saveBlocks(
-        toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (tx) => this.copyFromPool(tx), fast,
+        toSave.map((h) => ({ block: unsaved.get(h.hash)!, work: h.work })), conn, (tx) => this.copyFromPool(tx), fast, offActive !== 0,
       ).then((seqs) => toSave.forEach((h, i) => (h.seq = seqs[i]))));
       if (fast) await this.digestAfter(conn, targetBlock, overDigest ?? [], digests, schemaChanging ? undefined : this.digestKeys, pipeline, true, digestReads);
       const droppedBlocks: Block[] = [];

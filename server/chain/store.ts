@@ -255,28 +255,32 @@ export class ChainStore {
    * On a transaction's connection every statement is sent before any answer is awaited, in this
    * order, so a caller may queue more work behind them. `pooled(tx)`: the pool's committed row
    * holds this tx with this signature; its body is copied inside MySQL instead of sent again, or
-   * with `leaveInPool` not copied now: the caller moves it later (`movePooledBodies`).
+   * with `leaveInPool` not copied now: the caller moves it later (`movePooledBodies`). `storedBefore`
+   * false: the caller knows no pooled tx's body is in `txs` yet (no stored block off the active chain
+   * holds one), and MySQL is not asked.
    */
   async saveBlocks(
     blocks: readonly { block: Block; work: bigint }[], conn: Conn = this.mysql, pooled: (tx: Tx) => boolean = () => false, leaveInPool = false,
+    storedBefore = true,
   ): Promise<number[]> {
     if (blocks.length === 0) return [];
-    if (!('release' in conn)) return this.inTransaction((c) => this.saveBlocks(blocks, c, pooled, leaveInPool));
+    if (!('release' in conn)) return this.inTransaction((c) => this.saveBlocks(blocks, c, pooled, leaveInPool, storedBefore));
     for (const { block } of blocks) if (blockHash(block.header) !== block.hash) throw new Error('block hash mismatch');
     const txs = blocks.flatMap(({ block }) => block.txs);
     const inPool = txs.map(pooled);
     const copied = txs.filter((_, i) => inPool[i]).map((t) => t.id);
     const inserts: Promise<number>[] = [];
     // rows stored before among the pooled ones, when they stay in the pool for now
-    let storedBefore: Promise<number> = Promise.resolve(0);
+    let before: Promise<number> = Promise.resolve(0);
     for (let i = 0; i < copied.length; i += 5000) {
       const chunk = copied.slice(i, i + 5000);
       if (!leaveInPool) {
         inserts.push(added(this.copyFromPool(chunk, conn)));
         continue;
       }
+      if (!storedBefore) continue;
       const counting = conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${this.t('txs')} WHERE txid IN (?)`, [chunk]);
-      storedBefore = Promise.all([storedBefore, counting]).then(([n, [rows]]) => n + Number(rows[0].n));
+      before = Promise.all([before, counting]).then(([n, [rows]]) => n + Number(rows[0].n));
     }
     const fresh = txs.filter((_, i) => !inPool[i]);
     inserts.push(...this.insertTxs(fresh, conn));
@@ -288,9 +292,9 @@ export class ChainStore {
       block.hash, block.header.height, block.header.prev, JSON.stringify(block.header), JSON.stringify(block.txs.map((t) => t.id)), null, work.toString(), 0,
     ]);
     const saving = conn.query(`INSERT INTO ${this.t('blocks')} (hash, height, prev, header, txids, sigs, work, status) VALUES ?`, [rows]);
-    const [counts, before, [res]] = await Promise.all([Promise.all(inserts), storedBefore, saving]);
+    const [counts, storedRows, [res]] = await Promise.all([Promise.all(inserts), before, saving]);
     const expected = leaveInPool ? fresh.length : txs.length;
-    if (before > 0 || counts.reduce((a, b) => a + b, 0) < expected) {
+    if (storedRows > 0 || counts.reduce((a, b) => a + b, 0) < expected) {
       await Promise.all(blocks.map(({ block }) => conn.query(
         `UPDATE ${this.t('blocks')} SET sigs = ? WHERE hash = ?`, [JSON.stringify(block.txs.map((t) => t.sig ?? null)), block.hash],
       )));

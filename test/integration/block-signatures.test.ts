@@ -183,3 +183,29 @@ test('a datadir from before blocks kept their signatures gets the column at star
     await root.end();
   }
 }));
+
+test('a block of pooled txs asks MySQL for stored copies of their bodies only when some stored block is off the active chain', () => withChain(async (t, miner) => {
+  // saveBlocks' last argument: whether the engine may have stored a pooled tx's body before
+  const asked: boolean[] = [];
+  const save = t.store.saveBlocks.bind(t.store);
+  t.store.saveBlocks = (blocks, conn, pooled, leaveInPool, storedBefore) => {
+    if (leaveInPool) asked.push(storedBefore ?? true);
+    return save(blocks, conn, pooled, leaveInPool, storedBefore);
+  };
+  const tx = await transfer(t.chain, minter, alice.address, '2');
+  await t.chain.submitTx(tx);
+  const first = await miner.mineOnce();
+  assert.ok('block' in first);
+  assert.deepEqual(asked, [false], 'every stored block is active: no pooled body can be in txs');
+  assert.equal(await ownSigs(t, first.block.hash), null);
+
+  // a side block holding a forged copy of the next tx: its body is in txs now
+  const tx2 = await transfer(t.chain, minter, bob.address, '0.5');
+  assert.equal(await t.chain.addBlock(mineOn(t.chain, first.block.header.prev, [forge(tx2)], attacker.address)), 'side');
+  await t.chain.submitTx(tx2);
+  const second = await miner.mineOnce();
+  assert.ok('block' in second);
+  assert.deepEqual(asked, [false, true]);
+  assert.notEqual(await ownSigs(t, second.block.hash), null, 'the copy was found: the block keeps its own signatures');
+  assert.equal((await t.chain.getBlock(second.block.hash))!.txs[1].sig, tx2.sig);
+}));
