@@ -12,7 +12,7 @@ import { beginPipelinedTransaction } from './pipelined.ts';
 import { batchable, Pipeline, SqlBatcher } from './sql-batch.ts';
 import { refsOverlap } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
-import { ConfirmedState, StateDelta, type ConfirmedCoin } from './state.ts';
+import { ConfirmedState, StateDelta, type ConfirmedCoin, type IndexRows } from './state.ts';
 import { BlockStatus, ChainStore, REBASED_CODES, type DroppedTx, type StoredHeader } from './store.ts';
 import { makeFastVerifier } from './verify.ts';
 import { ChainBusyError, ChainError, NotInPoolError } from './errors.ts';
@@ -131,8 +131,8 @@ export const MAX_RUN = 16;
 const RUN_FAILED = -1;
 /** meta key: the active block the index tables reach (index-backlog.ts). */
 const INDEX_TIP = 'index_tip';
-/** Index rows kept in memory before they are written at once, and for how long at most. */
-const FLUSH_ROWS = 30_000;
+/** Index rows kept in memory before they are written at once (beside the blocks that keep coming), and for how long at most. */
+const FLUSH_ROWS = 5_000;
 const FLUSH_AFTER_MS = 1000;
 /** Blocks whose index rows one transaction writes when a start catches the tables up. */
 const CATCH_UP_BLOCKS = 100;
@@ -184,6 +184,8 @@ export class Chain extends EventEmitter {
   /** INSERT heads whose merged rows MySQL warned about: replayed one row a statement (sql-batch.ts). */
   private readonly unmergedInserts = new Set<string>();
   private flushTimer?: NodeJS.Timeout;
+  /** A write of the backlog in flight beside the lock, and the rows connected since it began. */
+  private flushing?: { after: IndexBacklog; done: Promise<void> };
   /** `meta.index_tip` as this engine last read or wrote it. */
   private indexTip = '';
   private readonly log: (msg: string) => void;
@@ -749,12 +751,14 @@ export class Chain extends EventEmitter {
    * Adds blocks in the order given (a sync). A run of them that extends the tip, none with a
    * schema change, connects in one MySQL transaction: one commit and one state write for the run
    * instead of one per block. Anything else, and a run that fails, goes block by block through
-   * `addBlock`, which decides (and blames) exactly as for single blocks.
+   * `addBlock`, which decides (and blames) exactly as for single blocks. `digestsFrom`: a run reads
+   * the state digests of its blocks at this height and above only (a sync: the older ones no peer
+   * compares, see docs/protocol.md).
    */
-  async addBlocks(blocks: readonly Block[], onAdded?: (block: Block, result: AddBlockResult) => void): Promise<void> {
+  async addBlocks(blocks: readonly Block[], onAdded?: (block: Block, result: AddBlockResult) => void, opts: { digestsFrom?: number } = {}): Promise<void> {
     let oneByOneUntil = 0; // after a run that failed: its blocks one by one
     for (let i = 0; i < blocks.length;) {
-      const run = i < oneByOneUntil ? 0 : await this.lock.run(() => this.connectRun(blocks.slice(i, i + MAX_RUN)));
+      const run = i < oneByOneUntil ? 0 : await this.lock.run(() => this.connectRun(blocks.slice(i, i + MAX_RUN), opts.digestsFrom));
       if (run > 0) {
         for (const b of blocks.slice(i, i + run)) onAdded?.(b, 'connected');
         i += run;
@@ -771,7 +775,7 @@ export class Chain extends EventEmitter {
    * Connects the longest prefix of `blocks` (at least two) that extends the tip as one run; how
    * many it connected: ≥ 2, 0 when no run starts here, RUN_FAILED when one was tried and rolled back.
    */
-  private async connectRun(blocks: readonly Block[]): Promise<number> {
+  private async connectRun(blocks: readonly Block[], digestsFrom?: number): Promise<number> {
     const run: Block[] = [];
     const added: StoredHeader[] = [];
     let parent = this.tip;
@@ -795,7 +799,7 @@ export class Chain extends EventEmitter {
         parent = h;
       }
       if (run.length < 2) return 0;
-      await this.switchTo(parent, run[run.length - 1], { unsaved: new Map(run.map((b) => [b.hash, b])), run: true });
+      await this.switchTo(parent, run[run.length - 1], { unsaved: new Map(run.map((b) => [b.hash, b])), run: true, digestsFrom });
       return run.length;
     } catch {
       return RUN_FAILED; // nothing of the run is left (rolled back); block by block finds out why
@@ -865,29 +869,61 @@ export class Chain extends EventEmitter {
     await this.lock.run(() => this.flushIndex()).catch((e: Error) => this.log(`chain: index rows not written yet: ${e.message}`));
   }
 
-  /** Under the lock: the backlog's rows and the block they reach, in one transaction. */
+  /** Under the lock: every backlog row written (one in flight waited for), the tables at the tip. */
   private async flushIndex(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const rows = this.backlog;
-    if (rows.empty) return;
-    await this.store.inTransaction(async (conn) => {
-      // Another engine on this database (a second node, a test's reopened chain) moved the tables on.
-      if (!(await this.store.moveMeta(INDEX_TIP, this.indexTip, rows.tip!, conn))) {
-        throw new ChainError(`${INDEX_TIP} is not ${this.indexTip} in MySQL: another process writes this chain database`);
-      }
-      await Promise.all([this.store.writeIndex(rows, conn), this.store.movePooledBodies([...rows.pooled], conn)]);
-    });
-    this.indexTip = rows.tip!;
-    this.backlog = new IndexBacklog();
+    await this.flushing?.done;
+    await this.writeBacklog();
   }
 
-  /** After a block: many rows are written at once now, fewer a moment later (blocks coming meanwhile join them). */
+  /**
+   * Writes the backlog's rows as they are now, with the block they reach, in one transaction on a
+   * connection of its own: blocks go on connecting meanwhile (a sync's runs do not wait for it), and
+   * their rows go to `after` as well, the backlog once this write commits. One write at a time.
+   * It needs no lock: no switch that adds blocks touches the index tables or the pool rows it moves,
+   * and one that drops blocks, rewrites the pool or reads the index tables flushes first (flushIndex).
+   */
+  private writeBacklog(): Promise<void> {
+    if (this.flushing) return this.flushing.done;
+    const rows = this.backlog;
+    if (rows.empty) return Promise.resolve();
+    const from = this.indexTip;
+    const tip = rows.tip!;
+    const write = this.store.indexWrites(rows);
+    const pooled = [...rows.pooled];
+    const after = new IndexBacklog();
+    const done = this.store.inTransaction(async (conn) => {
+      // Another engine on this database (a second node, a test's reopened chain) moved the tables on.
+      if (!(await this.store.moveMeta(INDEX_TIP, from, tip, conn))) {
+        throw new ChainError(`${INDEX_TIP} is not ${from} in MySQL: another process writes this chain database`);
+      }
+      await Promise.all([write(conn), this.store.movePooledBodies(pooled, conn)]);
+    }).then(() => {
+      this.indexTip = tip;
+      this.backlog = after;
+    }).finally(() => {
+      this.flushing = undefined;
+    });
+    this.flushing = { after, done: done.catch(() => {}) };
+    return done;
+  }
+
+  /** The rows of blocks connected up to `tip`, kept until written (see writeBacklog). */
+  private addToBacklog(rows: IndexRows, tip: string, pooled: readonly string[]): void {
+    this.backlog.add(rows, tip, pooled);
+    this.flushing?.after.add(rows, tip, pooled);
+  }
+
+  /** After a block: many rows are written now, fewer a moment later (blocks coming meanwhile join them). */
   private scheduleFlush(): void {
-    if (this.backlog.rows >= FLUSH_ROWS) return void this.flush();
+    // after a write in flight: the rows it did not take
+    const write = () => void (this.flushing?.done ?? Promise.resolve()).then(() => this.writeBacklog())
+      .catch((e: Error) => this.log(`chain: index rows not written yet: ${e.message}`));
+    if ((this.flushing?.after ?? this.backlog).rows >= FLUSH_ROWS) return write();
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
-      void this.flush();
+      write();
     }, FLUSH_AFTER_MS);
     this.flushTimer.unref();
   }
@@ -963,7 +999,7 @@ export class Chain extends EventEmitter {
    * the blocks one by one to find out which one is bad).
    */
   private async switchTo(target: StoredHeader, targetBlock: Block, how: SwitchOptions = {}): Promise<void> {
-    const { forceSlow = false, unsaved = new Map<string, Block>(), run = false } = how;
+    const { forceSlow = false, unsaved = new Map<string, Block>(), run = false, digestsFrom = 0 } = how;
     const saveTarget = unsaved.has(target.hash);
     const branch: StoredHeader[] = [];
     for (let h: StoredHeader | undefined = target; h && !this.isActive(h.hash); h = this.headers.get(h.header.prev)) branch.unshift(h);
@@ -1030,9 +1066,9 @@ export class Chain extends EventEmitter {
       // A run's digest reads are queued with its SQL, which needs the primary keys they use first:
       // kept from run to run (a run holds no DDL, and DDL anywhere clears them), so they are read
       // when a table is new to the sync, not once per run.
-      const runKeys = run && this.opts.stateDigest && this.opts.primaryKeys ? (schemaChanging ? new Map<string, string[] | null>() : this.digestKeys) : undefined;
+      const runKeys = run && this.opts.stateDigest && this.opts.primaryKeys && target.header.height >= digestsFrom ? (schemaChanging ? new Map<string, string[] | null>() : this.digestKeys) : undefined;
       if (runKeys) {
-        const refs = branch.flatMap((h) => unsaved.get(h.hash)?.txs ?? []).flatMap((t) => sqlOf(t)?.refs ?? []);
+        const refs = branch.filter((h) => h.header.height >= digestsFrom).flatMap((h) => unsaved.get(h.hash)?.txs ?? []).flatMap((t) => sqlOf(t)?.refs ?? []);
         await this.opts.primaryKeys!(conn, [...new Set(refs.filter((r) => r.indexOf(':') > 0).map((r) => r.slice(0, r.indexOf(':'))))], runKeys);
       }
       // first: it copies pooled bodies from the pool table, which the rest may empty
@@ -1066,7 +1102,7 @@ export class Chain extends EventEmitter {
           throw e;
         }
         // Slow path: the database holds exactly the state after this block.
-        if (!fast) await this.digestAfter(conn, block, [], digests, keys, pipeline, false, digestReads);
+        if (!fast && block.header.height >= digestsFrom) await this.digestAfter(conn, block, [], digests, keys, pipeline, false, digestReads);
         if (pipeline?.failed) await pipeline.settle();
       }
       const newHeight = target.header.height;
@@ -1115,7 +1151,7 @@ export class Chain extends EventEmitter {
     await endTransaction?.(true);
     conn.release();
     this.state.merge(delta);
-    if (deferIndex) this.backlog.add(delta, target.hash, fast ? body.map((t) => t.id) : []);
+    if (deferIndex) this.addToBacklog(delta, target.hash, fast ? body.map((t) => t.id) : []);
     else this.indexTip = target.hash;
     this.active = [...this.active.slice(0, forkHeight + 1), ...branch.map((h) => h.hash)];
     for (const h of branch) {
@@ -1528,7 +1564,11 @@ export class Chain extends EventEmitter {
 
 class RetrySlow extends Error {}
 
-interface SwitchOptions { forceSlow?: boolean; unsaved?: ReadonlyMap<string, Block>; run?: boolean }
+interface SwitchOptions {
+  forceSlow?: boolean; unsaved?: ReadonlyMap<string, Block>; run?: boolean;
+  /** Blocks below this height get no state digest (a sync's older blocks). */
+  digestsFrom?: number;
+}
 
 /** Whether `keys` holds the primary key of every table `refs` name (a ref is `table:…`). */
 function keysCover(refs: readonly string[], keys: Map<string, string[] | null> | undefined): boolean {

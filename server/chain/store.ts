@@ -341,9 +341,14 @@ export class ChainStore {
    * Every statement is sent at once (one wait): each row is added or removed by one of them only.
    */
   async writeIndex(rows: IndexRows, conn: PoolConnection): Promise<void> {
-    const sent: Promise<unknown>[] = [];
+    await this.indexWrites(rows)(conn);
+  }
+
+  /** The statements that write `rows`, their values taken now (the rows may change before they run). */
+  indexWrites(rows: IndexRows): (conn: PoolConnection) => Promise<void> {
+    const stmts: [string, unknown[]][] = [];
     const inChunks = <T>(list: T[], size: number, sql: string) => {
-      for (let i = 0; i < list.length; i += size) sent.push(conn.query(sql, [list.slice(i, i + size)]));
+      for (let i = 0; i < list.length; i += size) stmts.push([sql, list.slice(i, i + size)]);
     };
     const delUtxo: [string, number][] = [];
     const addUtxo: unknown[][] = [];
@@ -367,7 +372,7 @@ export class ChainStore {
       [...rows.addresses].filter(([, a]) => a.added === added).flatMap(([t, a]) => a.addresses.map((address) => [address, t]));
     inChunks(addrRows(false), 1000, `DELETE FROM ${this.t('addr_txs')} WHERE (address, txid) IN (?)`);
     inChunks(addrRows(true), 5000, `INSERT IGNORE INTO ${this.t('addr_txs')} (address, txid) VALUES ?`);
-    await Promise.all(sent);
+    return async (conn) => void (await Promise.all(stmts.map(([sql, chunk]) => conn.query(sql, [chunk]))));
   }
 
   /** Writes which block is active at each height the delta changed (part of every block's commit). */

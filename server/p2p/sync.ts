@@ -6,7 +6,7 @@
 import { blockFromWire, ConsensusError, type Block } from '../../consensus/index.ts';
 import { MAX_RUN, type Chain } from '../chain/engine.ts';
 import { askPeer } from './client.ts';
-import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS, type Answer } from './protocol.ts';
+import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS, MAX_HELLO_DIGESTS, type Answer } from './protocol.ts';
 
 /** Blocks in the first request of a sync: small, so that applying starts early. */
 const FIRST_BATCH = 4;
@@ -81,6 +81,11 @@ export async function syncFrom(
       if (prev !== headers[i - 1].hash) throw new PeerMisbehaved(addr, `headers answer is not a chain (at ${headers[i].hash})`);
     }
     const wanted = headers.filter((h) => !chain.headers.has(h.hash)).map((h) => h.hash);
+    // State digests are read for the blocks near the peer's tip only: hello compares a node's
+    // latest 8 (the peer's tip is at least this answer's last header, or what its hello said).
+    const last = (headers[headers.length - 1].header as { height?: unknown }).height;
+    const tip = Math.max(opts.peerHeight ?? 0, Number.isSafeInteger(last) ? (last as number) : 0);
+    const digestsFrom = tip - MAX_HELLO_DIGESTS + 1;
     if (wanted.length === 0 && headers.length < MAX_HEADERS) return progress.blocks;
     if (wanted.length) chain.prepareChecks();
     // A run of blocks connects at once. Meanwhile the next run is decoded and its signatures are
@@ -122,7 +127,7 @@ export async function syncFrom(
           progress.txs += block.txs.length - 1;
           progress.target = Math.max(progress.target, progress.blocks);
           opts.onProgress?.(progress);
-        });
+        }, digestsFrom);
       }
     }
     locator = [headers[headers.length - 1].hash, ...blockLocator(chain)].slice(0, 64);
@@ -159,14 +164,14 @@ export function decodeBlock(addr: string, wire: unknown): Block {
   }
 }
 
-/** Adds blocks a peer sent, in order; an invalid one is the peer's fault. */
-export async function addPeerBlocks(chain: Chain, addr: string, blocks: readonly Block[], onAdded: (b: Block) => void): Promise<void> {
+/** Adds blocks a peer sent, in order; an invalid one is the peer's fault. `digestsFrom`: see Chain.addBlocks. */
+export async function addPeerBlocks(chain: Chain, addr: string, blocks: readonly Block[], onAdded: (b: Block) => void, digestsFrom?: number): Promise<void> {
   let done = 0;
   try {
     await chain.addBlocks(blocks, (b) => {
       done++;
       onAdded(b);
-    });
+    }, { digestsFrom });
   } catch (e) {
     if (e instanceof ConsensusError) throw new PeerMisbehaved(addr, `invalid block ${blocks[done]?.hash}: ${e.message}`);
     throw e;

@@ -4,7 +4,7 @@
 // `index_tip` names no active block are built again; each way the tables end as one write would.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coinsToUnits, signTx, type Tx } from '../../consensus/index.ts';
+import { coinsToUnits, signTx, type Block, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../../server/chain/engine.ts';
 import { confirmedTxsOf } from '../../server/chain/queries.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
@@ -122,5 +122,58 @@ describe('index backlog on MariaDB', () => {
     t.chain = await t.reopen();
     assert.deepEqual(await tables(), switched, 'as a build from the active chain makes them');
     assert.deepEqual(memory(t.chain), memory(reopened));
+  });
+
+  test('blocks keep connecting while a write of the backlog waits for MySQL; it writes the rows it took, the rest follow', async () => {
+    const c = t.chain;
+    const indexTip = async () => ((await app.query(`SELECT v FROM ${db()}.meta WHERE k = 'index_tip'`))[0] as { v: string }[])[0].v;
+    const from = await indexTip();
+    assert.equal(from, c.tip.hash);
+    // another session holds index_tip's row: the write the backlog's timer starts waits for it
+    const holder = await rootConnection();
+    let b5: Block;
+    let b6: Block;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT v FROM ${db()}.meta WHERE k = 'index_tip' FOR UPDATE`);
+      b5 = mineOn(c, c.tip.hash, [write(c, 8, 'eight'), await pay(c, alice.address, '1')], minter.address);
+      assert.equal(await c.addBlock(b5), 'connected');
+      // (this chain's: the first test left an engine behind, as a crash would, whose write fails)
+      const waiting = async () => ((await app.query(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`UPDATE %meta% SET v = '${b5.hash}'%`],
+      ))[0] as { n: number }[])[0].n > 0;
+      const deadline = Date.now() + 10_000;
+      while (!(await waiting())) {
+        assert.ok(Date.now() < deadline, 'the write of the backlog never started');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // the chain's lock is free: the next block connects while that write waits
+      b6 = mineOn(c, b5.hash, [write(c, 9, 'nine')], minter.address);
+      assert.equal(await c.addBlock(b6), 'connected');
+      for (const tx of [...b5.txs, ...b6.txs]) assert.ok(await c.txLocation(tx.id), 'found before its rows are written');
+      assert.deepEqual((await confirmedTxsOf(c, alice.address)).slice(-3).map((x) => x.txid), [b5.txs[1].id, b5.txs[2].id, b6.txs[1].id]);
+      assert.equal(await indexTip(), from);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    // the write commits what it took: the tables reach b5, b6's rows wait for the next write
+    const deadline = Date.now() + 10_000;
+    while ((await indexTip()) === from) {
+      assert.ok(Date.now() < deadline, 'the write of the backlog did not commit');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await indexTip(), b5.hash);
+    const b6tx = b6.txs[1].id;
+    assert.equal(await indexed(b6tx), false);
+    assert.deepEqual(await c.txLocation(b6tx), { height: b6.header.height, pos: 1 });
+    await c.close();
+    assert.equal(await indexTip(), c.tip.hash, 'a stop writes the rest');
+    assert.equal(await indexed(b6tx), true);
+    const written = await tables();
+    await setIndexTip('00'.repeat(32));
+    t.chain = await t.reopen();
+    assert.deepEqual(await tables(), written, 'as a build from the active chain makes them');
+    assert.deepEqual(memory(t.chain), memory(c));
   });
 });

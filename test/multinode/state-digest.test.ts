@@ -154,7 +154,10 @@ describe('state digest of blocks (SPEC 9)', () => {
     assert.ok(digests(a).every((x) => /^[0-9a-f]{64}$/.test(x ?? '')), 'the miner has a digest for every block');
     assert.equal(new Set(digests(a).slice(1, 7)).size, 6, 'each block leaves its rows differently');
     assert.equal(new Set(digests(a).slice(-3)).size, 3, 'each block leaves its rows differently');
-    assert.deepEqual(digests(d), digests(a));
+    // A sync reads the digests of the blocks hello can compare (the peer's latest 8) and of those
+    // it connects alone (a schema change: blocks 1 and 8), not of older ones it connects in runs.
+    assert.equal(a.node.chain.height, 11);
+    assert.deepEqual(digests(d), digests(a).map((x, i) => (i + 1 >= 4 || i + 1 === 1 ? x : undefined)));
     // and stored as they are known: by the runs of d's sync, and by a's own blocks (the fast path)
     const stored = async (n: ClusterNode) => {
       const rows = await cluster.rows(n, `SELECT hash, digest FROM \`${n.db}_chain\`.block_digests`) as { hash: string; digest: string }[];

@@ -106,7 +106,7 @@ export const chainMethods: MethodTable = {
       verbosity: z.union([z.literal(0), z.literal(1), z.literal(2), z.boolean()]).default(1),
     }),
     auth: false,
-    returns: '0: `{header, txs:[{body, sig}]}` (wire form); 1: `{hash, height, confirmations, header, work, next, ntx, stateDigest, txs:[txid]}`; 2: as 1 with `txs:[{txid, body, sig}]`. `confirmations` is -1 off the active chain; `stateDigest` hashes the row images the block\'s SQL left on this node (null until it connected the block): peers at the same block should show the same',
+    returns: '0: `{header, txs:[{body, sig}]}` (wire form); 1: `{hash, height, confirmations, header, work, next, ntx, stateDigest, txs:[txid]}`; 2: as 1 with `txs:[{txid, body, sig}]`. `confirmations` is -1 off the active chain; `stateDigest` hashes the row images the block\'s SQL left on this node (null until it connected the block, and for the older blocks a sync connected: see docs/protocol.md): peers at the same block should show the same',
     result: z.union([BlockWire, BlockView1, BlockView2]),
     errors: { [RpcCode.INVALID_ADDRESS_OR_KEY]: 'unknown block' },
     example: {
