@@ -39,8 +39,10 @@ async function writeRows(n: ClusterNode, table: string, count: number, from: num
 }
 
 /** With BENCH_PROF_DIR set, the bench's child processes (imports, receivers) write V8 CPU profiles there. */
-/** The node processes' V8 flags, with BENCH_NODE_FLAGS added (e.g. --trace-deopt). */
-const nodeFlags = () => [...NODE_PROCESS_FLAGS, ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+/** V8 flags from BENCH_NODE_FLAGS (e.g. --trace-deopt), for every child process. */
+const benchFlags = () => process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+/** A node process's V8 flags: those `oursql start` runs its node with. */
+const nodeFlags = () => [...NODE_PROCESS_FLAGS, ...benchFlags()];
 const profiling = () => (process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR, '--cpu-prof-interval', '200'] : []);
 
 type ImportTimes = {
@@ -51,7 +53,8 @@ type ImportTimes = {
 
 /** `importNode` in a process of its own (p2p-import.ts), timed there. */
 async function importInChild(job: { datadir: string; peer: string; mysql: string }): Promise<ImportTimes> {
-  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: [...nodeFlags(), '--import', 'tsx', ...profiling()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // node's own defaults, as `oursql import` runs (bin/oursql.js sets no V8 flags)
+  const child = fork(new URL('./p2p-import.ts', import.meta.url), [], { execArgv: [...benchFlags(), '--import', 'tsx', ...profiling()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   cleanups.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
   // resolved once the child has exited: a profile (BENCH_PROF_DIR) is written at exit
   return new Promise((resolve, reject) => {
