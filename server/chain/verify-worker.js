@@ -1,5 +1,5 @@
 // Checks transaction signatures for the chain's verify pool (verify-pool.ts), as a worker thread
-// or as a child process. Plain JS, so it starts in ~50 ms with no TS loader: the main thread
+// or as a child process. Plain JS, so it starts with no TS loader (a process here: ~135 ms): the main thread
 // prepares each tx (the SHA-256 of its signed message, the signature as 64-byte r‖s, the
 // compressed key: consensus code) and this side only runs libsecp256k1 on them (not strict: high S
 // passes, as everywhere).
@@ -9,7 +9,6 @@
 //   Napi::Error"). It runs the WebAssembly build (tiny-secp256k1).
 import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
-import { verify as wasmVerify } from 'tiny-secp256k1';
 
 function nativeAddon() {
   try {
@@ -20,11 +19,14 @@ function nativeAddon() {
 }
 
 const addon = parentPort ? null : nativeAddon();
+// Only where the addon is not used: loading the WebAssembly build takes ~45 ms, a third of a
+// helper process's start (which a sync's first blocks wait for).
+const wasm = addon ? null : await import('tiny-secp256k1');
 
 function verify(digest, compact, pub) {
   try {
     // signatureNormalize: high S becomes low S in place; r or s ≥ n throws (invalid)
-    return addon ? addon.ecdsaVerify(addon.signatureNormalize(compact), digest, pub) : wasmVerify(digest, pub, compact, false);
+    return addon ? addon.ecdsaVerify(addon.signatureNormalize(compact), digest, pub) : wasm.verify(digest, pub, compact, false);
   } catch {
     return false;
   }
