@@ -1,8 +1,8 @@
 // Checks transaction signatures for the chain's verify pool (verify-pool.ts), as a worker thread
-// or as a child process. Plain JS, so it starts with no TS loader (a process here: ~135 ms): the main thread
-// prepares each tx (the SHA-256 of its signed message, the signature as 64-byte r‖s, the
-// compressed key: consensus code) and this side only runs libsecp256k1 on them (not strict: high S
-// passes, as everywhere).
+// or as a child process. Plain JS, so it starts with no TS loader (a process here: ~135 ms): the
+// main thread prepares each tx (the SHA-256 of its signed message, the signature as 64-byte r‖s,
+// the compressed key: consensus code) and this side only runs libsecp256k1 on them (not strict:
+// high S passes, as everywhere).
 // - A child process uses the native addon where it loads (~4x the WebAssembly build).
 // - A worker thread never does: a native addon in a worker that is terminated can abort the whole
 //   process (cryptocoinjs/secp256k1-node#172; seen here as "terminate called after throwing
