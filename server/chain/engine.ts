@@ -873,7 +873,9 @@ export class Chain extends EventEmitter {
   private async flushIndex(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    await this.flushing?.done;
+    // Writes begun beside the lock first (one that fails leaves its rows in the backlog); then this
+    // one's own, whose failure the caller sees: a switch that undoes blocks must not go on without.
+    while (this.flushing) await this.flushing.done;
     await this.writeBacklog();
   }
 
@@ -1008,7 +1010,13 @@ export class Chain extends EventEmitter {
     // Undoing blocks reads the index tables (where each spent output was made) and writes them:
     // they are brought up to the tip first. A switch that only adds blocks leaves its rows in the backlog.
     const deferIndex = dropped.length === 0;
-    if (!deferIndex) await this.flushIndex();
+    if (!deferIndex) {
+      await this.flushIndex().catch(async (e) => {
+        // not the block's fault: it is kept, to connect once the rows can be written
+        if (saveTarget) await this.saveUnconnected(target, targetBlock);
+        throw e;
+      });
+    }
 
     const body = targetBlock.txs.slice(1);
     // Fast path: the new block extends the tip and is exactly the pool's first txs, whose SQL

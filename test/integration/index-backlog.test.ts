@@ -53,6 +53,19 @@ describe('index backlog on MariaDB', () => {
     latest.set(ref, tx.id);
     return tx;
   };
+  const indexTip = async () => ((await app.query(`SELECT v FROM ${db()}.meta WHERE k = 'index_tip'`))[0] as { v: string }[])[0].v;
+  /** Until a write of the backlog that moves index_tip to `hash` waits for its row. */
+  const writeWaits = async (hash: string) => {
+    // (this chain's: the first test left an engine behind, as a crash would, whose writes fail)
+    const waiting = async () => ((await app.query(
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`UPDATE %meta% SET v = '${hash}'%`],
+    ))[0] as { n: number }[])[0].n > 0;
+    const deadline = Date.now() + 10_000;
+    while (!(await waiting())) {
+      assert.ok(Date.now() < deadline, 'the write of the backlog never started');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   const pay = async (chain: Chain, to: string, amount: string) => signTx(await buildTransfer(chain, minter.pub, to, coinsToUnits(amount)), minter.priv);
 
   test('a connected block is found by every lookup before its rows are written; a crash replays them at open', async () => {
@@ -126,7 +139,6 @@ describe('index backlog on MariaDB', () => {
 
   test('blocks keep connecting while a write of the backlog waits for MySQL; it writes the rows it took, the rest follow', async () => {
     const c = t.chain;
-    const indexTip = async () => ((await app.query(`SELECT v FROM ${db()}.meta WHERE k = 'index_tip'`))[0] as { v: string }[])[0].v;
     const from = await indexTip();
     assert.equal(from, c.tip.hash);
     // another session holds index_tip's row: the write the backlog's timer starts waits for it
@@ -138,16 +150,7 @@ describe('index backlog on MariaDB', () => {
       await holder.query(`SELECT v FROM ${db()}.meta WHERE k = 'index_tip' FOR UPDATE`);
       b5 = mineOn(c, c.tip.hash, [write(c, 8, 'eight'), await pay(c, alice.address, '1')], minter.address);
       assert.equal(await c.addBlock(b5), 'connected');
-      // (this chain's: the first test left an engine behind, as a crash would, whose write fails)
-      const waiting = async () => ((await app.query(
-        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`UPDATE %meta% SET v = '${b5.hash}'%`],
-      ))[0] as { n: number }[])[0].n > 0;
-      const deadline = Date.now() + 10_000;
-      while (!(await waiting())) {
-        assert.ok(Date.now() < deadline, 'the write of the backlog never started');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      // the chain's lock is free: the next block connects while that write waits
+      await writeWaits(b5.hash);
       b6 = mineOn(c, b5.hash, [write(c, 9, 'nine')], minter.address);
       assert.equal(await c.addBlock(b6), 'connected');
       for (const tx of [...b5.txs, ...b6.txs]) assert.ok(await c.txLocation(tx.id), 'found before its rows are written');
@@ -175,5 +178,47 @@ describe('index backlog on MariaDB', () => {
     t.chain = await t.reopen();
     assert.deepEqual(await tables(), written, 'as a build from the active chain makes them');
     assert.deepEqual(memory(t.chain), memory(c));
+  });
+
+  test('a fork switch does not undo blocks while their rows could not be written, beside the lock or under it', async () => {
+    const c = t.chain;
+    const from = await indexTip();
+    const fork = c.tip.hash;
+    const b7 = mineOn(c, fork, [write(c, 10, 'ten')], minter.address);
+    const holder = await rootConnection();
+    let switching: Promise<unknown>;
+    let s2: Block;
+    try {
+      // index_tip moved behind the engine's back (as a second process would), not committed yet
+      await holder.query('BEGIN');
+      await holder.query(`UPDATE ${db()}.meta SET v = 'elsewhere' WHERE k = 'index_tip'`);
+      assert.equal(await c.addBlock(b7), 'connected');
+      await writeWaits(b7.hash);
+      latest.delete('t:10');
+      const s1 = mineOn(c, fork, [write(c, 11, 'eleven')], minter.address, b7.header.time + 1);
+      assert.equal(await c.addBlock(s1), 'side');
+      s2 = mineOn(c, s1.hash, [write(c, 12, 'twelve')], minter.address);
+      // more work than b7's branch: the switch waits for the write in flight, then writes itself
+      switching = c.addBlock(s2);
+      switching.catch(() => {});
+      await new Promise((r) => setTimeout(r, 100));
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    await assert.rejects(switching!, /index_tip is not .* another process writes this chain database/);
+    assert.equal(c.tip.hash, b7.hash, 'b7 was not undone');
+    assert.equal(await indexed(b7.txs[1].id), false);
+    assert.ok(logs.some((m) => m.startsWith('chain: index rows not written yet: index_tip is not')), logs.join('\n'));
+    // put back: the rows are written, and the switch goes through with the next block
+    await setIndexTip(from);
+    const s3 = mineOn(c, s2!.hash, [write(c, 13, 'thirteen')], minter.address);
+    assert.equal(await c.addBlock(s3), 'connected');
+    assert.equal(c.blockHashAt(s2!.header.height), s2!.hash);
+    await c.close();
+    const written = await tables();
+    await setIndexTip('00'.repeat(32));
+    t.chain = await t.reopen();
+    assert.deepEqual(await tables(), written, 'as a build from the active chain makes them');
   });
 });
