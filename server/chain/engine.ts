@@ -131,8 +131,14 @@ export const MAX_RUN = 16;
 const RUN_FAILED = -1;
 /** meta key: the active block the index tables reach (index-backlog.ts). */
 const INDEX_TIP = 'index_tip';
-/** Index rows kept in memory before they are written at once (beside the blocks that keep coming), and for how long at most. */
-const FLUSH_ROWS = 5_000;
+/**
+ * Index rows kept in memory before they are written at once (beside the blocks that keep coming),
+ * and for how long at most. A sync's runs come back to back: their rows are written sooner, while
+ * the next runs connect. Blocks that come one at a time wait for the timer, so the write falls
+ * between them, not while peers are still connecting the block that just came.
+ */
+const FLUSH_ROWS = 30_000;
+const FLUSH_ROWS_IN_SYNC = 5_000;
 const FLUSH_AFTER_MS = 1000;
 /** Blocks whose index rows one transaction writes when a start catches the tables up. */
 const CATCH_UP_BLOCKS = 100;
@@ -918,11 +924,11 @@ export class Chain extends EventEmitter {
   }
 
   /** After a block: many rows are written now, fewer a moment later (blocks coming meanwhile join them). */
-  private scheduleFlush(): void {
+  private scheduleFlush(run: boolean): void {
     // after a write in flight: the rows it did not take
     const write = () => void (this.flushing?.done ?? Promise.resolve()).then(() => this.writeBacklog())
       .catch((e: Error) => this.log(`chain: index rows not written yet: ${e.message}`));
-    if ((this.flushing?.after ?? this.backlog).rows >= FLUSH_ROWS) return write();
+    if ((this.flushing?.after ?? this.backlog).rows >= (run ? FLUSH_ROWS_IN_SYNC : FLUSH_ROWS)) return write();
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       write();
@@ -1185,7 +1191,7 @@ export class Chain extends EventEmitter {
     if (!fast) this.emit('sql');
     if (droppedTxs.length) this.noteDropped(droppedTxs);
     if (dropped.length) this.log(`fork switch: dropped ${dropped.length} block(s) above height ${forkHeight}, applied ${branch.length}`);
-    if (deferIndex) this.scheduleFlush();
+    if (deferIndex) this.scheduleFlush(run);
     this.emit('tip', this.tip);
   }
 
