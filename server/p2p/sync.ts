@@ -4,12 +4,14 @@
  * (most work wins, fork switches included); a block it refuses ends the sync and blames the peer.
  */
 import { blockFromWire, ConsensusError, type Block } from '../../consensus/index.ts';
-import { MAX_RUN, type Chain } from '../chain/engine.ts';
+import { runLength, type Chain } from '../chain/engine.ts';
 import { askPeer } from './client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS, MAX_HELLO_DIGESTS, type Answer } from './protocol.ts';
 
 /** Blocks in the first request of a sync: small, so that applying starts early. */
 const FIRST_BATCH = 4;
+/** Batches of at most this many txs are asked for two ahead (see syncFrom). */
+const TWO_AHEAD_TXS = 5_000;
 
 /** Hashes of the active chain at tip, tip-1, tip-2, tip-4, … and genesis (bitcoin's locator). */
 export function blockLocator(chain: Chain): string[] {
@@ -107,17 +109,28 @@ export async function syncFrom(
         ? early.then((e) => (e.hashes.join() === hashes.join() ? e.wires : fetchWires(addr, hashes, opts.timeoutMs)))
         : fetchWires(addr, hashes, opts.timeoutMs);
       const p = asked.then((wires) => {
-        const runs: WireRun[] = [];
-        for (let k = 0; k < wires.length; k += MAX_RUN) runs.push({ wires: wires.slice(k, k + MAX_RUN), hashes: hashes.slice(k, k + MAX_RUN) });
-        return { count: wires.length, runs, first: quiet(prepare(runs[0])) };
+        const runs = splitRuns(wires, hashes);
+        return { count: wires.length, txs: runs.reduce((n, r) => n + r.txs, 0), runs, first: quiet(prepare(runs[0])) };
       });
       return quiet(p);
     };
-    let next = wanted.length ? fetch(0) : undefined;
+    // The next batches are on their way while one is applied: one until the first batch is
+    // applied (the set-up and the first blocks share the cores with it), then two while batches
+    // are small, so the peer's answer time hides behind the apply (with one ahead, a sync of small
+    // blocks waited for it at each batch); one for big blocks, whose batches are large in memory.
+    const fetching: ReturnType<typeof fetch>[] = [];
+    let nextFrom = 0;
+    let depth = 1;
+    const askMore = () => {
+      for (; fetching.length < depth && nextFrom < wanted.length; nextFrom += nextFrom === 0 ? FIRST_BATCH : MAX_BLOCKS_PER_REQUEST) fetching.push(fetch(nextFrom));
+    };
+    askMore();
     for (let i = 0; i < wanted.length;) {
-      const { count, runs, first } = await next!;
+      const { count, txs, runs, first } = await fetching.shift()!;
+      const applied = i > 0;
       i += count;
-      next = i < wanted.length ? fetch(i) : undefined;
+      depth = applied && txs <= TWO_AHEAD_TXS ? 2 : 1;
+      askMore();
       let ready = first;
       for (let r = 0; r < runs.length; r++) {
         const blocks = await ready;
@@ -135,8 +148,24 @@ export async function syncFrom(
   }
 }
 
-/** A run's blocks in wire form, with the hashes they were asked for. */
-interface WireRun { wires: unknown[]; hashes: string[] }
+/** A run's blocks in wire form, with the hashes they were asked for, and how many txs they hold. */
+interface WireRun { wires: unknown[]; hashes: string[]; txs: number }
+
+/** A batch in runs as the chain connects them (runLength): each is decoded and checked ahead as a whole. */
+export function splitRuns(wires: readonly unknown[], hashes: readonly string[]): WireRun[] {
+  // (a malformed block counts no txs here and fails its decoding)
+  const counts = wires.map((w) => {
+    const txs = (w as { txs?: unknown }).txs;
+    return Array.isArray(txs) ? txs.length : 0;
+  });
+  const runs: WireRun[] = [];
+  for (let k = 0; k < wires.length;) {
+    const n = runLength(counts.slice(k));
+    runs.push({ wires: wires.slice(k, k + n), hashes: hashes.slice(k, k + n), txs: counts.slice(k, k + n).reduce((a, c) => a + c, 0) });
+    k += n;
+  }
+  return runs;
+}
 
 /** The blocks `hashes` from `addr` in wire form, one for each hash asked (decoded run by run). */
 async function fetchWires(addr: string, hashes: string[], timeoutMs?: number): Promise<unknown[]> {
