@@ -1,4 +1,4 @@
-import sqlParser from 'node-sql-parser';
+import sqlParser from 'node-sql-parser/build/mariadb.js'; // (see ast.ts)
 import { ConsensusError, type SqlAction, type SqlOp } from '../../consensus/index.ts';
 import { scanSql } from './lexer.ts';
 import { ShapeCache } from './templates.ts';

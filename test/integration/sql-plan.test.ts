@@ -14,7 +14,7 @@ import { SchemaCache } from '../../server/sql/schema.ts';
 import { bodyMatchesSql } from '../../server/sql/match.ts';
 import { WriteRefused } from '../../server/sql/write-refused.ts';
 import { parseOne } from '../../server/sql/ast.ts';
-import sqlParser from 'node-sql-parser';
+import sqlParser from 'node-sql-parser/build/mysql.js'; // (its MySQL grammar, for ASTs the MariaDB one does not make)
 
 const classifier = new SqlClassifier();
 function w(sql: string): WriteStatement {
