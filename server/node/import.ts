@@ -6,13 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { blockFromWire, parseConsensusConfig, sqlOf } from '../../consensus/index.ts';
+import { blockFromWire, blockWork, parseConsensusConfig, sqlOf, type Block } from '../../consensus/index.ts';
 import { Chain } from '../chain/engine.ts';
 import { ChainStore } from '../chain/store.ts';
 import { resolveBackend } from '../mysql/backend.ts';
 import { chainDatabase, DEFAULT_MYSQL_URL, parseMysqlUrl } from '../mysql/url.ts';
 import { askPeer } from '../p2p/client.ts';
-import { PROTOCOL_VERSION } from '../p2p/protocol.ts';
+import { PROTOCOL_VERSION, type Answer } from '../p2p/protocol.ts';
 import { askAhead, syncFrom, type SyncAhead, type SyncProgress } from '../p2p/sync.ts';
 import { databaseHasTables } from '../sql/import.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
@@ -46,14 +46,14 @@ export async function importNode(opts: ImportOptions): Promise<ImportResult> {
     verifyPool.warm();
     return verifyPool;
   };
-  const { node, ahead } = await setUp(opts, startHelpers).catch(async (e) => {
+  const { node, ahead, hello: helloAnswer } = await setUp(opts, startHelpers).catch(async (e) => {
     await verifyPool?.close();
     throw e;
   });
   let txs = 0;
   let blocks: number;
   try {
-    const hello = await askPeer(opts.peer, { type: 'hello', ...helloOf(node) });
+    const hello = await helloAnswer;
     blocks = await syncFrom(node.chain, opts.peer, {
       peerHeight: hello.height,
       ahead,
@@ -69,7 +69,7 @@ export async function importNode(opts: ImportOptions): Promise<ImportResult> {
 }
 
 /** The datadir, databases and chain of the new node, set up as `init` does; the node opened on them. */
-async function setUp(opts: ImportOptions, startHelpers: () => VerifyPool): Promise<{ node: OursqlNode; ahead: SyncAhead }> {
+async function setUp(opts: ImportOptions, startHelpers: () => VerifyPool): Promise<{ node: OursqlNode; ahead: SyncAhead; hello: Promise<Answer<'hello'>> }> {
   const log = opts.log ?? (() => {});
   const mysqlUrl = opts.mysql ?? DEFAULT_MYSQL_URL;
   parseMysqlUrl(mysqlUrl);
@@ -92,8 +92,10 @@ async function setUp(opts: ImportOptions, startHelpers: () => VerifyPool): Promi
   if (mysqlAnswer.status === 'rejected') throw mysqlAnswer.reason;
   const { consensusText, consensus, genesis } = peerAnswer.value;
   const { target, managed } = mysqlAnswer.value;
-  // the sync's first answers come while MySQL is set up
+  // the sync's first answers come while MySQL is set up, and so does the peer's height (hello)
   const ahead = askAhead(opts.peer, genesis.hash);
+  const hello = askPeer(opts.peer, { type: 'hello', ...helloAtGenesis(genesis, consensus.hash) });
+  hello.catch(() => {}); // awaited once the node is set up
 
   // (a failed import leaves no wallet behind: it is made once the peer and MySQL answered; the
   // key's first use builds noble's tables, ~20 ms of CPU, while MySQL makes the chain's tables)
@@ -137,12 +139,13 @@ async function setUp(opts: ImportOptions, startHelpers: () => VerifyPool): Promi
   }
   log(`chain ${genesis.hash} set up; replaying it from ${opts.peer}…`);
   // MySQL as found above (a private MariaDB goes on running for the node)
-  return { node: await OursqlNode.start({ datadir: opts.datadir, serve: false, log, verifyPool, backend: { target, managed } }), ahead };
+  return { node: await OursqlNode.start({ datadir: opts.datadir, serve: false, log, verifyPool, backend: { target, managed } }), ahead, hello };
 }
 
-function helloOf(node: OursqlNode) {
+/** The hello of a node whose chain is the genesis block alone (what the node set up here holds). */
+function helloAtGenesis(genesis: Block, consensusHash: string) {
   return {
-    version: PROTOCOL_VERSION, genesis: node.chain.genesis, consensus: node.chain.config.hash, height: node.chain.height,
-    work: node.chain.tip.work.toString(), listen: null, nonce: randomBytes(16).toString('hex'),
+    version: PROTOCOL_VERSION, genesis: genesis.hash, consensus: consensusHash, height: 0,
+    work: blockWork(genesis.header.bits).toString(), listen: null, nonce: randomBytes(16).toString('hex'),
   };
 }
