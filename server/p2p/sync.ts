@@ -116,7 +116,7 @@ export async function syncFrom(
       await Promise.all(checks);
       return blocks;
     };
-    // The next batch is on its way while this one is applied.
+    // A request for the blocks from `from` on, cut into runs; the first run is prepared as it arrives.
     const fetch = (from: number) => {
       const hashes = wanted.slice(from, from + batchSize(from));
       const asked = from === 0 && early
