@@ -49,12 +49,32 @@ describe('import a long chain', () => {
       .reduce((n, b) => n + b!.txs.filter((t) => sqlOf(t)).length, 0);
     assert.ok(sqlTxs >= 5000, `only ${sqlTxs} SQL txs`);
 
-    // the real binary, as a user runs it
+    // the real binary, as a user runs it; the seed notes the getblocks requests it serves
+    const store = seed.node.chain.store;
+    const served = store.getBlocksJson.bind(store);
+    const asked: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    store.getBlocksJson = async (stored, conn) => {
+      asked.push(stored.length);
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      try {
+        return await served(stored, conn);
+      } finally {
+        inFlight--;
+      }
+    };
     const env = await tempNodeDir('imported');
     cleanups.push(() => env.cleanup());
     const started = Date.now();
     const run = await oursql(['import', '--peer', seed.addr, '--datadir', env.datadir, '--mysql', env.db.url, '--json']);
+    store.getBlocksJson = served;
     assert.equal(run.code, 0, run.stderr);
+    // 4 blocks first, then 16, then 50 a request; small blocks are asked for two batches ahead, never more
+    const batches: number[] = [];
+    for (let from = 0; from < BLOCKS; from += batches[batches.length - 1]) batches.push(Math.min(from === 0 ? 4 : from === 4 ? 16 : 50, BLOCKS - from));
+    assert.deepEqual(asked, batches);
+    assert.ok(mostInFlight <= 2, `${mostInFlight} getblocks at once`);
     const out = JSON.parse(run.stdout);
     assert.equal(out.height, BLOCKS);
     assert.equal(out.txs, sqlTxs);
