@@ -141,11 +141,30 @@ export class VerifyPool {
   }
 
   /**
+   * Has `txs` checked now, while the helpers have nothing else to do (an import's first blocks,
+   * during its set-up): `checkIfReady` then gives these results (waiting for them if need be).
+   */
+  checkAhead(txs: readonly Tx[]): void {
+    if (this.closed || txs.length === 0) return;
+    const checked = this.check(txs).catch(() => txs.map(() => false));
+    const answer = { checked, ok: undefined as boolean[] | undefined };
+    void checked.then((ok) => (answer.ok = ok));
+    txs.forEach((t, i) => this.ahead.set(t, { answer, i }));
+  }
+
+  /** `checkAhead`'s answers, by tx (the same object): `ok` once the helpers gave them. */
+  private readonly ahead = new WeakMap<Tx, { answer: { checked: Promise<boolean[]>; ok?: boolean[] }; i: number }>();
+
+  /**
    * Like `check`, but while the threads are still starting it vouches for nothing (all false):
-   * the caller checks those itself rather than wait for them.
+   * the caller checks those itself rather than wait for them. Txs checked ahead get those results,
+   * unless they would still wait for a helper that is starting.
    */
   async checkIfReady(txs: readonly Tx[]): Promise<boolean[]> {
     if (txs.length === 0) return [];
+    const ahead = txs.map((t) => this.ahead.get(t));
+    const ready = this.ready === this.workers.length && this.workers.length > 0;
+    if (ahead.every((a) => a && (a.answer.ok || ready))) return Promise.all(ahead.map(async (a) => (await a!.answer.checked)[a!.i]));
     this.warm();
     if (this.ready < this.workers.length) return txs.map(() => false);
     return this.check(txs);

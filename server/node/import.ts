@@ -92,8 +92,9 @@ async function setUp(opts: ImportOptions, startHelpers: () => VerifyPool): Promi
   if (mysqlAnswer.status === 'rejected') throw mysqlAnswer.reason;
   const { consensusText, consensus, genesis } = peerAnswer.value;
   const { target, managed } = mysqlAnswer.value;
-  // the sync's first answers come while MySQL is set up, and so does the peer's height (hello)
-  const ahead = askAhead(opts.peer, genesis.hash);
+  // the sync's first answers come while MySQL is set up (its first blocks decoded and their
+  // signatures checked by the idle helpers meanwhile), and so does the peer's height (hello)
+  const ahead = askAhead(opts.peer, genesis.hash, { checkTxs: (txs) => verifyPool.checkAhead(txs) });
   const hello = askPeer(opts.peer, { type: 'hello', ...helloAtGenesis(genesis, consensus.hash) });
   hello.catch(() => {}); // awaited once the node is set up
 

@@ -3,7 +3,7 @@
  * point, fetch the blocks this node lacks in batches and add them in order. The chain decides
  * (most work wins, fork switches included); a block it refuses ends the sync and blames the peer.
  */
-import { blockFromWire, ConsensusError, type Block } from '../../consensus/index.ts';
+import { blockFromWire, ConsensusError, type Block, type Tx } from '../../consensus/index.ts';
 import { runLength, type Chain } from '../chain/engine.ts';
 import { askPeer } from './client.ts';
 import { MAX_BLOCKS_PER_REQUEST, MAX_HEADERS, MAX_HELLO_DIGESTS, type Answer } from './protocol.ts';
@@ -47,21 +47,34 @@ export class PeerMisbehaved extends Error {
 
 /**
  * A fresh node's first questions, asked before its chain is open (import asks them while MySQL
- * is set up): the headers after the genesis block and the blocks of the first batch.
+ * is set up): the headers after the genesis block and the blocks of the first two requests, by
+ * where they start among the wanted blocks, decoded there too (`blocks`; absent if one does not
+ * decode: the sync decodes them again and says why).
  */
 export interface SyncAhead {
   genesis: string;
   headers: Promise<Answer<'getheaders'>>;
-  firstBlocks: Promise<{ hashes: string[]; wires: unknown[] }>;
+  batches: ReadonlyMap<number, Promise<AheadBatch>>;
 }
 
-export function askAhead(addr: string, genesis: string, timeoutMs?: number): SyncAhead {
-  const headers = quiet(askPeer(addr, { type: 'getheaders', locator: [genesis], limit: MAX_HEADERS }, timeoutMs));
-  const firstBlocks = quiet(headers.then(async ({ headers: hs }) => {
-    const hashes = hs.slice(0, FIRST_BATCH).map((h) => h.hash);
-    return { hashes, wires: hashes.length ? await fetchWires(addr, hashes, timeoutMs) : [] };
+interface AheadBatch { hashes: string[]; wires: unknown[]; blocks?: Block[] }
+
+/** `checkTxs`: has the signatures of those blocks' txs checked meanwhile (the helpers are idle then). */
+export function askAhead(addr: string, genesis: string, opts: { timeoutMs?: number; checkTxs?: (txs: Tx[]) => void } = {}): SyncAhead {
+  const headers = quiet(askPeer(addr, { type: 'getheaders', locator: [genesis], limit: MAX_HEADERS }, opts.timeoutMs));
+  const batch = (from: number) => quiet(headers.then(async ({ headers: hs }): Promise<AheadBatch> => {
+    const hashes = hs.slice(from, from + batchSize(from)).map((h) => h.hash);
+    const wires = hashes.length ? await fetchWires(addr, hashes, opts.timeoutMs) : [];
+    let blocks: Block[];
+    try {
+      blocks = wires.map((w) => decodeBlock(addr, w));
+    } catch {
+      return { hashes, wires };
+    }
+    opts.checkTxs?.(blocks.flatMap((b) => b.txs));
+    return { hashes, wires, blocks };
   }));
-  return { genesis, headers, firstBlocks };
+  return { genesis, headers, batches: new Map([0, FIRST_BATCH].map((from) => [from, batch(from)])) };
 }
 
 /**
@@ -80,7 +93,7 @@ export async function syncFrom(
   let ahead = opts.ahead && chain.height === 0 && chain.genesis === opts.ahead.genesis ? opts.ahead : undefined;
   for (;;) {
     const { headers } = ahead ? await ahead.headers : await askPeer(addr, { type: 'getheaders', locator, limit: MAX_HEADERS }, opts.timeoutMs);
-    const early = ahead?.firstBlocks;
+    const early = ahead?.batches;
     ahead = undefined;
     if (headers.length === 0) return progress.blocks;
     // the answer must be one linked run of headers
@@ -106,7 +119,7 @@ export async function syncFrom(
       for (let k = 0; k < run.wires.length;) {
         await nextTurn();
         for (let txs = 0; k < run.wires.length && txs < DECODE_TXS_PER_TURN; k++) {
-          const block = decodeBlock(addr, run.wires[k]);
+          const block = run.blocks?.[k] ?? decodeBlock(addr, run.wires[k]);
           if (block.hash !== run.hashes[k]) throw new PeerMisbehaved(addr, `sent block ${block.hash} for ${run.hashes[k]}`);
           blocks.push(block);
           checks.push(chain.precheck(block));
@@ -119,11 +132,12 @@ export async function syncFrom(
     // A request for the blocks from `from` on, cut into runs; the first run is prepared as it arrives.
     const fetch = (from: number) => {
       const hashes = wanted.slice(from, from + batchSize(from));
-      const asked = from === 0 && early
-        ? early.then((e) => (e.hashes.join() === hashes.join() ? e.wires : fetchWires(addr, hashes, opts.timeoutMs)))
-        : fetchWires(addr, hashes, opts.timeoutMs);
-      const p = asked.then((wires) => {
-        const runs = splitRuns(wires, hashes);
+      const askedEarly = early?.get(from);
+      const asked: Promise<{ wires: unknown[]; blocks?: Block[] }> = askedEarly
+        ? askedEarly.then((e) => (e.hashes.join() === hashes.join() ? e : fetchWires(addr, hashes, opts.timeoutMs).then((wires) => ({ wires }))))
+        : fetchWires(addr, hashes, opts.timeoutMs).then((wires) => ({ wires }));
+      const p = asked.then(({ wires, blocks }) => {
+        const runs = splitRuns(wires, hashes, blocks);
         return { count: wires.length, txs: runs.reduce((n, r) => n + r.txs, 0), runs, first: quiet(prepare(runs[0])) };
       });
       return quiet(p);
@@ -162,11 +176,11 @@ export async function syncFrom(
   }
 }
 
-/** A run's blocks in wire form, with the hashes they were asked for, and how many txs they hold. */
-interface WireRun { wires: unknown[]; hashes: string[]; txs: number }
+/** A run's blocks in wire form (and decoded, if they were ahead), with the hashes they were asked for, and how many txs they hold. */
+interface WireRun { wires: unknown[]; hashes: string[]; txs: number; blocks?: Block[] }
 
 /** A batch in runs as the chain connects them (runLength): each is decoded and checked ahead as a whole. */
-export function splitRuns(wires: readonly unknown[], hashes: readonly string[]): WireRun[] {
+export function splitRuns(wires: readonly unknown[], hashes: readonly string[], decoded?: readonly Block[]): WireRun[] {
   // (a malformed block counts no txs here and fails its decoding)
   const counts = wires.map((w) => {
     const txs = (w as { txs?: unknown }).txs;
@@ -175,7 +189,9 @@ export function splitRuns(wires: readonly unknown[], hashes: readonly string[]):
   const runs: WireRun[] = [];
   for (let k = 0; k < wires.length;) {
     const n = runLength(counts.slice(k));
-    runs.push({ wires: wires.slice(k, k + n), hashes: hashes.slice(k, k + n), txs: counts.slice(k, k + n).reduce((a, c) => a + c, 0) });
+    runs.push({
+      wires: wires.slice(k, k + n), hashes: hashes.slice(k, k + n), txs: counts.slice(k, k + n).reduce((a, c) => a + c, 0), blocks: decoded?.slice(k, k + n),
+    });
     k += n;
   }
   return runs;

@@ -72,6 +72,29 @@ test('idle helpers stop, and the next check starts them again', async () => {
   }
 });
 
+test('txs checked ahead (an import\'s first blocks): checkIfReady gives those answers, and never waits for a starting helper', async () => {
+  const key = newKey();
+  const valid = Array.from({ length: 5 }, (_, i) => signTx(sqlBody(key.pub, i), key.priv));
+  const txs = [...valid, { ...valid[0], sig: valid[1].sig }];
+  const pool = new VerifyPool('process', 1);
+  const jobs = () => (pool as unknown as { next: number }).next;
+  try {
+    pool.checkAhead(txs);
+    // the helper is still starting: nothing is vouched for, the caller checks them itself
+    assert.deepEqual(await pool.checkIfReady(txs), Array(6).fill(false));
+    assert.deepEqual(await pool.check([valid[0]]), [true]); // answered after the job ahead
+    const before = jobs();
+    assert.deepEqual(await pool.checkIfReady(txs), [true, true, true, true, true, false]);
+    assert.equal(jobs(), before, 'the answers ahead, no new job');
+    // a tx not checked ahead among them: all go to the helpers
+    const other = signTx(sqlBody(key.pub, 9), key.priv);
+    assert.deepEqual(await pool.checkIfReady([valid[0], other]), [true, true]);
+    assert.equal(jobs(), before + 1);
+  } finally {
+    await pool.close();
+  }
+});
+
 describe('chain precheck', () => {
   const minter = newKey();
   const dest = newKey();
