@@ -55,14 +55,15 @@ export class ChainStore {
     await this.mysql.query(`CREATE DATABASE IF NOT EXISTS ${this.db}`);
     // Three connections at once, each making a share: a fresh datadir's tables are made sooner than
     // one by one. Each goes back to the pool when done, so a pool of fewer connections still works.
-    await Promise.all([0, 1, 2].map(async (k) => {
+    const shares = 3;
+    await Promise.all(Array.from({ length: shares }, async (_, k) => {
       const conn = await this.mysql.getConnection();
       let done = false;
       try {
         // first on its own: the tables are named without their database
         await conn.query(`USE ${this.db}`);
         // one write for the share (the server makes them one after the other)
-        for (const answer of await sendPipelined(conn, CHAIN_TABLES.filter((_, i) => i % 3 === k).map((sql) => ({ sql })))) {
+        for (const answer of await sendPipelined(conn, CHAIN_TABLES.filter((_, i) => i % shares === k).map((sql) => ({ sql })))) {
           if ('error' in answer) throw answer.error;
         }
         // Pooled connections must stay on the application database.
