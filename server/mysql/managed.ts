@@ -43,6 +43,11 @@ export interface ManagedMariaDBOptions {
 export class ManagedMariaDB {
   readonly dir: string;
   readonly dataDir: string;
+  /**
+   * Its own temporary files' folder: at start MariaDB deletes every `#sql*` file in its tmpdir,
+   * which in the shared /tmp are the temporary tables of any other MySQL server on the machine.
+   */
+  readonly tmpDir: string;
   readonly socketPath: string;
   readonly pidFile: string;
   readonly errorLog: string;
@@ -64,6 +69,7 @@ export class ManagedMariaDB {
     // Absolute, because mariadbd chdirs into its datadir and would misread relative paths.
     this.dir = resolve(opts.dir);
     this.dataDir = join(this.dir, 'data');
+    this.tmpDir = join(this.dir, 'tmp');
     this.pidFile = join(this.dir, 'mysqld.pid');
     this.errorLog = join(this.dir, 'mariadb.err');
     this.socketPath = socketPathFor(this.dir);
@@ -121,6 +127,7 @@ export class ManagedMariaDB {
 
     const binary = this.binaryOpt ?? ManagedMariaDB.findBinary();
     if (!binary) throw new Error('cannot start a private MariaDB: mariadbd is not installed (apt-get install mariadb-server)');
+    await mkdir(this.tmpDir, { recursive: true });
     if (!existsSync(this.dataDir)) await this.initDataDir(binary);
 
     const logStart = fileSize(this.errorLog);
@@ -128,6 +135,7 @@ export class ManagedMariaDB {
       // The system's /etc/mysql config belongs to the system server (ports, paths, users); ignore it.
       '--no-defaults',
       `--datadir=${this.dataDir}`,
+      `--tmpdir=${this.tmpDir}`,
       `--socket=${this.socketPath}`,
       '--skip-networking',
       // The proxy relays client logins over this socket: no login may pass on the OS user the
@@ -186,6 +194,7 @@ export class ManagedMariaDB {
     const args = [
       '--no-defaults', // must come first for mariadb-install-db
       `--datadir=${partial}`,
+      `--tmpdir=${this.tmpDir}`, // (passed on to the mariadbd it runs)
       // root with an empty password over the socket, whoever the OS user is (socket auth would
       // tie root to the OS root user). Safe because the server has no TCP listener.
       '--auth-root-authentication-method=normal',

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,16 @@ describe('managed local MariaDB', () => {
 
   test('comes up on a private, socket-only mariadbd under the datadir when MySQL does not answer', async () => {
     const datadir = join(tmp, 'node1');
-    const { target, managed } = await resolveBackend(deadUrl, { datadir });
+    // MariaDB deletes every #sql* file in its tmpdir as it starts: in the shared temp dir, those
+    // are another server's temporary tables (the system MariaDB's, failing its queries)
+    const otherServers = join(tmpdir(), `#sql-oursql-test-${randomBytes(4).toString('hex')}.MAD`);
+    await writeFile(otherServers, '');
+    let survived = false;
+    const { target, managed } = await resolveBackend(deadUrl, { datadir }).finally(async () => {
+      survived = existsSync(otherServers);
+      await rm(otherServers, { force: true });
+    });
+    assert.ok(survived, 'a temporary file of another server was deleted');
     assert.ok(managed, 'a managed server was started');
     started.push(managed);
     assert.equal(target.user, 'root');
@@ -58,9 +67,10 @@ describe('managed local MariaDB', () => {
 
     const conn = await connect(target);
     try {
-      const [[vars]] = (await conn.query('SELECT @@skip_networking AS skip, @@datadir AS datadir')) as any;
+      const [[vars]] = (await conn.query('SELECT @@skip_networking AS skip, @@datadir AS datadir, @@tmpdir AS tmpdir')) as any;
       assert.equal(Number(vars.skip), 1, 'no TCP listener');
       assert.ok(String(vars.datadir).startsWith(join(datadir, 'mysql', 'data')), `datadir ${vars.datadir} is under the temp dir`);
+      assert.equal(vars.tmpdir, join(datadir, 'mysql', 'tmp'), 'temporary files in a folder of its own');
       await conn.query(`CREATE DATABASE \`${db}\``);
       await conn.query(`CREATE TABLE \`${db}\`.t (id INT PRIMARY KEY, name VARCHAR(20)) ENGINE=InnoDB`);
       await conn.query(`INSERT INTO \`${db}\`.t VALUES (1, 'kept')`);
