@@ -38,11 +38,11 @@ async function writeRows(n: ClusterNode, table: string, count: number, from: num
   await Promise.all(conns.map((c) => c.end()));
 }
 
-/** With BENCH_PROF_DIR set, the bench's child processes (imports, receivers) write V8 CPU profiles there. */
 /** V8 flags from BENCH_NODE_FLAGS (e.g. --trace-deopt), for every child process. */
 const benchFlags = () => process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
 /** A node process's V8 flags: those `oursql start` runs its node with. */
 const nodeFlags = () => [...NODE_PROCESS_FLAGS, ...benchFlags()];
+/** With BENCH_PROF_DIR set, the bench's child processes (imports, receivers) write V8 CPU profiles there. */
 const profiling = () => (process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR, '--cpu-prof-interval', '200'] : []);
 
 type ImportTimes = {
