@@ -15,21 +15,62 @@
 // The MariaDB build alone: the package's main file holds every dialect's parser (2.5 MB, with an
 // 18 MB source map that tsx's source-map support reads), which took ~0.4 s of every process start.
 import sqlParser from 'node-sql-parser/build/mariadb.js';
+import { orderLimitStart, scanSql } from './lexer.ts';
 import { WriteRefused } from './write-refused.ts';
 
-const { Parser } = sqlParser;
+export const { Parser } = sqlParser;
+export type SqlParser = InstanceType<typeof Parser>;
 export const DIALECT = { database: 'MariaDB' };
 const parser = new Parser();
 
 /** Parses exactly one statement. */
 export function parseOne(sql: string): any {
-  let ast: any = parser.astify(sql, DIALECT);
+  const ast = astify(parser, sql);
   if (Array.isArray(ast)) {
     if (ast.length !== 1) throw new Error(`expected one statement, got ${ast.length}`);
-    ast = ast[0];
+    return ast[0];
   }
   return ast;
 }
+
+/**
+ * `parser.astify`, and UPDATE/DELETE with `ORDER BY` and/or `LIMIT`, which MariaDB runs but the
+ * parser's MariaDB grammar does not read: the statement is read without them, they are read as a
+ * SELECT's, and put into its AST (sqlify prints them). Throws the parser's own error otherwise.
+ */
+export function astify(p: SqlParser, sql: string): any {
+  try {
+    return p.astify(sql, DIALECT);
+  } catch (e) {
+    const keyword = scanSql(sql).keyword;
+    const at = keyword === 'UPDATE' || keyword === 'DELETE' ? orderLimitStart(sql) : -1;
+    const ast = at > 0 ? withOrderLimit(p, sql.slice(0, at), sql.slice(at)) : null;
+    if (!ast) throw e;
+    return ast;
+  }
+}
+
+function withOrderLimit(p: SqlParser, head: string, tail: string): any {
+  let stmt: any;
+  let sel: any;
+  try {
+    stmt = single(p.astify(head, DIALECT));
+    sel = single(p.astify(`SELECT 1 ${tail}`, DIALECT));
+  } catch {
+    return null;
+  }
+  if (stmt?.type !== (scanSql(head).keyword === 'UPDATE' ? 'update' : 'delete') || sel?.type !== 'select') return null;
+  // the tail holds ORDER BY and LIMIT and nothing else (no FOR UPDATE, INTO, ...)
+  const bare = single(p.astify('SELECT 1', DIALECT));
+  bare.orderby = sel.orderby;
+  bare.limit = sel.limit;
+  if (!sameTree(cleanCopy(sel), cleanCopy(bare))) return null;
+  stmt.orderby = sel.orderby;
+  stmt.limit = sel.limit;
+  return stmt;
+}
+
+const single = (ast: any): any => (Array.isArray(ast) ? (ast.length === 1 ? ast[0] : null) : ast);
 
 /** Deep copy without location info and without the parser's derived table/column lists. */
 export function cleanCopy<T>(node: T): T {
@@ -124,7 +165,7 @@ export function toSql(ast: any): string {
   return parser.sqlify(fixForPrint(ast), DIALECT);
 }
 
-/** Same shape for comparing: no locations, INSERT column lists as plain names, DEFAULT as one form. */
+/** Same shape for comparing: no locations, INSERT column lists as plain names, DEFAULT and ASC as one form. */
 export function normalized(ast: any): any {
   const copy = cleanCopy(ast);
   walk(copy, (n, parent, key) => {
@@ -132,6 +173,8 @@ export function normalized(ast: any): any {
       n.columns = n.columns.map((c: any) => (typeof c === 'string' ? c : c.value));
     }
     if (parent && key !== null && isDefaultKeyword(n)) parent[key] = { type: 'keyword', value: 'DEFAULT' };
+    // sqlify prints some ORDER BYs (UPDATE's, DELETE's, subqueries') with ASC spelled out
+    if (Array.isArray(n.orderby)) for (const o of n.orderby) if (o && o.type == null) o.type = 'ASC';
     // `t`.`c` keeps the quoted table as an object, t.c as a string
     if (n.type === 'column_ref' && n.table && typeof n.table === 'object' && n.table.type === 'backticks_quote_string') n.table = n.table.value;
   });

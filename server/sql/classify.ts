@@ -1,10 +1,8 @@
-import sqlParser from 'node-sql-parser/build/mariadb.js'; // (see ast.ts)
 import { ConsensusError, type SqlAction, type SqlOp } from '../../consensus/index.ts';
+import { astify, Parser } from './ast.ts';
 import { scanSql } from './lexer.ts';
 import { ShapeCache } from './templates.ts';
 import { SqlRefused } from './refused.ts';
-
-const { Parser } = sqlParser;
 
 export type WriteKind =
   | 'insert' | 'replace' | 'update' | 'delete' | 'truncate'
@@ -46,7 +44,6 @@ const OP: Record<WriteKind, SqlOp> = {
 /** Parses SQL with node-sql-parser; one instance per classifier (the parser keeps no shared state we rely on). */
 export class SqlClassifier {
   private readonly parser = new Parser();
-  private readonly opt = { database: 'MariaDB' };
   private readonly shapes = new ShapeCache<WriteStatement>();
 
   /** Classifies one COM_QUERY text (which may hold several statements). */
@@ -87,7 +84,7 @@ export class SqlClassifier {
     }
     let ast: any;
     try {
-      ast = this.parser.astify(sql, this.opt);
+      ast = astify(this.parser, sql);
     } catch (e) {
       throw new SqlRefused(`OurSQL could not parse this statement to replicate it: ${(e as Error).message.split('\n')[0]}`);
     }

@@ -29,41 +29,15 @@ export function scanSql(sql: string): Scan {
   let i = 0;
   while (i < n) {
     const c = sql.charCodeAt(i);
-    if (c === 47 && sql.charCodeAt(i + 1) === 42) {
-      // /* ... */ (MySQL's /*! ... */ version comments are code, but for keyword detection we treat them as comments)
-      const end = sql.indexOf('*/', i + 2);
-      const stop = end < 0 ? n : end + 2;
-      comments.push({ text: sql.slice(i + 2, end < 0 ? n : end), start: i, end: stop });
-      i = stop;
-      continue;
-    }
-    if ((c === 45 && sql.charCodeAt(i + 1) === 45 && (i + 2 >= n || isSpace(sql.charCodeAt(i + 2)))) || c === 35) {
-      const end = sql.indexOf('\n', i);
-      const stop = end < 0 ? n : end + 1;
-      comments.push({ text: sql.slice(i + (c === 35 ? 1 : 2), end < 0 ? n : end), start: i, end: stop });
-      i = stop;
+    const comment = commentAt(sql, i);
+    if (comment) {
+      comments.push(comment);
+      i = comment.end;
       continue;
     }
     if (c === 39 || c === 34 || c === 96) {
-      // '...', "...", `...` with backslash escapes (not in backticks) and doubled quotes
       partHasCode = true;
-      let j = i + 1;
-      while (j < n) {
-        const d = sql.charCodeAt(j);
-        if (d === 92 && c !== 96) {
-          j += 2;
-          continue;
-        }
-        if (d === c) {
-          if (sql.charCodeAt(j + 1) === c) {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        j++;
-      }
-      i = j + 1;
+      i = quotedEnd(sql, i);
       continue;
     }
     if (c === 59) {
@@ -88,6 +62,82 @@ export function scanSql(sql: string): Scan {
   }
   if (partHasCode) parts.push(sql.slice(partStart).trim());
   return { keyword, comments, statements: parts.length, parts };
+}
+
+/**
+ * Where a statement's own `ORDER BY` or `LIMIT` starts: the first of them outside parentheses,
+ * literals and comments; -1 when it has neither.
+ */
+export function orderLimitStart(sql: string): number {
+  const n = sql.length;
+  let depth = 0;
+  let i = 0;
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    const comment = commentAt(sql, i);
+    if (comment) {
+      i = comment.end;
+    } else if (c === 39 || c === 34 || c === 96) {
+      i = quotedEnd(sql, i);
+    } else if (c === 40 || c === 41) {
+      depth += c === 40 ? 1 : -1;
+      i++;
+    } else if (isWord(c) || (c >= 48 && c <= 57) || c === 36) {
+      // a whole word (identifiers may hold digits and $): ORDER inside `reorder` is not a keyword
+      let j = i;
+      while (j < n && isWordPart(sql.charCodeAt(j))) j++;
+      if (depth === 0) {
+        const word = sql.slice(i, j).toUpperCase();
+        if (word === 'LIMIT') return i;
+        if (word === 'ORDER' && /^\s+BY\b/i.test(sql.slice(j, j + 16))) return i;
+      }
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  return -1;
+}
+
+const isWordPart = (c: number) => isWord(c) || (c >= 48 && c <= 57) || c === 36;
+
+/** The comment starting at `i` (`/* … *\/`, `-- `, `#`), if one does. */
+function commentAt(sql: string, i: number): Comment | null {
+  const c = sql.charCodeAt(i);
+  const n = sql.length;
+  if (c === 47 && sql.charCodeAt(i + 1) === 42) {
+    // /* ... */ (MySQL's /*! ... */ version comments are code, but for keyword detection we treat them as comments)
+    const end = sql.indexOf('*/', i + 2);
+    return { text: sql.slice(i + 2, end < 0 ? n : end), start: i, end: end < 0 ? n : end + 2 };
+  }
+  if ((c === 45 && sql.charCodeAt(i + 1) === 45 && (i + 2 >= n || isSpace(sql.charCodeAt(i + 2)))) || c === 35) {
+    const end = sql.indexOf('\n', i);
+    return { text: sql.slice(i + (c === 35 ? 1 : 2), end < 0 ? n : end), start: i, end: end < 0 ? n : end + 1 };
+  }
+  return null;
+}
+
+/** The index after the '...', "..." or `...` starting at `i` (backslash escapes outside backticks, doubled quotes). */
+function quotedEnd(sql: string, i: number): number {
+  const c = sql.charCodeAt(i);
+  const n = sql.length;
+  let j = i + 1;
+  while (j < n) {
+    const d = sql.charCodeAt(j);
+    if (d === 92 && c !== 96) {
+      j += 2;
+      continue;
+    }
+    if (d === c) {
+      if (sql.charCodeAt(j + 1) === c) {
+        j += 2;
+        continue;
+      }
+      break;
+    }
+    j++;
+  }
+  return j + 1;
 }
 
 /** The SQL with the given comments cut out (used to strip our PUBKEY/DATA/SIGN comments). */

@@ -49,7 +49,7 @@ export function bodyMatchesSql(bodyStmt: string, clientSql: string): boolean {
   }
 }
 
-/** A comparable copy: no locations; function names upper case; column names lower case (MySQL ignores their case). */
+/** A comparable copy: no locations; function names upper case; column names lower case (MySQL ignores their case); ASC spelled out. */
 function prepare(ast: any): any {
   const copy = cleanCopy(ast);
   walk(copy, (n, parent, key) => {
@@ -69,6 +69,8 @@ function prepare(ast: any): any {
       n.columns = n.columns.map((c: any) => String(typeof c === 'string' ? c : c.value).toLowerCase());
     }
     if (Array.isArray(n.set)) for (const s of n.set) if (typeof s.column === 'string') s.column = s.column.toLowerCase();
+    // ORDER BY x is ORDER BY x ASC (the body's statement spells it out)
+    if (Array.isArray(n.orderby)) for (const o of n.orderby) if (o && o.type == null) o.type = 'ASC';
   });
   return copy;
 }

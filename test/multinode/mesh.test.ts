@@ -49,13 +49,16 @@ describe('three nodes from one seed', () => {
     // more writes on the followers, mined by c this time
     await sc.query('DELETE FROM notes WHERE id = 4');
     await sb.query("INSERT INTO notes (id, who) VALUES (5, 'b')");
-    await until('c to have both', () => settled(c, 2));
+    await until('b\'s insert on a', async () => (await cluster.rows(a, 'SELECT id FROM notes WHERE id = 5')).length === 1);
+    // ORDER BY … LIMIT: 2 and 5 tie on who; every node updates 2, as the origin did
+    await sa.query('UPDATE notes SET n = n + 10 ORDER BY who DESC LIMIT 2');
+    await until('c to have all three', () => settled(c, 3));
     const again = await c.node.miner!.mineNow();
     assert.ok('block' in again, JSON.stringify(again));
     await until('one tip again', () => cluster.nodes.every((n) => n.node.chain.tip.hash === c.node.chain.tip.hash && n.node.chain.pool.size === 0), 30_000, report);
     const sums2 = await cluster.checksums('notes');
     assert.equal(new Set(sums2).size, 1, `checksums differ: ${sums2}`);
-    assert.deepEqual((await cluster.rows(a, 'SELECT id FROM notes ORDER BY id')).map((r) => r.id), [1, 2, 3, 5]);
+    assert.deepEqual((await cluster.rows(a, 'SELECT id, n FROM notes ORDER BY id')).map((r) => [r.id, r.n]), [[1, 1], [2, 10], [3, 10], [5, 0]]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scanSql, removeComments } from '../../server/sql/lexer.ts';
+import { orderLimitStart, scanSql, removeComments } from '../../server/sql/lexer.ts';
+import { toCheckedSql } from '../../server/sql/ast.ts';
 import { SqlClassifier, SqlRefused } from '../../server/sql/classify.ts';
 
 const c = new SqlClassifier();
@@ -65,6 +66,24 @@ test('actions of statements of a known shape are those a full parse gives (no AS
   for (const sql of stmts) assert.deepEqual(shaped.action(sql), new SqlClassifier().action(sql), sql);
   // refusals stand for every statement of the shape
   for (const sql of ['UPDATE other.t SET a = 1', 'UPDATE other.t SET a = 2']) assert.throws(() => shaped.action(sql), /without its database/);
+});
+
+test('UPDATE/DELETE … ORDER BY … LIMIT, which the MariaDB grammar does not read, are read and printed back', () => {
+  const tail = (sql: string) => sql.slice(orderLimitStart(sql));
+  assert.equal(tail('UPDATE t SET v = 1 WHERE id > 3 ORDER  BY id LIMIT 2'), 'ORDER  BY id LIMIT 2');
+  assert.equal(tail("UPDATE t SET v = 'order by x', w = (SELECT a FROM u ORDER BY a LIMIT 1) /* limit */ LIMIT 2"), 'LIMIT 2');
+  assert.equal(tail('UPDATE t SET reorder = 1, `limit` = 2, limit_x = 3 WHERE `order` = 1 LIMIT 5'), 'LIMIT 5');
+  assert.equal(orderLimitStart('UPDATE t SET v = 1 WHERE o = 2'), -1);
+  const printed = (sql: string) => toCheckedSql(c.parseWrite(sql).ast);
+  assert.equal(printed('update t set v = 1 where id > 3 order by id desc, k limit 2'), 'UPDATE `t` SET `v` = 1 WHERE `id` > 3 ORDER BY `id` DESC, `k` ASC LIMIT 2');
+  assert.equal(printed('DELETE FROM t WHERE x = 1 ORDER BY id LIMIT 3;'), 'DELETE FROM `t` WHERE `x` = 1 ORDER BY `id` ASC LIMIT 3');
+  assert.equal(printed('DELETE FROM t LIMIT 3'), 'DELETE FROM `t` LIMIT 3');
+  assert.equal(printed("UPDATE t SET v = 'x' ORDER BY id"), "UPDATE `t` SET `v` = 'x' ORDER BY `id` ASC");
+  assert.deepEqual(c.action('DELETE FROM `q` ORDER BY `id` ASC LIMIT 1'), { op: 'delete', table: 'q' });
+  // only ORDER BY and LIMIT may follow: anything else is the parser's error, as before
+  for (const sql of ['UPDATE t SET v = 1 LIMIT 2 FOR UPDATE', 'DELETE FROM t LIMIT 1 INTO @x', 'UPDATE t SET v = 1 ORDER BY id LIMIT 1 garbage', 'SELECT 1 FROM t ORDER BY a LIMIT 1 UNION x']) {
+    assert.throws(() => c.parseWrite(sql), (e) => e instanceof SqlRefused && /could not parse/.test(e.message), sql);
+  }
 });
 
 test('executable comments in an update are refused (MySQL would run what the parser skips)', () => {

@@ -76,3 +76,14 @@ test('(c) UPDATE: an ON UPDATE CURRENT_TIMESTAMP column set by the determinizer'
   no("UPDATE `t` SET `n` = `n` + 1, `n` = 5 WHERE `id` > 3", 'UPDATE t SET n = n + 1 WHERE id > 3');
   no("UPDATE `t` SET `updated` = TIMESTAMP '2024-05-01 10:00:00', `n` = `n` + 1 WHERE `id` > 3", 'UPDATE t SET n = n + 1 WHERE id > 3');
 });
+
+test('(d) UPDATE/DELETE … ORDER BY … LIMIT: the body may add the primary key to the order, nothing else', () => {
+  yes('UPDATE `q` SET `p` = 0 ORDER BY `p` DESC, `id` ASC LIMIT 1', 'update q set p = 0 order by p desc limit 1');
+  yes('DELETE FROM `q` WHERE `p` = 5 ORDER BY `r` ASC, `id` ASC LIMIT 2', 'DELETE FROM q WHERE p = 5 ORDER BY r LIMIT 2');
+  yes('UPDATE `q` SET `r` = `r` + 1 ORDER BY `r` DESC', 'UPDATE q SET r = r + 1 ORDER BY r DESC');
+  no('UPDATE `q` SET `p` = 0 ORDER BY `p` DESC, `id` ASC LIMIT 2', 'UPDATE q SET p = 0 ORDER BY p DESC LIMIT 1');
+  no('UPDATE `q` SET `p` = 0 ORDER BY `p` ASC, `id` ASC LIMIT 1', 'UPDATE q SET p = 0 ORDER BY p DESC LIMIT 1');
+  no('UPDATE `q` SET `p` = 0 ORDER BY `p` DESC, `id` DESC LIMIT 1', 'UPDATE q SET p = 0 ORDER BY p DESC LIMIT 1');
+  no('DELETE FROM `q` ORDER BY `id` ASC LIMIT 1', 'DELETE FROM q LIMIT 1');
+  no('DELETE FROM `q` ORDER BY `r` ASC LIMIT 1', 'DELETE FROM q ORDER BY r');
+});
