@@ -2,7 +2,7 @@ import { format } from 'mysql2';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { blockHash, parseCanonical, txFromRaw, type Block, type BlockHeader, type Tx, type TxBody } from '../../consensus/index.ts';
 import { sendPipelined } from './pipelined.ts';
-import { CHAIN_COLUMNS, CHAIN_TABLES, quoteId } from './schema.ts';
+import { CHAIN_COLUMNS, CHAIN_TABLES, quoteId, sqlString } from './schema.ts';
 import { addressesOf, type ConfirmedCoin, type IndexRows, type StateDelta } from './state.ts';
 
 export type Conn = Pool | PoolConnection;
@@ -236,17 +236,17 @@ export class ChainStore {
    */
   private insertTxs(txs: readonly Tx[], conn: Conn): Promise<number>[] {
     const sent: Promise<number>[] = [];
-    let batch: unknown[][] = [];
+    let batch: string[] = [];
     let bytes = 0;
     const flush = () => {
-      if (batch.length) sent.push(added(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES ?`, [batch])));
+      if (batch.length) sent.push(added(conn.query(`INSERT IGNORE INTO ${this.t('txs')} (txid, body, sig) VALUES ${batch.join(', ')}`)));
       batch = [];
       bytes = 0;
     };
     for (const t of txs) {
       const n = t.raw.length * 4;
       if (batch.length && (bytes + n > SAVE_BATCH_BYTES || batch.length >= 1000)) flush();
-      batch.push([t.id, t.raw, t.sig ?? null]);
+      batch.push(`(${txRowValues(t)})`);
       bytes += n;
     }
     flush();
@@ -474,7 +474,7 @@ export class ChainStore {
    * inside the transaction that ran the SQL, so the change and its pool entry commit together.
    */
   poolInsertSql(tx: Tx, seq: number): string[] {
-    return [format(`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES (?, ?, ?, ?, ?)`, [seq, tx.id, tx.raw, tx.sig ?? null, Date.now()])];
+    return [`INSERT INTO ${this.t('pool')} (seq, txid, body, sig, added) VALUES (${seq}, ${txRowValues(tx)}, ${Date.now()})`];
   }
 
   /**
@@ -540,6 +540,9 @@ export class ChainStore {
     }
   }
 }
+
+/** A tx's `txid, body, sig` as SQL values. */
+const txRowValues = (t: Tx): string => `${sqlString(t.id)}, ${sqlString(t.raw)}, ${t.sig == null ? 'NULL' : sqlString(t.sig)}`;
 
 /** A block's txs in order, each with the block's own signature where it has them. */
 function withSigs(hash: string, txids: readonly string[], txs: ReadonlyMap<string, Tx>, sigs: readonly (string | null)[] | undefined): Tx[] {

@@ -27,6 +27,8 @@ export interface Secp256k1Addon {
   ecdsaVerify(sig: Uint8Array, msg32: Uint8Array, pub: Uint8Array): boolean;
   /** RFC 6979 nonce, low S: the signature noble makes. */
   ecdsaSign(msg32: Uint8Array, key: Uint8Array): { signature: Uint8Array };
+  /** The key's public key, compressed (33 bytes). */
+  publicKeyCreate(key: Uint8Array, compressed: true): Uint8Array;
 }
 export function loadAddon(): Secp256k1Addon | null {
   try {

@@ -1,6 +1,7 @@
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { addressOf, newPrivateKey, publicKeyOf } from '../../consensus/index.ts';
+import { addressOf, newPrivateKey } from '../../consensus/index.ts';
+import { nativePublicKey } from './native-signer.ts';
 
 const KeySchema = z.object({ address: z.string(), pubkey: z.string(), privateKey: z.string(), created: z.number() });
 const WalletSchema = z.object({ version: z.literal(1), keys: z.array(KeySchema) });
@@ -46,7 +47,7 @@ export class Wallet {
 
   async create(): Promise<{ address: string; pubkey: string }> {
     const privateKey = newPrivateKey();
-    const pubkey = publicKeyOf(privateKey);
+    const pubkey = nativePublicKey(privateKey);
     const key = { address: addressOf(pubkey), pubkey, privateKey, created: Date.now() };
     this.keys = [...this.keys, key];
     await this.save();

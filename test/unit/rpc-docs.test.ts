@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
+import { addressOf, publicKeyOf, signTx } from '../../consensus/index.ts';
 import { METHODS } from '../../server/rpc/dispatch.ts';
 import { exampleProblems, renderRpcDocs } from '../../server/rpc/docs.ts';
+import { EX, exampleKey, exampleTransfer, exampleTransferSig } from '../../server/rpc/examples.ts';
 
 const SPEC_METHODS = [
   'getblockchaininfo', 'getblockcount', 'getbestblockhash', 'getblockhash', 'getblock', 'getrawmempool', 'gettransaction', 'getbalance',
@@ -14,6 +16,15 @@ const SPEC_METHODS = [
 
 test('every method of SPEC 7 is served', () => {
   assert.deepEqual(SPEC_METHODS.filter((m) => !Object.hasOwn(METHODS, m)), []);
+});
+
+test('the examples\' keys, addresses and signature are those their seeds give', () => {
+  for (const who of ['alice', 'bob'] as const) {
+    const pubkey = publicKeyOf(exampleKey(who));
+    assert.equal(EX[`${who}Pubkey`], pubkey);
+    assert.equal(EX[who], addressOf(pubkey));
+  }
+  assert.equal(exampleTransferSig, signTx(exampleTransfer, exampleKey('alice')).sig);
 });
 
 test('every example fits its method\'s params schema and result schema', () => {
