@@ -43,9 +43,9 @@ export interface TxSigner { pubkey: string; sign(body: TransferBody): Tx }
 /**
  * `signTxid`: another implementation of this key's signature over a txid (the SHA-256 of the
  * signed message), DER hex; it must give the same bytes (RFC 6979, low S). Default: noble.
+ * `pubkey`: the key's public key where the caller derived it another way (the same bytes).
  */
-export function txSigner(privateKeyHex: string, signTxid?: (txid: string) => string): TxSigner {
-  const pubkey = publicKeyOf(privateKeyHex);
+export function txSigner(privateKeyHex: string, signTxid?: (txid: string) => string, pubkey = publicKeyOf(privateKeyHex)): TxSigner {
   return {
     pubkey,
     sign(body) {
