@@ -117,14 +117,18 @@ function commentAt(sql: string, i: number): Comment | null {
   return null;
 }
 
-/** The index after the '...', "..." or `...` starting at `i` (backslash escapes outside backticks, doubled quotes). */
-function quotedEnd(sql: string, i: number): number {
+/**
+ * The index after the '...', "..." or `...` starting at `i` (the text's end if it is not closed).
+ * A doubled quote is a quote; a backslash escapes the next character in strings, not in backtick
+ * names, nor under NO_BACKSLASH_ESCAPES.
+ */
+export function quotedEnd(sql: string, i: number, noBackslashEscapes = false): number {
   const c = sql.charCodeAt(i);
   const n = sql.length;
   let j = i + 1;
   while (j < n) {
     const d = sql.charCodeAt(j);
-    if (d === 92 && c !== 96) {
+    if (d === 92 && c !== 96 && !noBackslashEscapes) {
       j += 2;
       continue;
     }
@@ -133,11 +137,11 @@ function quotedEnd(sql: string, i: number): number {
         j += 2;
         continue;
       }
-      break;
+      return j + 1;
     }
     j++;
   }
-  return j + 1;
+  return n;
 }
 
 /** The SQL with the given comments cut out (used to strip our PUBKEY/DATA/SIGN comments). */

@@ -3,6 +3,7 @@
  * sent as COM_STMT_PREPARE/EXECUTE is replicated like any COM_QUERY.
  */
 import mysql from 'mysql2';
+import { quotedEnd } from '../../sql/lexer.ts';
 import { WireError } from './errors.ts';
 import type { ParamValue } from './stmt.ts';
 
@@ -56,7 +57,7 @@ export function inlineParams(sql: string, values: readonly ParamValue[], opts: I
       continue;
     }
     if (c === 0x27 || c === 0x22 || c === 0x60) {
-      i = skipQuoted(sql, i, c, opts.noBackslashEscapes === true);
+      i = quotedEnd(sql, i, opts.noBackslashEscapes === true);
       continue;
     }
     if (c === 0x2f /* / */ && sql.charCodeAt(i + 1) === 0x2a /* * */) {
@@ -87,25 +88,3 @@ function isDashCommentEnd(c: number): boolean {
   return Number.isNaN(c) || c <= 0x20;
 }
 
-/** Index after a quoted run starting at `start`. Backslash escapes apply in strings, not in
- *  backtick identifiers; a doubled quote is an escaped quote in all three. */
-function skipQuoted(sql: string, start: number, quote: number, noBackslashEscapes: boolean): number {
-  let j = start + 1;
-  const n = sql.length;
-  while (j < n) {
-    const d = sql.charCodeAt(j);
-    if (d === 0x5c && quote !== 0x60 && !noBackslashEscapes) {
-      j += 2;
-      continue;
-    }
-    if (d === quote) {
-      if (sql.charCodeAt(j + 1) === quote) {
-        j += 2;
-        continue;
-      }
-      return j + 1;
-    }
-    j++;
-  }
-  return n;
-}
