@@ -1,5 +1,5 @@
 import { ConsensusError, type SqlAction, type SqlOp } from '../../consensus/index.ts';
-import { astify, Parser } from './ast.ts';
+import { astify, cleanCopy, Parser } from './ast.ts';
 import { scanSql } from './lexer.ts';
 import { ShapeCache } from './templates.ts';
 import { SqlRefused } from './refused.ts';
@@ -41,10 +41,14 @@ const OP: Record<WriteKind, SqlOp> = {
   'create-table': 'create', 'create-index': 'create', 'alter-table': 'alter', 'drop-index': 'alter', 'drop-table': 'drop',
 };
 
+const MAX_PREPARED = 256;
+
 /** Parses SQL with node-sql-parser; one instance per classifier (the parser keeps no shared state we rely on). */
 export class SqlClassifier {
   private readonly parser = new Parser();
   private readonly shapes = new ShapeCache<WriteStatement>();
+  /** Prepared statements' texts (with `?`, which shapes leave out): every connection prepares its own. */
+  private readonly prepared = new Map<string, WriteStatement>();
 
   /** Classifies one COM_QUERY text (which may hold several statements). */
   classify(sql: string): Classified {
@@ -73,7 +77,16 @@ export class SqlClassifier {
   parseWrite(sql: string): WriteStatement {
     const known = this.shapes.lookup(sql, (text) => this.parseWriteText(text), (w) => w.ast, (w, ast) => ({ ...w, ast }));
     if (known) return { ...known.value, printable: known.printable };
-    return this.parseWriteText(sql);
+    if (!sql.includes('?')) return this.parseWriteText(sql);
+    // a connection per request (PHP, say) prepares the same text each time: parsed once, handed out as copies
+    let w = this.prepared.get(sql);
+    if (!w) {
+      w = this.parseWriteText(sql);
+      if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
+      this.prepared.set(sql, { ...w, ast: cleanCopy(w.ast) });
+      return w;
+    }
+    return { ...w, ast: cleanCopy(w.ast) };
   }
 
   private parseWriteText(sql: string): WriteStatement {

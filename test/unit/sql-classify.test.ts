@@ -94,3 +94,16 @@ test('executable comments in an update are refused (MySQL would run what the par
   // plain comments and the same characters inside a string are fine
   assert.equal(c.parseWrite("INSERT INTO t VALUES ('/*! not a comment */') /* note */").table, 't');
 });
+
+test('a prepared statement\'s text is parsed once; each caller gets its own copy of the AST', () => {
+  const own = new SqlClassifier();
+  const sql = 'UPDATE t SET a = ? WHERE id = ?';
+  const first = own.parseWrite(sql);
+  first.ast.set[0].column = 'changed by a caller';
+  const second = own.parseWrite(sql);
+  assert.equal(second.ast.set[0].column, 'a');
+  assert.notEqual(second.ast, own.parseWrite(sql).ast);
+  assert.deepEqual(second, new SqlClassifier().parseWrite(sql));
+  // refusals are not kept: the same text is refused again
+  for (let i = 0; i < 2; i++) assert.throws(() => own.parseWrite('UPDATE other.t SET a = ?'), /without its database/);
+});
