@@ -623,7 +623,7 @@ export class Chain extends EventEmitter {
     const on = this.engineSql;
     if (on === null || refs.length === 0) return;
     if (on === 'all' || refsOverlap(refs, on)) {
-      throw new ChainBusyError('a block from a peer is changing rows this update touched; it was rolled back: run it again');
+      throw new ChainBusyError('the chain is running SQL of a block or of a peer\'s transaction on rows this update touched; it was rolled back: run it again');
     }
   }
 
@@ -631,7 +631,7 @@ export class Chain extends EventEmitter {
   private async withEngineSql<T>(refs: Set<string> | 'all', work: () => Promise<T>): Promise<T> {
     if (refs === 'all') {
       for (const w of this.waitingWrites.values()) {
-        w.evict(new ChainBusyError('a block from a peer needed rows this update touched; it was rolled back: run it again'));
+        w.evict(new ChainBusyError('the chain had to undo and replay SQL on rows this update touched (a block connecting, mined here or by a peer, or `oursql cancel`); it was rolled back: run it again'));
       }
       this.waitingWrites.clear();
     }
@@ -1069,7 +1069,7 @@ export class Chain extends EventEmitter {
           const rows = replayed.length && replayed.every((b) => b !== undefined)
             ? new Set([...this.pool.txs(), ...replayed.flatMap((b) => b!.txs)].flatMap((t) => sqlOf(t)?.refs ?? []))
             : 'all';
-          await this.openTransactions?.rollBack(rows, 'a block from a peer needed rows this transaction updated');
+          await this.openTransactions?.rollBack(rows, 'a block connecting (mined here or by a peer) needed rows this transaction updated');
           return this.switchTo(target, targetBlock, { ...how, forceSlow: true });
         });
       }
