@@ -171,6 +171,8 @@ class BatchLost extends Error {
   }
 }
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
+/** A schema change with nothing to undo: it changed nothing (IF NOT EXISTS / IF EXISTS found the table as asked). */
+const changedNothing = (tx: Tx): boolean => hasDdl(tx) && sqlOf(tx)!.undo.length === 0;
 
 
 export type { DroppedTx } from './store.ts';
@@ -1218,12 +1220,14 @@ export class Chain extends EventEmitter {
    * Committed pool txs outside `body` that touch its rows (or tables), last first: what must be
    * undone for a moment to see the rows as the block leaves them. Waits for admitted writes on
    * those rows to commit first. null: one is a schema change, which no savepoint can take back.
+   * A schema change that changed nothing (nothing to undo: CREATE TABLE IF NOT EXISTS of a table
+   * that was there) leaves the rows as they were: it is left out, and the block goes the fast way.
    */
   private async laterOnSameRows(body: readonly Tx[]): Promise<Tx[] | null> {
     const refs = new Set(body.flatMap((t) => sqlOf(t)?.refs ?? []));
     if (refs.size === 0) return [];
     const inBody = new Set(body.map((t) => t.id));
-    const later = () => this.pool.list().filter((e) => !inBody.has(e.tx.id) && refsOverlap(sqlOf(e.tx)?.refs ?? [], refs));
+    const later = () => this.pool.list().filter((e) => !inBody.has(e.tx.id) && !changedNothing(e.tx) && refsOverlap(sqlOf(e.tx)?.refs ?? [], refs));
     if (later().some((e) => e.inflight)) await this.drain();
     const txs = later().map((e) => e.tx);
     if (txs.some(hasDdl)) return null;

@@ -8,6 +8,8 @@ import type { Chain } from '../../server/chain/engine.ts';
 import { BlockStatus } from '../../server/chain/store.ts';
 import { mineOn, newKey, openSqlTestChain, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
 import { rootConnection } from '../helpers/mysql.ts';
+import { loadPrimaryKeys, stateDigest } from '../../server/sql/digest.ts';
+import { mysql2Executor } from '../../server/sql/mysql-executor.ts';
 
 const coins = (c: string) => coinsToUnits(c);
 
@@ -804,6 +806,49 @@ describe('relayed txs admitted in batches (submitTxs)', () => {
       assert.deepEqual((await poolRows()).slice(-4), txs.map((x) => x.id));
     } finally {
       await holder.end();
+    }
+  });
+});
+
+describe('a block mined while a schema change that changed nothing waits in the pool', () => {
+  test('connects the fast way (the pool is not undone and replayed) and reads its digest', async () => {
+    const minter = newKey();
+    const author = newKey();
+    const opened = await openSqlTestChain(minter, {
+      stateDigest: (conn, refs, keys) => stateDigest(mysql2Executor(conn), refs, keys),
+      primaryKeys: (conn, tables, keys) => loadPrimaryKeys(mysql2Executor(conn), tables, keys),
+    });
+    try {
+      const { t } = opened;
+      const sqlTx = (stmts: string[], undo: string[], refs: string[]) => signTx({
+        v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+        sql: { stmts, undo, refs, base: Object.fromEntries(refs.map((r) => [r, t.chain.pool.view.latestOnRef(r)])) },
+      } as Parameters<typeof signTx>[0], author.priv);
+      const insert = (id: number) => sqlTx([`INSERT INTO t VALUES (${id}, 'n${id}')`], [`DELETE FROM t WHERE id = ${id}`], [`t:${id}`]);
+      const [a, b] = [insert(1), insert(2)];
+      for (const x of [a, b]) await t.chain.submitTx(x);
+      // as the proxy makes it for a table that is there: it runs, changes nothing, has nothing to undo
+      const noop = sqlTx(['CREATE TABLE IF NOT EXISTS `t` (`id` INT PRIMARY KEY, `note` TEXT)'], [], ['t:*']);
+      await t.chain.submitTx(noop);
+      const c = insert(3);
+      await t.chain.submitTx(c);
+      let replayed = 0;
+      t.chain.on('sql', () => replayed++);
+      const block = mineOn(t.chain, t.chain.tip.hash, [a, b], minter.address);
+      assert.equal(await t.chain.addBlock(block), 'connected');
+      assert.equal(replayed, 0, 'the pool was undone and replayed');
+      assert.deepEqual(t.chain.pool.txs().map((x) => x.id), [noop.id, c.id]);
+      const [[row]] = (await opened.app.query(`SELECT digest FROM \`${t.db.name}_chain\`.block_digests WHERE hash = ?`, [block.hash])) as any;
+      const conn = await t.pool.getConnection();
+      try {
+        // the digest of rows 1 and 2 as the block left them (row 3, pooled after, is not in it)
+        await conn.query(`USE \`${t.db.name}\``);
+        assert.equal(row?.digest, await stateDigest(mysql2Executor(conn), ['t:1', 't:2']));
+      } finally {
+        conn.release();
+      }
+    } finally {
+      await opened.close();
     }
   });
 });
