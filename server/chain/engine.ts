@@ -200,6 +200,8 @@ export class Chain extends EventEmitter {
   private readonly waitingWrites = new Map<symbol, { refs: readonly string[]; evict: (e: Error) => void }>();
   /** Refs the engine's SQL is running on under the lock ('all': undo/replay); null: none. */
   private engineSql: Set<string> | 'all' | null = null;
+  /** Set while engineSql is 'all'; resolves when it ends (untilSqlSettles). */
+  private replaying: Promise<void> | undefined;
   /** Set by the node once its proxy runs. */
   openTransactions?: OpenTransactions;
   private retryTimer?: NodeJS.Timeout;
@@ -631,11 +633,13 @@ export class Chain extends EventEmitter {
 
   /** Runs `work` (engine SQL under the lock) with proxy writes kept off `refs` ('all': every row). */
   private async withEngineSql<T>(refs: Set<string> | 'all', work: () => Promise<T>): Promise<T> {
+    let quiet: (() => void) | undefined;
     if (refs === 'all') {
       for (const w of this.waitingWrites.values()) {
         w.evict(new ChainBusyError('the chain had to undo and replay SQL on rows this update touched (a block connecting, mined here or by a peer, or `oursql cancel`); it was rolled back: run it again'));
       }
       this.waitingWrites.clear();
+      if (!this.replaying) this.replaying = new Promise<void>((resolve) => (quiet = resolve));
     }
     const before = this.engineSql;
     this.engineSql = refs;
@@ -643,7 +647,21 @@ export class Chain extends EventEmitter {
       return await work();
     } finally {
       this.engineSql = before;
+      if (quiet) {
+        this.replaying = undefined;
+        quiet();
+      }
     }
+  }
+
+  /**
+   * Resolves once the chain is not undoing and replaying SQL on every row (a block connecting the
+   * slow way, `oursql cancel`). A new autocommit write waits for it before it runs: meanwhile a
+   * schema change's undo drops and re-creates its table, where the write would fail (no such
+   * table, a duplicate id) instead of being turned away cleanly at admission.
+   */
+  untilSqlSettles(): Promise<void> {
+    return this.replaying ?? Promise.resolve();
   }
 
   private settleInflight(txid: string): void {

@@ -779,6 +779,36 @@ describe('relayed txs admitted in batches (submitTxs)', () => {
     assert.ok(writes <= 20, `${writes} socket writes`);
   });
 
+  test('while the chain undoes and replays every row (oursql cancel here), new writes wait for it: untilSqlSettles', async () => {
+    const { t } = opened;
+    const tx = insert(7000);
+    await t.chain.submitTx(tx);
+    const state = () => Promise.race([t.chain.untilSqlSettles().then(() => 'settled'), new Promise((r) => setTimeout(() => r('waiting'), 20))]);
+    assert.equal(await state(), 'settled');
+    // a client holds the row the undo deletes: the rebuild waits in MySQL, every row the chain's
+    const holder = await rootConnection();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT * FROM \`${t.db.name}\`.t WHERE id = 7000 FOR UPDATE`);
+      const cancelling = t.chain.cancel(tx.id);
+      for (let i = 0; i < 100 && (await state()) === 'settled'; i++);
+      assert.equal(await state(), 'waiting', 'the rebuild runs');
+      let settled = false;
+      const waiter = t.chain.untilSqlSettles().then(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(settled, false);
+      await holder.query('ROLLBACK');
+      assert.deepEqual(await cancelling, [tx.id]);
+      await waiter;
+      assert.equal(settled, true);
+      assert.equal(await state(), 'settled');
+      assert.equal(t.chain.pool.has(tx.id), false);
+      assert.deepEqual((await ids()).filter((id) => id === 7000), []);
+    } finally {
+      await holder.end();
+    }
+  });
+
   test('a batch whose transaction is lost (its connection killed) is taken back and admitted one by one', async () => {
     const { t, app } = opened;
     // a statement that waits (a row another connection holds) while its connection is killed
