@@ -655,13 +655,14 @@ export class Chain extends EventEmitter {
   }
 
   /**
-   * Resolves once the chain is not undoing and replaying SQL on every row (a block connecting the
-   * slow way, `oursql cancel`). A new autocommit write waits for it before it runs: meanwhile a
+   * While the chain undoes and replays SQL on every row (a block connecting the slow way, `oursql
+   * cancel`): a promise that resolves when it is done; else undefined (nothing to wait for, and no
+   * await on the write path). A new autocommit write waits for it before it runs: meanwhile a
    * schema change's undo drops and re-creates its table, where the write would fail (no such
    * table, a duplicate id) instead of being turned away cleanly at admission.
    */
-  untilSqlSettles(): Promise<void> {
-    return this.replaying ?? Promise.resolve();
+  untilSqlSettles(): Promise<void> | undefined {
+    return this.replaying;
   }
 
   private settleInflight(txid: string): void {

@@ -127,7 +127,8 @@ export class ReplicatedWrites {
 
   async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer = this.opts.signer, extra: RerunOptions = {}): Promise<WriteReply> {
     if (!signer) throw new ReplicationError(ER.NEEDS_SIGNATURE, 'OurSQL: no node-held key to sign this update');
-    await this.chain.untilSqlSettles();
+    const settling = this.chain.untilSqlSettles();
+    if (settling) await settling;
     return this.inSession(exec, s, (vars) => this.autocommitIn(exec, s, w, signer, vars, extra));
   }
 
@@ -277,7 +278,8 @@ export class ReplicatedWrites {
     if (Date.now() - (tx.body as { time: number }).time > SIGNED_BODY_MAX_AGE_MS) {
       throw new ReplicationError(ER.STALE, 'OurSQL: the signed transaction is older than 10 minutes: run step 1 again');
     }
-    await this.chain.untilSqlSettles();
+    const settling = this.chain.untilSqlSettles();
+    if (settling) await settling;
     return this.inSession(exec, s, async (vars) => {
       const w = this.classifier.parseWrite(part.stmts[0]);
       const schema = this.schema(s);

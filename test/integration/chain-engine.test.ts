@@ -783,7 +783,7 @@ describe('relayed txs admitted in batches (submitTxs)', () => {
     const { t } = opened;
     const tx = insert(7000);
     await t.chain.submitTx(tx);
-    const state = () => Promise.race([t.chain.untilSqlSettles().then(() => 'settled'), new Promise((r) => setTimeout(() => r('waiting'), 20))]);
+    const state = () => Promise.race([(t.chain.untilSqlSettles() ?? Promise.resolve()).then(() => 'settled'), new Promise((r) => setTimeout(() => r('waiting'), 20))]);
     assert.equal(await state(), 'settled');
     // a client holds the row the undo deletes: the rebuild waits in MySQL, every row the chain's
     const holder = await rootConnection();
@@ -794,7 +794,7 @@ describe('relayed txs admitted in batches (submitTxs)', () => {
       for (let i = 0; i < 100 && (await state()) === 'settled'; i++);
       assert.equal(await state(), 'waiting', 'the rebuild runs');
       let settled = false;
-      const waiter = t.chain.untilSqlSettles().then(() => (settled = true));
+      const waiter = t.chain.untilSqlSettles()!.then(() => (settled = true));
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(settled, false);
       await holder.query('ROLLBACK');
