@@ -82,7 +82,7 @@ export function orderLimitStart(sql: string): number {
     } else if (c === 40 || c === 41) {
       depth += c === 40 ? 1 : -1;
       i++;
-    } else if (isWord(c) || (c >= 48 && c <= 57) || c === 36) {
+    } else if (isWordPart(c)) {
       // a whole word (identifiers may hold digits and $): ORDER inside `reorder` is not a keyword
       let j = i;
       while (j < n && isWordPart(sql.charCodeAt(j))) j++;
