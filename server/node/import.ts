@@ -98,8 +98,8 @@ async function setUp(opts: ImportOptions, startHelpers: () => VerifyPool): Promi
   const hello = askPeer(opts.peer, { type: 'hello', ...helloAtGenesis(genesis, consensus.hash) });
   hello.catch(() => {}); // awaited once the node is set up
 
-  // (a failed import leaves no wallet behind: it is made once the peer and MySQL answered; the
-  // key's first use builds noble's tables, ~20 ms of CPU, while MySQL makes the chain's tables)
+  // (a failed import leaves no wallet behind: it is made once the peer and MySQL answered, while
+  // MySQL makes the chain's tables)
   const paths = datadirPaths(opts.datadir);
   const minter = Wallet.open(paths.wallet).then(async (wallet) => {
     if (wallet.list().length === 0) await wallet.create();
