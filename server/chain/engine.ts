@@ -10,7 +10,7 @@ import { IndexBacklog } from './index-backlog.ts';
 import { Mutex } from './mutex.ts';
 import { beginPipelinedTransaction } from './pipelined.ts';
 import { batchable, Pipeline, SqlBatcher } from './sql-batch.ts';
-import { refsOverlap } from './sqltx.ts';
+import { refsOverlap, tableOfRef } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin, type IndexRows } from './state.ts';
 import { BlockStatus, ChainStore, REBASED_CODES, type DroppedTx, type StoredHeader } from './store.ts';
@@ -171,6 +171,13 @@ class BatchLost extends Error {
   }
 }
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
+/** Some ref of `a` is on a table some ref of `b` is on. */
+function sameTable(a: readonly string[], b: ReadonlySet<string>): boolean {
+  const tables = new Set(a.map(tableOfRef));
+  for (const r of b) if (tables.has(tableOfRef(r))) return true;
+  return false;
+}
+
 /** A schema change with nothing to undo: it changed nothing (IF NOT EXISTS / IF EXISTS found the table as asked). */
 const changedNothing = (tx: Tx): boolean => hasDdl(tx) && sqlOf(tx)!.undo.length === 0;
 
@@ -194,14 +201,19 @@ export class Chain extends EventEmitter {
   private readonly inflightWrites = new Map<string, { refs: Set<string>; settled: Promise<void>; settle: () => void }>();
   /**
    * Proxy writes waiting for the lock to be admitted. Their SQL ran and holds row locks, so engine
-   * SQL under the lock must not wait for those rows: a peer's tx on them is not pooled now, and a
-   * block that needs SQL undone or replayed makes them give way (they roll back with error 1213).
+   * SQL under the lock must not wait for those rows: a peer's tx on them is not pooled now, and
+   * a peer's tx on other rows of their tables, or a block that needs SQL undone or replayed, makes
+   * them give way (they roll back; the write path runs them again, see WriteGaveWay).
    */
   private readonly waitingWrites = new Map<symbol, { refs: readonly string[]; evict: (e: Error) => void }>();
   /** Refs the engine's SQL is running on under the lock ('all': undo/replay); null: none. */
   private engineSql: Set<string> | 'all' | null = null;
   /** Set while engineSql is 'all'; resolves when it ends (untilSqlSettles). */
   private replaying: Promise<void> | undefined;
+  /** Tables local writes that gave way are run again on (a count each): peer txs on them wait their turn. */
+  private readonly rerunning = new Map<string, number>();
+  /** Set while engineSql is not null; resolves when it is again (untilEngineSqlEnds). */
+  private engineBusy: Promise<void> | undefined;
   /** Set by the node once its proxy runs. */
   openTransactions?: OpenTransactions;
   private retryTimer?: NodeJS.Timeout;
@@ -427,6 +439,7 @@ export class Chain extends EventEmitter {
             const sql = sqlOf(tx);
             if (sql) {
               this.refuseIfRowsBusy(sql.refs);
+              this.makeWayOn(sql.refs);
               for (const r of sql.refs) rows.add(r);
               for (const stmt of sql.stmts) sent.push(conn.query(stmt));
             }
@@ -480,6 +493,9 @@ export class Chain extends EventEmitter {
    * locks and waiting for the chain lock (or committing), or a client's open transaction.
    */
   private refuseIfRowsBusy(refs: readonly string[]): void {
+    if (this.rerunning.size && refs.some((r) => this.rerunning.has(tableOfRef(r)))) {
+      throw new ChainBusyError('a write of this node on the same table is being run again');
+    }
     if ([...this.waitingWrites.values()].some((w) => refsOverlap(refs, new Set(w.refs))) || this.inflightTouching(refs).length) {
       throw new ChainBusyError('a write of this node on the same rows is being pooled');
     }
@@ -495,6 +511,7 @@ export class Chain extends EventEmitter {
       const sql = sqlOf(tx);
       if (sql) {
         this.refuseIfRowsBusy(sql.refs);
+        this.makeWayOn(sql.refs);
         await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx)));
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
@@ -622,18 +639,35 @@ export class Chain extends EventEmitter {
     return out;
   }
 
-  /** A write on rows the engine's SQL is running on now must not wait for the lock (see waitingWrites). */
+  /**
+   * Local writes waiting for the lock on the tables of `refs` give way to the engine's SQL about
+   * to run there. By table, not by row: a statement locks every row it reads (a scan of
+   * `WHERE v < 50`, say), more than the rows its refs name, and would wait for theirs.
+   */
+  private makeWayOn(refs: readonly string[]): void {
+    if (this.waitingWrites.size === 0) return;
+    const tables = new Set(refs.map(tableOfRef));
+    for (const [key, w] of this.waitingWrites) {
+      if (!w.refs.some((r) => tables.has(tableOfRef(r)))) continue;
+      w.evict(new ChainBusyError('the chain is running SQL of a peer\'s transaction on the table this update touched; it was rolled back: run it again'));
+      this.waitingWrites.delete(key);
+    }
+  }
+
+  /** A write on a table the engine's SQL is running on now must not wait for the lock (see makeWayOn). */
   private refuseIfEngineOn(refs: readonly string[]): void {
     const on = this.engineSql;
     if (on === null || refs.length === 0) return;
-    if (on === 'all' || refsOverlap(refs, on)) {
-      throw new ChainBusyError('the chain is running SQL of a block or of a peer\'s transaction on rows this update touched; it was rolled back: run it again');
+    if (on === 'all' || sameTable(refs, on)) {
+      throw new ChainBusyError('the chain is running SQL of a block or of a peer\'s transaction on the table this update touched; it was rolled back: run it again');
     }
   }
 
   /** Runs `work` (engine SQL under the lock) with proxy writes kept off `refs` ('all': every row). */
   private async withEngineSql<T>(refs: Set<string> | 'all', work: () => Promise<T>): Promise<T> {
     let quiet: (() => void) | undefined;
+    let idle: (() => void) | undefined;
+    if (!this.engineBusy) this.engineBusy = new Promise<void>((resolve) => (idle = resolve));
     if (refs === 'all') {
       for (const w of this.waitingWrites.values()) {
         w.evict(new ChainBusyError('the chain had to undo and replay SQL on rows this update touched (a block connecting, mined here or by a peer, or `oursql cancel`); it was rolled back: run it again'));
@@ -651,6 +685,10 @@ export class Chain extends EventEmitter {
         this.replaying = undefined;
         quiet();
       }
+      if (idle) {
+        this.engineBusy = undefined;
+        idle();
+      }
     }
   }
 
@@ -663,6 +701,33 @@ export class Chain extends EventEmitter {
    */
   untilSqlSettles(): Promise<void> | undefined {
     return this.replaying;
+  }
+
+  /**
+   * While the chain runs SQL of its own (a peer's tx, a block, an undo and replay): a promise that
+   * resolves when it is done; else undefined. A write that gave way to that SQL runs again then.
+   */
+  untilEngineSqlEnds(): Promise<void> | undefined {
+    return this.engineBusy;
+  }
+
+  /**
+   * A local write that gave way runs again on `tables`: until the returned function is called,
+   * peer txs on them are not pooled now (they come back with the next pull or in a block), so a
+   * steady stream of them cannot make the same write give way every time.
+   */
+  rerunOn(tables: readonly string[]): () => void {
+    for (const t of tables) this.rerunning.set(t, (this.rerunning.get(t) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const t of tables) {
+        const n = (this.rerunning.get(t) ?? 1) - 1;
+        if (n > 0) this.rerunning.set(t, n);
+        else this.rerunning.delete(t);
+      }
+    };
   }
 
   private settleInflight(txid: string): void {
@@ -686,6 +751,9 @@ export class Chain extends EventEmitter {
   /** Drops a pending tx (and pending txs that depend on it): `oursql cancel TXID`. */
   async cancel(txid: string): Promise<string[]> {
     return this.lock.run(async () => {
+      // Writes in flight commit or roll back first: the pool undone and re-admitted is then the
+      // one MySQL holds (one that rolled back meanwhile is not run again).
+      await this.drain();
       if (!this.pool.has(txid)) throw new NotInPoolError(txid);
       const dropped = await this.rebuildPool(this.pool.txs(), new Set([txid]));
       this.emit('pool', null);

@@ -39,6 +39,17 @@ export class ReplicationError extends Error {
   }
 }
 
+/**
+ * An update gave way to the chain's own SQL on its rows (error 1213): it was rolled back before
+ * any of it committed, so it can run again as it was.
+ */
+export class WriteGaveWay extends ReplicationError {
+  override name = 'WriteGaveWay';
+  constructor(message: string) {
+    super(ER.LOCK_DEADLOCK, message, '40001');
+  }
+}
+
 const CONSENSUS_ERRNO: Record<ConsensusErrorCode, number> = {
   'bad-encoding': ER.BAD_TRANSACTION,
   'bad-address': ER.BAD_TRANSACTION,

@@ -4,7 +4,7 @@ import {
 } from '../../consensus/index.ts';
 import { ChainBusyError, type Chain } from '../chain/engine.ts';
 import { buildSqlBody, joinChanges, tableOfRef } from '../chain/sqltx.ts';
-import { ER, isLockError, ReplicationError } from './errors.ts';
+import { ER, isLockError, ReplicationError, WriteGaveWay } from './errors.ts';
 import type { SqlClassifier, WriteStatement } from './classify.ts';
 import { pipelined, SqlExecError, type SqlExecutor } from './executor.ts';
 import { bodyMatchesSql } from './match.ts';
@@ -66,6 +66,8 @@ export const SESSION_INFO = 'session-info';
 const UTC_NAMES = new Set(['UTC', 'GMT', 'Etc/UTC', 'Universal', 'Zulu']);
 const DDL = new Set(['create-table', 'drop-table', 'alter-table', 'create-index', 'drop-index', 'truncate']);
 const isDdl = (w: WriteStatement) => DDL.has(w.kind);
+/** Runs of an autocommit update that gave way to the chain's SQL before its client gets error 1213. */
+const GIVE_WAY_TRIES = 5;
 /** Accounts whose table definitions are kept at once (more are rare: the cache then starts over). */
 const MAX_SCHEMA_CACHES = 64;
 
@@ -127,9 +129,33 @@ export class ReplicatedWrites {
 
   async autocommit(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer = this.opts.signer, extra: RerunOptions = {}): Promise<WriteReply> {
     if (!signer) throw new ReplicationError(ER.NEEDS_SIGNATURE, 'OurSQL: no node-held key to sign this update');
-    const settling = this.chain.untilSqlSettles();
-    if (settling) await settling;
-    return this.inSession(exec, s, (vars) => this.autocommitIn(exec, s, w, signer, vars, extra));
+    return this.givingWay([w.table], () => this.inSession(exec, s, (vars) => this.autocommitIn(exec, s, w, signer, vars, extra)));
+  }
+
+  /**
+   * Runs an autocommit update; when it gave way to the chain's own SQL on its rows (WriteGaveWay:
+   * rolled back, nothing of it committed), runs it again once that SQL is done. The 1213 came from
+   * replication, not from the client's own concurrency, and one statement is the node's to retry:
+   * the client hears of it only after GIVE_WAY_TRIES.
+   */
+  private async givingWay<T>(tables: readonly string[], run: () => Promise<T>): Promise<T> {
+    let release: (() => void) | undefined;
+    try {
+      for (let tries = 1; ; tries++) {
+        // New updates wait for an undo and replay of every row (untilSqlSettles); one that gave way
+        // waits for whatever SQL of the chain's made it, and peer txs on its tables wait for it.
+        if (tries === 2) release = this.chain.rerunOn(tables);
+        const settling = tries === 1 ? this.chain.untilSqlSettles() : this.chain.untilEngineSqlEnds();
+        if (settling) await settling;
+        try {
+          return await run();
+        } catch (e) {
+          if (!(e instanceof WriteGaveWay) || tries >= GIVE_WAY_TRIES) throw e;
+        }
+      }
+    } finally {
+      release?.();
+    }
   }
 
   private async autocommitIn(exec: SqlExecutor, s: WriteSession, w: WriteStatement, signer: NodeSigner, vars: SessionVars, extra: RerunOptions): Promise<WriteReply> {
@@ -278,9 +304,7 @@ export class ReplicatedWrites {
     if (Date.now() - (tx.body as { time: number }).time > SIGNED_BODY_MAX_AGE_MS) {
       throw new ReplicationError(ER.STALE, 'OurSQL: the signed transaction is older than 10 minutes: run step 1 again');
     }
-    const settling = this.chain.untilSqlSettles();
-    if (settling) await settling;
-    return this.inSession(exec, s, async (vars) => {
+    return this.givingWay([...new Set(part.refs.map(tableOfRef))], () => this.inSession(exec, s, async (vars) => {
       const w = this.classifier.parseWrite(part.stmts[0]);
       const schema = this.schema(s);
       const same = (out: WriteOutcome) =>
@@ -300,7 +324,7 @@ export class ReplicatedWrites {
         await exec.query('ROLLBACK').catch(() => {});
         throw e;
       }
-    });
+    }));
   }
 
   // ---- shared steps ----
@@ -418,7 +442,7 @@ export class ReplicatedWrites {
       return await this.chain.admitInflight(maker.make, { signatureKnownGood: ownSignature, refs, sign: maker.sign });
     } catch (e) {
       if (e instanceof ConsensusError) throw e;
-      if (e instanceof ChainBusyError) throw new ReplicationError(ER.LOCK_DEADLOCK, `OurSQL: ${e.message}`, '40001');
+      if (e instanceof ChainBusyError) throw new WriteGaveWay(`OurSQL: ${e.message}`);
       throw notPooled(e);
     }
   }
