@@ -380,21 +380,44 @@ export class PeerManager implements PeerEvents {
         have.set(tx.id, tx);
       }
     }
-    if (c.txids.some((id) => !have.has(id))) throw new PeerMisbehaved(p.addr, `announced block ${hash} but did not send all its txs`);
     let block: Block;
-    try {
-      // pooled txs were parsed and checked when pooled: only the coinbase is decoded here
-      block = blockFromParts(c.header, [txFromWire(c.coinbase), ...c.txids.map((id) => have.get(id)!)]);
-    } catch (e) {
-      throw new PeerMisbehaved(p.addr, `undecodable compact block: ${(e as Error).message}`);
+    if (c.txids.some((id) => !have.has(id))) {
+      // An honest peer can lack them: a fork switch there since it announced the block dropped
+      // some from its pool. The stored block, whole, is asked for instead.
+      const whole = await this.wholeBlock(p, hash);
+      if (!whole) {
+        this.opts.log(`peer ${p.addr}: could not send the txs of block ${hash.slice(0, 16)}… it announced: left to the next sync`);
+        p.retryAt = 0;
+        return;
+      }
+      block = whole;
+    } else {
+      try {
+        // pooled txs were parsed and checked when pooled: only the coinbase is decoded here
+        block = blockFromParts(c.header, [txFromWire(c.coinbase), ...c.txids.map((id) => have.get(id)!)]);
+      } catch (e) {
+        throw new PeerMisbehaved(p.addr, `undecodable compact block: ${(e as Error).message}`);
+      }
     }
-    if (block.hash !== hash) throw new PeerMisbehaved(p.addr, `compact block ${hash} does not hash to its name`);
+    if (block.hash !== hash) throw new PeerMisbehaved(p.addr, `block ${hash} does not hash to its name`);
     // announced as soon as it connects (the tip event): its compact form goes with that
     this.keepCompact(hash, { header: c.header, coinbase: c.coinbase, txids: c.txids });
     const r = await addPeerBlock(this.chain, p.addr, block);
     if (r === 'connected') {
       this.opts.log(`peer ${p.addr}: block ${block.header.height} ${hash.slice(0, 16)}… (${c.txids.length} txs, ${missing.length} fetched${given ? ', sent with its announcement' : ''})`);
     }
+  }
+
+  /** Block `hash` as the peer stores it; undefined when it does not have it (any more). */
+  private async wholeBlock(p: Peer, hash: string): Promise<Block | undefined> {
+    let blocks: unknown[];
+    try {
+      ({ blocks } = await askPeer(p.addr, { type: 'getblocks', hashes: [hash] }, this.opts.timeoutMs));
+    } catch (e) {
+      if (e instanceof PeerRequestError && e.failure === 'refused') return undefined;
+      throw e;
+    }
+    return blocks.length === 1 ? decodeBlock(p.addr, blocks[0]) : undefined;
   }
 
   private async fetchTxs(p: Peer, txids: string[]): Promise<void> {

@@ -30,6 +30,8 @@ async function fakePeer(v: ClusterNode, block: Block | null, opts: { genesis?: s
           return send({ blocks: opts.served !== undefined ? [opts.served] : block ? [blockToWire(block)] : [] });
         case 'getmempool':
           return send({ txids: [] });
+        case 'gettxs': // as a peer whose fork switch dropped them from its pool
+          return send({ txs: [] });
         case 'getpeers':
           return send({ peers: [] });
         default:
@@ -113,6 +115,30 @@ describe('misbehaving peers', () => {
       assert.equal(chain.height, 0, `${what}: nothing was taken`);
       assert.ok(v.logs.some((l) => l.includes(fake.addr) && l.includes(why)), `${what}: logged as ${why}`);
     }
+  });
+
+  test('a compact block whose txs the peer no longer has: the whole block is asked for and taken, the peer not blamed', async () => {
+    const chain = v.node.chain;
+    genesisCoinbase = (await chain.getBlock(chain.genesis))!.txs[0].id;
+    const pay = spends();
+    const me = v.node.wallet.list()[0].address;
+    const now = Date.now();
+    const h = chain.height + 1;
+    const block = mine({ v: 1, height: h, prev: chain.tip.hash, time: now, bits: bitsForHeight(chain.config, h) },
+      [makeCoinbase(chain.genesis, h, me, chain.config.coinsForBlockMade), pay(me, 1n, now)]);
+    const fake = await fakePeer(v, null, { served: blockToWire(block) });
+    servers.push(fake.server);
+    v.node.peers!.add(fake.addr);
+    await until('the fake peer connected', () => v.node.peers!.list().some((p) => p.addr === fake.addr && p.connected));
+    const res = await fetch(`http://${v.addr}/p2p`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'inv', blocks: [block.hash], from: fake.addr, compact: [{ hash: block.hash, header: block.header, coinbase: txToWire(block.txs[0]), txids: [block.txs[1].id] }] }),
+    });
+    assert.equal(res.status, 200);
+    await until('the block connected', () => chain.tip.hash === block.hash);
+    assert.deepEqual(fake.asked.filter((t) => t === 'gettxs' || t === 'getblocks'), ['gettxs', 'getblocks']);
+    assert.ok(!v.logs.some((l) => l.includes(fake.addr) && l.includes('misbehaved')), 'not blamed');
+    assert.ok(v.node.peers!.list().some((p) => p.addr === fake.addr && !p.banned));
   });
 
   test('a compact block sent with an announcement that is not the block announced: blamed, not taken', async () => {
