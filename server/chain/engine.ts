@@ -171,12 +171,9 @@ class BatchLost extends Error {
   }
 }
 const hasDdl = (tx: Tx): boolean => !!sqlOf(tx)?.refs.some((r) => r.endsWith(':*'));
-/** Some ref of `a` is on a table some ref of `b` is on. */
-function sameTable(a: readonly string[], b: ReadonlySet<string>): boolean {
-  const tables = new Set(a.map(tableOfRef));
-  for (const r of b) if (tables.has(tableOfRef(r))) return true;
-  return false;
-}
+const tablesOf = (refs: Iterable<string>): Set<string> => new Set(Array.from(refs, tableOfRef));
+/** Some ref of `refs` is on one of `tables`. */
+const onTables = (refs: readonly string[], tables: { has(table: string): boolean }): boolean => refs.some((r) => tables.has(tableOfRef(r)));
 
 /** A schema change with nothing to undo: it changed nothing (IF NOT EXISTS / IF EXISTS found the table as asked). */
 const changedNothing = (tx: Tx): boolean => hasDdl(tx) && sqlOf(tx)!.undo.length === 0;
@@ -493,7 +490,7 @@ export class Chain extends EventEmitter {
    * locks and waiting for the chain lock (or committing), or a client's open transaction.
    */
   private refuseIfRowsBusy(refs: readonly string[]): void {
-    if (this.rerunning.size && refs.some((r) => this.rerunning.has(tableOfRef(r)))) {
+    if (this.rerunning.size && onTables(refs, this.rerunning)) {
       throw new ChainBusyError('a write of this node on the same table is being run again');
     }
     if ([...this.waitingWrites.values()].some((w) => refsOverlap(refs, new Set(w.refs))) || this.inflightTouching(refs).length) {
@@ -646,9 +643,9 @@ export class Chain extends EventEmitter {
    */
   private makeWayOn(refs: readonly string[]): void {
     if (this.waitingWrites.size === 0) return;
-    const tables = new Set(refs.map(tableOfRef));
+    const tables = tablesOf(refs);
     for (const [key, w] of this.waitingWrites) {
-      if (!w.refs.some((r) => tables.has(tableOfRef(r)))) continue;
+      if (!onTables(w.refs, tables)) continue;
       w.evict(new ChainBusyError('the chain is running SQL of a peer\'s transaction on the table this update touched; it was rolled back: run it again'));
       this.waitingWrites.delete(key);
     }
@@ -658,7 +655,7 @@ export class Chain extends EventEmitter {
   private refuseIfEngineOn(refs: readonly string[]): void {
     const on = this.engineSql;
     if (on === null || refs.length === 0) return;
-    if (on === 'all' || sameTable(refs, on)) {
+    if (on === 'all' || onTables(refs, tablesOf(on))) {
       throw new ChainBusyError('the chain is running SQL of a block or of a peer\'s transaction on the table this update touched; it was rolled back: run it again');
     }
   }
