@@ -10,7 +10,13 @@
  *      (AUTO_INCREMENT ids, DEFAULT CURRENT_TIMESTAMP columns);
  *  (c) the body's UPDATE may set extra trailing columns to literals (ON UPDATE CURRENT_TIMESTAMP);
  *  (d) the body's ORDER BY (of UPDATE/DELETE … LIMIT) may end with extra columns (the primary key
- *      that makes the order total).
+ *      that makes the order total);
+ *  (e) the body's UPDATE/DELETE WHERE may be the client's limited to a list of keys
+ *      (`(<where>) AND pk IN (…)`, or `(a, b) IN ((…), …)`; a key list the client's WHERE ends with
+ *      may only lose keys): the origin limits any WHERE that does not pin one row by its whole
+ *      primary key to the rows it touched. A body may so touch fewer rows than the client's
+ *      statement would, never others; step 2 runs the body's statement and refuses it unless it
+ *      touches the same rows, with the same before-images, as the body says.
  * Anything else different → false.
  */
 import { cleanCopy, funcName, parseOne, walk } from './ast.ts';
@@ -41,9 +47,10 @@ export function bodyMatchesSql(bodyStmt: string, clientSql: string): boolean {
     case 'replace':
       return matchInsert(body, client);
     case 'update':
-      return matchExcept(body, client, ['set', 'orderby']) && matchSet(body.set, client.set) && matchOrder(body.orderby, client.orderby);
+      return matchExcept(body, client, ['set', 'orderby', 'where']) && matchWhere(body.where, client.where) &&
+        matchSet(body.set, client.set) && matchOrder(body.orderby, client.orderby);
     case 'delete':
-      return matchExcept(body, client, ['orderby']) && matchOrder(body.orderby, client.orderby);
+      return matchExcept(body, client, ['orderby', 'where']) && matchWhere(body.where, client.where) && matchOrder(body.orderby, client.orderby);
     default:
       return same(body, client, false);
   }
@@ -69,6 +76,8 @@ function prepare(ast: any): any {
       n.columns = n.columns.map((c: any) => String(typeof c === 'string' ? c : c.value).toLowerCase());
     }
     if (Array.isArray(n.set)) for (const s of n.set) if (typeof s.column === 'string') s.column = s.column.toLowerCase();
+    // parentheses the parse tree already shows (the body's `(<where>) AND <keys>`)
+    if (n.type !== 'expr_list') delete n.parentheses;
     // ORDER BY x is ORDER BY x ASC (the body's statement spells it out)
     if (Array.isArray(n.orderby)) for (const o of n.orderby) if (o && o.type == null) o.type = 'ASC';
   });
@@ -117,6 +126,34 @@ function matchExcept(body: any, client: any, skip: string[]): boolean {
     delete c[k];
   }
   return same(b, c, false);
+}
+
+/** Allowance (e): the client's WHERE, or the client's WHERE limited to a list of keys. */
+function matchWhere(body: any, client: any): boolean {
+  body ??= null;
+  client ??= null;
+  if (same(body, client, false)) return true;
+  const [rest, keys] = splitKeys(body);
+  if (!keys) return false;
+  if (same(rest, client, false)) return true;
+  const [clientRest, clientKeys] = splitKeys(client);
+  return !!clientKeys && same(rest, clientRest, false) && same(keys.left, clientKeys.left, false) &&
+    keys.right.value.every((k: any) => clientKeys.right.value.some((c: any) => same(k, c, false)));
+}
+
+/** A WHERE as [what is left, its trailing key list]: `X AND <keys>` → [X, keys], `<keys>` → [null, keys]. */
+function splitKeys(where: any): [any, any] {
+  if (isKeyList(where)) return [null, where];
+  if (where?.type === 'binary_expr' && where.operator === 'AND' && isKeyList(where.right)) return [where.left, where.right];
+  return [where, null];
+}
+
+function isKeyList(n: any): boolean {
+  if (n?.type !== 'binary_expr' || n.operator !== 'IN' || n.right?.type !== 'expr_list' || !n.right.value?.length) return false;
+  if (n.left?.type === 'column_ref') return n.right.value.every(isLiteral);
+  const cols = n.left?.type === 'expr_list' ? n.left.value : null;
+  if (!cols?.length || !cols.every((c: any) => c?.type === 'column_ref')) return false;
+  return n.right.value.every((row: any) => row?.type === 'expr_list' && row.value?.length === cols.length && row.value.every(isLiteral));
 }
 
 function matchSet(body: any[] | null, client: any[] | null): boolean {

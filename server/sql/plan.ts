@@ -12,7 +12,7 @@
  */
 import type { WriteStatement } from './classify.ts';
 import { pipelined, SqlExecError, type SqlExecutor, type SqlResult } from './executor.ts';
-import { checkLiterals, cleanCopy, columnName, funcName, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
+import { checkLiterals, cleanCopy, columnName, funcName, literalNode, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
 import { checkDmlShape, checkSessionSqlMode, determinize, toExprSql, withAutoIds, type Determinized, type SessionVars } from './determinism.ts';
 import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
 import { checkRowWritable, dataColumns, findColumn, type ColumnDef, type SchemaCache, type TableInfo } from './schema.ts';
@@ -126,7 +126,8 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   const sel = cleanCopy(selectForUpdate());
   sel.from = [{ db: null, table: entry.table, as: entry.as ?? null }];
   sel.where = ast.where ?? null;
-  sel.orderby = ast.orderby ?? null;
+  // read in a total order, so the same statement (and its keyed form, below) reads its rows in the same order
+  sel.orderby = totalOrder(ast.orderby, info, entry.as ?? null);
   const userLimit = ast.limit?.value?.length ? BigInt(String(ast.limit.value[0].value)) : null;
   const cap = BigInt(limits.maxRows + 1);
   sel.limit = { seperator: '', value: [{ type: 'number', value: Number(userLimit !== null && userLimit < cap ? userLimit : cap) }] };
@@ -177,7 +178,10 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
     throw new Error(`OurSQL: the ${write.kind.toUpperCase()} changed ${res.affectedRows} rows but ${rows.length} were read before it; something changed underneath, roll back and retry`);
   }
   return {
-    stmts: [sql],
+    // A WHERE that does not pin one row by its primary key picks rows by what they hold, and a
+    // peer may hold other rows than the origin did (txs it has not seen, another branch): what
+    // every peer replays is also limited to the rows the origin touched, which refs and undo describe.
+    stmts: [rows.length === 0 || namesWholeKey(ast.where, info) ? sql : toSql({ ...ast, where: keyedWhere(ast.where, info, rows.map(keyOf)) })],
     undo,
     refs: unique(rows.map((r) => rowRef(info.name, keyOf(r)))),
     affectedRows: res.affectedRows,
@@ -652,6 +656,52 @@ function rowsRead(info: TableInfo, { visible, extra }: ReturnType<typeof selectR
     return e >= 0 ? visible.length + e : visible.indexOf(c);
   });
   return res.rows.map((r) => index.map((i) => r[i]));
+}
+
+/**
+ * `(<where>) AND <keys>`: the statement's own WHERE, limited to the given keys. A key list the
+ * WHERE already ends with (the client's, or this form run again by client-signed step 2) is
+ * replaced, so the form is its own fixpoint.
+ */
+function keyedWhere(where: any, info: TableInfo, keys: SqlValue[][]): any {
+  const list = keyList(info, keys);
+  const rest = !where || isKeyListOn(where, info) ? null : where.type === 'binary_expr' && where.operator === 'AND' && isKeyListOn(where.right, info) ? where.left : where;
+  return rest ? { type: 'binary_expr', operator: 'AND', left: { ...rest, parentheses: true }, right: list } : list;
+}
+
+/** `pk IN (literals)` or `(a, b) IN ((literals), …)` over exactly the primary key's columns. */
+function isKeyListOn(n: any, info: TableInfo): boolean {
+  if (n?.type !== 'binary_expr' || n.operator !== 'IN' || n.parentheses || n.right?.type !== 'expr_list') return false;
+  const cols: any[] = n.left?.type === 'column_ref' ? [n.left] : n.left?.type === 'expr_list' ? n.left.value : [];
+  const literal = (x: any) => ['number', 'bigint', 'single_quote_string', 'hex_string', 'null'].includes(x?.type);
+  return cols.length === info.primaryKey.length &&
+    cols.every((c, i) => c?.type === 'column_ref' && columnName(c).toLowerCase() === info.primaryKey[i].toLowerCase()) &&
+    n.right.value.every((v: any) => (cols.length === 1 ? literal(v) : v?.type === 'expr_list' && v.value?.length === cols.length && v.value.every(literal)));
+}
+
+/** `pk IN (…)` or `(a, b) IN ((…), …)` over the given keys, as the parser would make it. */
+function keyList(info: TableInfo, keys: SqlValue[][]): any {
+  const col = (name: string) => ({ type: 'column_ref', table: null, column: name });
+  // integer keys as numbers (MySQL prints them as text)
+  const integer = info.primaryKey.map((k) => INTEGER_TYPES.has(findColumn(info, k)!.dataType));
+  const lit = (v: SqlValue, i: number) => literalNode(integer[i] && typeof v === 'string' && /^-?[0-9]+$/.test(v) ? v : sqlLiteral(v));
+  if (info.primaryKey.length === 1) {
+    return { type: 'binary_expr', operator: 'IN', left: col(info.primaryKey[0]), right: { type: 'expr_list', value: keys.map((k) => lit(k[0], 0)) } };
+  }
+  return {
+    type: 'binary_expr',
+    operator: 'IN',
+    left: { type: 'expr_list', value: info.primaryKey.map(col), parentheses: true },
+    right: { type: 'expr_list', value: keys.map((k) => ({ type: 'expr_list', value: k.map(lit), parentheses: true })) },
+  };
+}
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+
+/** The statement's ORDER BY with the primary key columns it lacks appended. */
+function totalOrder(orderby: any[] | null | undefined, info: TableInfo, alias: string | null): any[] {
+  const have = new Set((orderby ?? []).map((o: any) => columnName(o.expr).toLowerCase()).filter(Boolean));
+  const missing = info.primaryKey.filter((k) => !have.has(k.toLowerCase()));
+  return [...(orderby ?? []), ...missing.map((k) => ({ expr: { type: 'column_ref', table: alias, column: k }, type: 'ASC' }))];
 }
 
 function keyWhere(info: TableInfo, key: SqlValue[]): string {

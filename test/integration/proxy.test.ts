@@ -190,6 +190,8 @@ describe('MySQL proxy', () => {
     const der = createSign('sha256').update(hexToBytes(p2.StringToSign)).sign(privateKey).toString('hex');
     await c.query(`${sql2} /* DATA:${p2.Transaction}; SIGN:${der}; */`);
     assert.equal(poolTxs().at(-1)!.id, p2.TxID);
+    // what peers replay is the client's WHERE limited to the row it touched
+    assert.match((poolTxs().at(-1)!.body as any).sql.stmts[0], /^UPDATE `people` SET `age` = 8 WHERE \(`name` = 'signed'\) AND `id` IN \(\d+\)$/);
     assert.equal(addressOf(opensslPub).startsWith('1'), true);
     // Stale: the body no longer matches the rows (another update moved the row's base).
     const p3 = await step1("UPDATE people SET age = 9 WHERE name = 'signed'");

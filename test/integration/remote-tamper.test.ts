@@ -92,6 +92,7 @@ describe('oursql-remote and a tampering node', () => {
     await rpc('mine');
     await rpc('sql', { sql: 'CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(50))' });
     await rpc('sql', { sql: 'CREATE TABLE accounts (id INT PRIMARY KEY)' });
+    await rpc('sql', { sql: "INSERT INTO notes (body) VALUES ('h1'), ('h2'), ('other')" });
     await rpc('mine');
   });
 
@@ -134,6 +135,11 @@ describe('oursql-remote and a tampering node', () => {
     await refused(onPrepare((b) => ({ ...b, sql: { ...b.sql!, undo: ['DROP TABLE `accounts`'] } })), insert, /undo touches something else/);
     await refused(onPrepare((b) => ({ ...b, sql: { ...b.sql!, refs: ['accounts:1'], base: { 'accounts:1': null } } })), insert, /not of table notes/);
     await refused(onPrepare((b) => ({ ...b, from: otherKey })), insert, /not by this key/);
+    // The node limits a WHERE to the keys it touched: it may not swap the WHERE for keys of its choice.
+    const update = ['sql', "UPDATE notes SET body = 'seen' WHERE body LIKE 'h%'"];
+    const keysOnly = (b: TransferBody) => ({ ...b, sql: { ...b.sql!, stmts: [stmt(b).replace(/WHERE .*/, 'WHERE `id` IN (1, 2, 3)')] } });
+    await refused(onPrepare(keysOnly), update, /statement is not the one asked for/);
+    await refused(onPrepare((b) => ({ ...b, sql: { ...b.sql!, stmts: [stmt(b).replace(') AND `id` IN (1, 2)', ') OR `id` IN (1, 2, 3)')] } })), update, /statement is not the one asked for/);
     // Coins moved by an update that costs nothing under the pinned config.
     const [coin] = await rpc('listunspent', [remote.address]);
     await refused(onPrepare((b) => ({ ...b, in: [{ tx: coin.txid, n: coin.n }], out: [{ to: attacker, amount: String(Math.round(Number(coin.amount) * 1e8)) }] })), insert, /pays 5 coins to/);

@@ -493,11 +493,11 @@ test('UPDATE/DELETE … ORDER BY … LIMIT: the rows MySQL picks, the order made
   const rows = async () => (await d.exec.query('SELECT id, prio, rank_no FROM q ORDER BY id')).rows;
   // ties on prio (2 and 5 at 9): the primary key decides, on every node
   const up = await apply(d, 'UPDATE q SET prio = 0 ORDER BY prio DESC LIMIT 1');
-  assert.deepEqual(up.stmts, ['UPDATE `q` SET `prio` = 0 ORDER BY `prio` DESC, `id` ASC LIMIT 1']);
+  assert.deepEqual(up.stmts, ['UPDATE `q` SET `prio` = 0 WHERE `id` IN (2) ORDER BY `prio` DESC, `id` ASC LIMIT 1']);
   assert.deepEqual(up.refs, ['q:2']);
   assert.equal(up.affectedRows, 1);
   const del = await apply(d, 'delete from q where prio = 5 order by rank_no desc limit 1');
-  assert.deepEqual(del.stmts, ['DELETE FROM `q` WHERE `prio` = 5 ORDER BY `rank_no` DESC, `id` ASC LIMIT 1']);
+  assert.deepEqual(del.stmts, ['DELETE FROM `q` WHERE (`prio` = 5) AND `id` IN (3) ORDER BY `rank_no` DESC, `id` ASC LIMIT 1']);
   assert.deepEqual(del.refs, ['q:3']);
   assert.deepEqual(await rows(), [['1', '5', '1'], ['2', '0', '2'], ['4', '1', '4'], ['5', '9', '5']]);
   // a limit above the rows there are: every matching row, refs and undo for each
@@ -516,6 +516,57 @@ test('UPDATE/DELETE … ORDER BY … LIMIT: the rows MySQL picks, the order made
     assert.deepEqual(classifier.action(out.stmts[0]), { op: out === del ? 'delete' : 'update', table: 'q' });
   }
 });
+
+test('a WHERE that does not pin one row by key is limited to the keys it touched: a peer holding other rows changes the same ones, and undo restores it exactly', async () => {
+  const setup = [
+    'CREATE TABLE s (id INT PRIMARY KEY, v INT NOT NULL, KEY bv (v))',
+    'INSERT INTO s VALUES (1, 70), (2, 40), (3, 10), (4, 45), (5, 90)',
+    "CREATE TABLE c (a INT, b VARCHAR(10), v INT NOT NULL, PRIMARY KEY (a, b))",
+    "INSERT INTO c VALUES (1, 'x', 5), (1, 'it''s', 6), (2, 'x', 70), (3, 'y', 8)",
+  ];
+  const origin = await database('keyed_o', setup);
+  const peer = await database('keyed_p', setup);
+  // the peer saw a tx the origin has not: row 1 now matches the origin's WHERE there
+  await peer.exec.query('UPDATE s SET v = 20 WHERE id = 1');
+  await peer.exec.query("UPDATE c SET v = 1 WHERE a = 2 AND b = 'x'");
+  const cases: [string, string][] = [
+    ['UPDATE s SET v = v + 100 WHERE v < 50 ORDER BY id LIMIT 2', 'UPDATE `s` SET `v` = `v` + 100 WHERE (`v` < 50) AND `id` IN (2, 3) ORDER BY `id` ASC LIMIT 2'],
+    ['DELETE FROM s WHERE v < 50', 'DELETE FROM `s` WHERE (`v` < 50) AND `id` IN (4)'],
+    ['UPDATE s SET v = v + 1 WHERE id IN (5, 99) OR v > 200', 'UPDATE `s` SET `v` = `v` + 1 WHERE (`id` IN (5, 99) OR `v` > 200) AND `id` IN (5)'],
+    ['UPDATE s SET v = v - 1 WHERE id IN (99, 5, 98)', 'UPDATE `s` SET `v` = `v` - 1 WHERE `id` IN (5)'],
+    ['UPDATE c SET v = v * 2 WHERE v < 10', "UPDATE `c` SET `v` = `v` * 2 WHERE (`v` < 10) AND (`a`, `b`) IN ((1, 'it\\'s'), (1, 'x'), (3, 'y'))"],
+  ];
+  for (const [client, keyed] of cases) {
+    const before = await snapshots(peer.exec, ['s', 'c']);
+    const out = await apply(origin, client);
+    assert.deepEqual(out.stmts, [keyed], client);
+    assert.ok(bodyMatchesSql(out.stmts[0], client), `step 2 match: ${client}`);
+    // the keyed statement, run again (step 2 runs the body's), is its own replicated form
+    const again = await inTxn(origin.exec, async () => {
+      await origin.exec.query('SAVEPOINT s2');
+      await runAll(origin.exec, out.undo);
+      const o = await executeWrite(origin.exec, w(out.stmts[0]), origin.schema);
+      await origin.exec.query('ROLLBACK TO SAVEPOINT s2');
+      return o;
+    });
+    assert.deepEqual([again.stmts, again.undo, again.refs], [out.stmts, out.undo, out.refs], client);
+    // the peer replays it: exactly the rows in refs change, and undo gives the peer's table back
+    const replayed = await inTxn(peer.exec, () => peer.exec.query(out.stmts[0]));
+    assert.equal(replayed.affectedRows, out.refs.length, client);
+    await runUndo(peer, out);
+    assert.deepEqual(await snapshots(peer.exec, ['s', 'c']), before, client);
+    await inTxn(peer.exec, () => peer.exec.query(out.stmts[0]));
+  }
+  // a WHERE naming the whole key stays as the client wrote it
+  const byKey = await apply(origin, "UPDATE c SET v = 0 WHERE a = 3 AND b = 'y' AND v > 0");
+  assert.deepEqual(byKey.stmts, ["UPDATE `c` SET `v` = 0 WHERE `a` = 3 AND `b` = 'y' AND `v` > 0"]);
+  // rows outside the origin's refs kept the peer's own values
+  assert.deepEqual((await peer.exec.query('SELECT id, v FROM s ORDER BY id')).rows, [['1', '20'], ['2', '140'], ['3', '110'], ['5', '90']]);
+});
+
+async function runAll(exec: SqlExecutor, sqls: string[]): Promise<void> {
+  for (const q of sqls) await exec.query(q);
+}
 
 test('a definition cached before another connection\'s ALTER is read again (undo keeps every column)', async () => {
   const d = await database('stale', ['CREATE TABLE st (id INT PRIMARY KEY, a INT)', 'INSERT INTO st VALUES (1, 1), (2, 2)']);

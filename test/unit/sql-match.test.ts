@@ -87,3 +87,30 @@ test('(d) UPDATE/DELETE … ORDER BY … LIMIT: the body may add the primary key
   no('DELETE FROM `q` ORDER BY `id` ASC LIMIT 1', 'DELETE FROM q LIMIT 1');
   no('DELETE FROM `q` ORDER BY `r` ASC LIMIT 1', 'DELETE FROM q ORDER BY r');
 });
+
+test('(e) UPDATE/DELETE: the body may limit the client\'s WHERE to a list of keys, never widen it', () => {
+  yes('UPDATE `s` SET `v` = `v` + 1 WHERE (`v` < 50) AND `id` IN (2, 3) ORDER BY `id` ASC LIMIT 2', 'UPDATE s SET v = v + 1 WHERE v < 50 ORDER BY id LIMIT 2');
+  yes('DELETE FROM `s` WHERE (`v` BETWEEN 40 AND 49) AND `id` IN (4)', 'DELETE FROM s WHERE v BETWEEN 40 AND 49');
+  yes("UPDATE `c` SET `v` = 0 WHERE (`a`, `b`) IN ((1, 'x'), (3, 'y'))", 'UPDATE c SET v = 0');
+  yes("UPDATE `t` SET `at` = '2026-12-07 21:00:00' WHERE (`at` < '2026-12-07 21:00:00') AND `id` IN ('k')", 'UPDATE t SET at = NOW() WHERE at < NOW()');
+  yes('UPDATE `s` SET `v` = 1 WHERE (`a` = 1 OR `b` = 2) AND `id` IN (7)', 'UPDATE s SET v = 1 WHERE a = 1 OR b = 2');
+  // a key list of the client's own may lose keys (rows that did not match), gain none
+  yes('UPDATE `s` SET `v` = 1 WHERE `id` IN (2, 3)', 'UPDATE s SET v = 1 WHERE id IN (1, 2, 3)');
+  yes('UPDATE `s` SET `v` = 1 WHERE (`v` < 50) AND `id` IN (3)', 'UPDATE s SET v = 1 WHERE v < 50 AND id IN (2, 3)');
+  no('UPDATE `s` SET `v` = 1 WHERE `id` IN (2, 9)', 'UPDATE s SET v = 1 WHERE id IN (1, 2, 3)');
+  no('UPDATE `s` SET `v` = 1 WHERE (`v` < 50) AND `id` IN (9)', 'UPDATE s SET v = 1 WHERE v < 50 AND id IN (2, 3)');
+  no('UPDATE `s` SET `v` = 1 WHERE (`v` < 60) AND `id` IN (3)', 'UPDATE s SET v = 1 WHERE v < 50 AND id IN (2, 3)');
+  // the client's WHERE must stay: a body of keys alone would touch rows the client did not ask for
+  no('UPDATE `s` SET `v` = `v` + 1 WHERE `id` IN (2, 3)', 'UPDATE s SET v = v + 1 WHERE v < 50');
+  no('UPDATE `s` SET `v` = 1 WHERE (`v` < 60) AND `id` IN (2)', 'UPDATE s SET v = 1 WHERE v < 50');
+  no('UPDATE `s` SET `v` = 1 WHERE (`v` < 50) OR `id` IN (2)', 'UPDATE s SET v = 1 WHERE v < 50');
+  // the rest of the statement must still be the client's
+  no('UPDATE `s` SET `v` = `v` + 2 WHERE (`v` < 50) AND `id` IN (2, 3)', 'UPDATE s SET v = v + 1 WHERE v < 50');
+  no('UPDATE `s` SET `v` = `v` + 1 WHERE (`v` < 50) AND `id` IN (2, 3) LIMIT 2', 'UPDATE s SET v = v + 1 WHERE v < 50 ORDER BY id LIMIT 2');
+  no('DELETE FROM `u` WHERE (`v` < 50) AND `id` IN (4)', 'DELETE FROM s WHERE v < 50');
+  // not a list of keys
+  no('UPDATE `s` SET `v` = 1 WHERE (`v` < 50) AND `id` IN (SELECT `id` FROM `s`)', 'UPDATE s SET v = 1 WHERE v < 50');
+  no('UPDATE `s` SET `v` = 1 WHERE (`v` < 50) AND `id` IN (`v`)', 'UPDATE s SET v = 1 WHERE v < 50');
+  no("UPDATE `c` SET `v` = 0 WHERE (`a`, `b`) IN ((1, 'x'), (3))", 'UPDATE c SET v = 0');
+  no('UPDATE `s` SET `v` = 1 WHERE (`v` < 50) AND `id` NOT IN (2)', 'UPDATE s SET v = 1 WHERE v < 50');
+});
