@@ -1279,17 +1279,12 @@ export class Chain extends EventEmitter {
       if (d) h.digest = d;
     }
     newPool.rebase(this.state);
-    // Proxy writes that committed or rolled back while this block was applied settled on the old pool.
-    // One signed meanwhile (on the signing thread) was replaced in the old pool: keep the signed tx.
-    for (const e of newPool.list()) {
-      if (!e.inflight) continue;
-      const before = this.pool.get(e.tx.id);
-      if (!before) {
-        newPool.remove(e.tx.id, (tx, p) => p.check(tx, this.config, this.txContext(this.height + 1, this.now())));
-        continue;
-      }
-      e.tx = before.tx;
-      if (!before.inflight) e.inflight = false;
+    // Proxy writes that committed, rolled back or were signed (on the signing thread) while this
+    // block was applied settled on the old pool. Signatures were checked on entry, and one in
+    // flight may not have its own yet: only what a rolled-back write changed is checked again.
+    const ctx = { ...this.txContext(this.height + 1, this.now()), signatureKnownGood: () => true };
+    for (const d of newPool.carryInflight(this.pool, (tx, p) => p.check(tx, this.config, ctx))) {
+      this.log(`pool: ${d.tx.id} depended on a write that rolled back while a block connected, and is dropped`);
     }
     this.pool = newPool;
     this.wakeDrain();

@@ -129,6 +129,28 @@ export class TxPool {
     return dropped;
   }
 
+  /**
+   * This pool was rebuilt (a block, a fork switch) from entries that were in flight when the
+   * rebuild began; `live` is the pool their writes settled on meanwhile. Each such entry becomes
+   * what `live` holds now: signed, committed, or gone with what built on it (its write rolled
+   * back). Returns the entries dropped with them.
+   */
+  carryInflight(live: TxPool, recheck: (tx: Tx, pool: TxPool) => TxCheck): PoolEntry[] {
+    const gone = new Set<string>();
+    for (const e of this.entries.values()) {
+      if (!e.inflight) continue;
+      const now = live.get(e.tx.id);
+      if (!now) {
+        gone.add(e.tx.id);
+        continue;
+      }
+      e.tx = now.tx;
+      e.inflight = now.inflight;
+    }
+    // after every entry is settled: removeAll re-adds the others as new entries, with their flags
+    return gone.size ? this.removeAll(gone, recheck).filter((e) => !gone.has(e.tx.id)) : [];
+  }
+
   /** Net effect of pending txs on an address: received minus spent (may be negative). */
   pendingOf(address: string): bigint {
     let net = 0n;

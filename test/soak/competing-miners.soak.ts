@@ -16,6 +16,30 @@ const SECONDS = Number(process.env.COMPETING_SECONDS ?? 10);
 const cluster = new Cluster();
 after(() => cluster.close());
 
+/** For the first pool txs each node holds: each ref's base, and what every node's chain says is the latest tx on it. */
+async function stuck(): Promise<string> {
+  const short = (id: string | null) => (id ? id.slice(0, 10) : 'null');
+  const out: string[] = [];
+  for (const n of cluster.nodes) {
+    const chain = n.node.chain as any;
+    const miner = n.node.miner as any;
+    const lock = await Promise.race([chain.lock.run(async () => 'free'), new Promise((r) => setTimeout(() => r('HELD for 2 s'), 2000))]);
+    const t = n.node.chain.blockTemplate('1BitcoinEaterAddressDontSendf59kuE');
+    out.push(`${n.addr}: lock ${lock}; in flight: ${chain.inflightWrites.size} writes, ${n.node.chain.pool.inflightCount()} pool entries; ` +
+      `miner running ${miner.running} busy ${miner.busy} again ${miner.again} current ${miner.current !== undefined}; template ${'wait' in t ? t.wait : `${t.txs.length} txs`}`);
+    for (const tx of n.node.chain.pool.txs().slice(0, 2)) {
+      const sql = (tx.body as any).sql;
+      if (!sql) continue;
+      out.push(`${n.addr} pool tx ${short(tx.id)}: ${sql.stmts[0].slice(0, 80)}`);
+      for (const [ref, base] of Object.entries(sql.base ?? {}) as [string, string | null][]) {
+        const views = cluster.nodes.map((m) => `${m.addr.split(':')[1]}=${short(m.node.chain.state.latestOnRef(ref))}${base && m.node.chain.state.hasTx(base) ? '' : '(base not in chain)'}`);
+        out.push(`  ${ref} base ${short(base)}; latest: ${views.join(' ')}`);
+      }
+    }
+  }
+  return out.join('\n');
+}
+
 test('three miners racing under writes on shared rows: one chain, the same rows, each acknowledged update once', async () => {
   const a = await cluster.seed();
   const b = await cluster.join(a);
@@ -63,9 +87,13 @@ test('three miners racing under writes on shared rows: one chain, the same rows,
   // one miner from here: every pool drains into its blocks, and every node's dropped writes are re-based
   b.node.miner!.stop();
   c.node.miner!.stop();
-  await until('one tip, empty pools, no re-base pending', () =>
-    new Set(cluster.nodes.map((n) => n.node.chain.tip.hash)).size === 1 &&
-    cluster.nodes.every((n) => n.node.chain.pool.size === 0 && n.node.rebasesPending === 0), 90_000, () => cluster.report(5));
+  try {
+    await until('one tip, empty pools, no re-base pending', () =>
+      new Set(cluster.nodes.map((n) => n.node.chain.tip.hash)).size === 1 &&
+      cluster.nodes.every((n) => n.node.chain.pool.size === 0 && n.node.rebasesPending === 0), 90_000, () => cluster.report(5));
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${await stuck()}`);
+  }
   a.node.miner!.stop();
 
   for (const table of ['shared', 'counts', 'events']) {
