@@ -99,6 +99,15 @@ export function blockWork(bits: number): bigint {
   return 1n << BigInt(bits);
 }
 
+/**
+ * Fork choice: the tip with more cumulative work; at equal work the lower block hash. (SPEC 3 keeps
+ * the first seen on a tie, which leaves nodes that saw two equal tips in different orders apart
+ * until a next block, and a quiet chain may have none: docs/consensus.md.)
+ */
+export function beats(a: { work: bigint; hash: string }, b: { work: bigint; hash: string }): boolean {
+  return a.work > b.work || (a.work === b.work && a.hash < b.hash);
+}
+
 export function checkHeaderShape(h: unknown): asserts h is BlockHeader {
   const bad = (why: string): never => fail('bad-block', `malformed block header: ${why}`);
   if (!isObject(h) || !onlyKeys(h, ['v', 'height', 'prev', 'merkle', 'time', 'bits', 'nonce'])) bad('unexpected keys');

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import {
-  isUnmanagedTable, bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, checkTxTime, ConsensusError,
+  beats, isUnmanagedTable, bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, checkTxTime, ConsensusError,
   hasEnoughTxs, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, templateTxs,
   minTxForHeight, sqlOf, unitsToCoins, type Block, type BlockHeader, type ConsensusConfig, type SqlAction,
   type Tx, type Verifier,
@@ -821,7 +821,7 @@ export class Chain extends EventEmitter {
   }
 
   /**
-   * Stores a block and switches to it when its branch has the most work (ties keep the first seen).
+   * Stores a block and switches to it when its branch has the most work (ties: the lower hash, see `beats`).
    * Throws ConsensusError for an invalid block; nothing changes then.
    */
   async addBlock(block: Block): Promise<AddBlockResult> {
@@ -840,7 +840,7 @@ export class Chain extends EventEmitter {
 
       const work = parent.work + blockWork(block.header.bits);
       const stored: StoredHeader = { hash: block.hash, header: block.header, txids: block.txs.map((t) => t.id), work, status: BlockStatus.Stored, seq: 0 };
-      if (work <= this.tip.work) {
+      if (!beats({ work, hash: block.hash }, this.tip)) {
         stored.seq = await this.saveAside(block, work);
         this.headers.set(block.hash, stored);
         return 'side';
@@ -942,11 +942,11 @@ export class Chain extends EventEmitter {
     this.retryTimer.unref();
   }
 
-  /** Switches to the stored, not invalid block with the most work, if it has more than the tip. */
+  /** Switches to the stored, not invalid block that beats the tip most (more work; at equal work, a lower hash). */
   private async connectBest(): Promise<void> {
     let best: StoredHeader | undefined;
     for (const h of this.headers.values()) {
-      if (h.work > (best ?? this.tip).work && this.validBranch(h)) best = h;
+      if (beats(h, best ?? this.tip) && this.validBranch(h)) best = h;
     }
     if (!best) return;
     const block = await this.store.getBlock(best);

@@ -1,6 +1,6 @@
 /**
  * The node's peers: who they are (config, consensus `InitNodesAddreses`, `--peer`, the stored
- * list, peer exchange), saying hello, catching up with the one that has more work, relaying txs
+ * list, peer exchange), saying hello, catching up with the one whose tip beats ours, relaying txs
  * and blocks, pulling what a node behind NAT cannot be told, and scoring misbehaviour.
  *
  * Every peer is polled on its own schedule: an unreachable one waits with exponential backoff and
@@ -8,7 +8,7 @@
  * a while) at 100.
  */
 import { randomBytes } from 'node:crypto';
-import { blockFromParts, blockToWire, ConsensusError, txFromWire, txToWire, type Block, type Tx } from '../../consensus/index.ts';
+import { beats, blockFromParts, blockToWire, ConsensusError, txFromWire, txToWire, type Block, type Tx } from '../../consensus/index.ts';
 import type { Chain } from '../chain/engine.ts';
 import { askPeer, PeerRequestError } from './client.ts';
 import { MAX_HELLO_DIGESTS, PROTOCOL_VERSION, type CompactBlock, type Hello, type Request } from './protocol.ts';
@@ -305,7 +305,9 @@ export class PeerManager implements PeerEvents {
     // One block ahead while a new block is being fetched (compact): that fetch brings this node there,
     // so the whole block is not downloaded a second time; the next visit checks again.
     const fetchingIt = this.fetching.size > 0 && h.height <= this.chain.height + 1;
-    if (BigInt(h.work) > this.chain.tip.work && !fetchingIt) {
+    // (a peer that does not say its tip: only more work)
+    const ahead = h.tip === undefined ? BigInt(h.work) > this.chain.tip.work : beats({ work: BigInt(h.work), hash: h.tip }, this.chain.tip);
+    if (ahead && !fetchingIt) {
       const added = await syncFrom(this.chain, p.addr, {
         peerHeight: h.height, timeoutMs: this.opts.timeoutMs, onProgress: (pr) => this.opts.onSyncProgress?.(p.addr, pr),
       });
@@ -337,7 +339,7 @@ export class PeerManager implements PeerEvents {
   hello(): Omit<Hello, 'type'> {
     return {
       version: PROTOCOL_VERSION, genesis: this.chain.genesis, consensus: this.chain.config.hash, height: this.chain.height,
-      work: this.chain.tip.work.toString(), listen: this.opts.listen, nonce: this.nonce,
+      work: this.chain.tip.work.toString(), tip: this.chain.tip.hash, listen: this.opts.listen, nonce: this.nonce,
       digests: this.recentDigests(),
     };
   }

@@ -35,6 +35,8 @@ const hello = z.object({
   consensus: hash,
   height: z.number().int().min(0),
   work,
+  /** The sender's tip: at equal work the lower hash wins, so a peer on another tip of equal work syncs too. */
+  tip: hash.optional(),
   /** Where the sender accepts peers (null: it is not reachable, e.g. behind NAT). */
   listen: peerAddr.nullable(),
   /** Random per node: a node that reaches itself drops the connection. */

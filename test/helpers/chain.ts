@@ -57,6 +57,14 @@ export async function openSqlTestChain(minter: TestKey, opts: Partial<ChainOptio
   };
 }
 
+/** A block on `parentHash` whose hash is above `rival`'s: at equal work it stays aside (the lower hash wins). */
+export function mineAbove(chain: Chain, parentHash: string, txs: Tx[], minter: string, rival: Block): Block {
+  for (let k = 0; ; k++) {
+    const b = mineOn(chain, parentHash, txs, minter, Math.max(rival.header.time, chain.headers.get(parentHash)!.header.time + 1) + k);
+    if (b.hash > rival.hash) return b;
+  }
+}
+
 /** Mines a block on `parentHash` holding `txs` (tests build side branches with it). */
 export function mineOn(chain: Chain, parentHash: string, txs: Tx[], minter: string, time?: number): Block {
   const parent = chain.headers.get(parentHash)!;

@@ -8,7 +8,7 @@ import { blockFromWire, blockToWire, coinsToUnits, hasValidSignature, signTx, ty
 import { Miner } from '../../server/chain/miner.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
 import type { RowDataPacket } from 'mysql2/promise';
-import { mineOn, newKey, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
+import { mineAbove, mineOn, newKey, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 
 const minter = newKey();
@@ -99,7 +99,7 @@ test('a block made of pooled txs leaves their bodies in the pool for a moment: r
     assert.ok('block' in second);
     assert.deepEqual(await where(tx2.id), { pool: 1, txs: 0 });
     // a side block with a forged copy of it: stored after the body moved, so the row keeps the real signature
-    const side = mineOn(reopened, second.block.header.prev, [forge(tx2)], attacker.address);
+    const side = mineAbove(reopened, second.block.header.prev, [forge(tx2)], attacker.address, second.block);
     assert.equal(await reopened.addBlock(side), 'side');
     assert.deepEqual(await where(tx2.id), { pool: 0, txs: 1 });
     assert.equal((await reopened.getBlock(second.block.hash))!.txs[1].sig, tx2.sig);
@@ -152,10 +152,11 @@ test('a forged copy stored first does not make a valid side branch invalid when 
   const x = await transfer(t.chain, minter, alice.address, '2');
   const z = await transfer(t.chain, alice, bob.address, '0.5');
   await t.chain.submitTx(await transfer(t.chain, minter, bob.address, '0.1'));
-  assert.ok('block' in (await miner.mineOnce()));
+  const mined = await miner.mineOnce();
+  assert.ok('block' in mined);
 
-  assert.equal(await t.chain.addBlock(mineOn(t.chain, h1, [forge(x)], attacker.address)), 'side');
-  const real = mineOn(t.chain, h1, [x], minter.address);
+  assert.equal(await t.chain.addBlock(mineAbove(t.chain, h1, [forge(x)], attacker.address, mined.block)), 'side');
+  const real = mineAbove(t.chain, h1, [x], minter.address, mined.block);
   assert.equal(await t.chain.addBlock(real), 'side');
   const next = mineOn(t.chain, real.hash, [z], minter.address);
   assert.equal(await t.chain.addBlock(next), 'connected');
@@ -201,7 +202,7 @@ test('a block of pooled txs asks MySQL for stored copies of their bodies only wh
 
   // a side block holding a forged copy of the next tx: its body is in txs now
   const tx2 = await transfer(t.chain, minter, bob.address, '0.5');
-  assert.equal(await t.chain.addBlock(mineOn(t.chain, first.block.header.prev, [forge(tx2)], attacker.address)), 'side');
+  assert.equal(await t.chain.addBlock(mineAbove(t.chain, first.block.header.prev, [forge(tx2)], attacker.address, first.block)), 'side');
   await t.chain.submitTx(tx2);
   const second = await miner.mineOnce();
   assert.ok('block' in second);

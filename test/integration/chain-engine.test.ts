@@ -6,7 +6,7 @@ import { buildTransfer } from '../../server/chain/send.ts';
 import { Miner } from '../../server/chain/miner.ts';
 import type { Chain } from '../../server/chain/engine.ts';
 import { BlockStatus } from '../../server/chain/store.ts';
-import { mineOn, newKey, openSqlTestChain, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
+import { mineAbove, mineOn, newKey, openSqlTestChain, openTestChain, testConfig, type TestKey } from '../helpers/chain.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 import { loadPrimaryKeys, stateDigest } from '../../server/sql/digest.ts';
 import { mysql2Executor } from '../../server/sql/mysql-executor.ts';
@@ -163,8 +163,8 @@ describe('fork choice on MariaDB', () => {
       minter.priv,
     );
     // That tx conflicts with toCarol (same genesis output), so it can't sit in our pool: give it to branch B directly.
-    const b1 = mineOn(chain, g, [fromGenesis], other.address, a1.header.time);
-    assert.equal(await chain.addBlock(b1), 'side', 'equal work keeps the first seen');
+    const b1 = mineAbove(chain, g, [fromGenesis], other.address, a1);
+    assert.equal(await chain.addBlock(b1), 'side', 'equal work and a higher hash: stays aside');
     assert.equal(chain.tip.hash, a1.hash);
 
     const b1coinbase = b1.txs[0];
@@ -191,7 +191,7 @@ describe('fork choice on MariaDB', () => {
     const change = (n: number, from: Tx) =>
       signTx({ v: 1, chain: chain.genesis, time: Date.now(), from: minter.pub, in: [{ tx: from.id, n }], out: [{ to: minter.address, amount: from.body.out[n].amount }] }, minter.priv);
     const c1 = change(1, toCarol);
-    const a2 = mineOn(chain, a1.hash, [c1], minter.address);
+    const a2 = mineAbove(chain, a1.hash, [c1], minter.address, b2);
     assert.equal(await chain.addBlock(a2), 'side');
     const a3 = mineOn(chain, a2.hash, [change(0, c1)], minter.address);
     assert.equal(await chain.addBlock(a3), 'connected');
@@ -205,6 +205,27 @@ describe('fork choice on MariaDB', () => {
     assert.deepEqual(again.active, chain.active);
   });
 
+  test('equal work: the lower block hash wins, in whichever order the two blocks come', async () => {
+    const tops: string[] = [];
+    for (const order of ['lower first', 'higher first'] as const) {
+      const base = t.chain.tip.hash;
+      const pay = (key: ReturnType<typeof newKey>) => async () =>
+        signTx(await buildTransfer(t.chain, minter.pub, key.address, coins('1')), minter.priv);
+      const x = mineOn(t.chain, base, [await pay(carol)()], minter.address);
+      let y = mineOn(t.chain, base, [await pay(other)()], other.address, x.header.time);
+      for (let k = 1; y.hash === x.hash; k++) y = mineOn(t.chain, base, [await pay(other)()], other.address, x.header.time + k);
+      const [lower, higher] = x.hash < y.hash ? [x, y] : [y, x];
+      const first = order === 'lower first' ? lower : higher;
+      const second = first === lower ? higher : lower;
+      assert.equal(await t.chain.addBlock(first), 'connected', order);
+      assert.equal(await t.chain.addBlock(second), second === lower ? 'connected' : 'side', order);
+      assert.equal(t.chain.tip.hash, lower.hash, `${order}: the lower hash is the tip`);
+      tops.push(lower.hash);
+    }
+    const reopened = await t.reopen();
+    assert.equal(reopened.tip.hash, tops[1], 'and stays the tip after a restart');
+  });
+
   test('a dropped block\'s tx that is still valid goes back to the pool', async () => {
     const chain = t.chain;
     const tip = chain.tip.hash;
@@ -215,7 +236,7 @@ describe('fork choice on MariaDB', () => {
     const spendCb = (cb: Tx, key: TestKey) =>
       signTx({ v: 1, chain: chain.genesis, time: Date.now(), from: key.pub, in: [{ tx: cb.id, n: 0 }], out: [{ to: key.address, amount: cb.body.out[0].amount }] }, key.priv);
     const a3cb = (await chain.getBlock(tip))!.txs[0];
-    const y1 = mineOn(chain, tip, [spendCb(a3cb, minter)], other.address);
+    const y1 = mineAbove(chain, tip, [spendCb(a3cb, minter)], other.address, x1);
     assert.equal(await chain.addBlock(y1), 'side');
     const y2 = mineOn(chain, y1.hash, [spendCb(y1.txs[0], other)], other.address);
     assert.equal(await chain.addBlock(y2), 'connected');

@@ -8,7 +8,7 @@ import { coinsToUnits, signTx, type Block, type Tx } from '../../consensus/index
 import type { Chain } from '../../server/chain/engine.ts';
 import { confirmedTxsOf } from '../../server/chain/queries.ts';
 import { buildTransfer } from '../../server/chain/send.ts';
-import { mineOn, newKey, openSqlTestChain, type openTestChain } from '../helpers/chain.ts';
+import { mineAbove, mineOn, newKey, openSqlTestChain, type openTestChain } from '../helpers/chain.ts';
 import { rootConnection } from '../helpers/mysql.ts';
 
 describe('index backlog on MariaDB', () => {
@@ -130,7 +130,7 @@ describe('index backlog on MariaDB', () => {
     latest.delete('t:4');
     const s1 = mineOn(reopened, fork, [write(reopened, 5, 'five')], minter.address, b3.header.time + 1);
     assert.equal(await reopened.addBlock(s1), 'side');
-    const s2 = mineOn(reopened, s1.hash, [write(reopened, 6, 'six')], minter.address);
+    const s2 = mineAbove(reopened, s1.hash, [write(reopened, 6, 'six')], minter.address, b4);
     assert.equal(await reopened.addBlock(s2), 'side');
     const s3 = mineOn(reopened, s2.hash, [write(reopened, 7, 'seven')], minter.address);
     assert.equal(await reopened.addBlock(s3), 'connected');
@@ -196,7 +196,7 @@ describe('index backlog on MariaDB', () => {
       assert.equal(await c.addBlock(b7), 'connected');
       await writeWaits(b7.hash);
       latest.delete('t:10');
-      const s1 = mineOn(c, fork, [write(c, 11, 'eleven')], minter.address, b7.header.time + 1);
+      const s1 = mineAbove(c, fork, [write(c, 11, 'eleven')], minter.address, b7);
       assert.equal(await c.addBlock(s1), 'side');
       s2 = mineOn(c, s1.hash, [write(c, 12, 'twelve')], minter.address);
       // more work than b7's branch: the switch waits for the write in flight, then writes itself

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  addressOf, bitsForHeight, blockFromWire, blockHash, blockToWire, blockWork, checkBlockShape, checkCoinbase, checkHeader,
+  addressOf, beats, bitsForHeight, blockFromWire, blockHash, blockToWire, blockWork, checkBlockShape, checkCoinbase, checkHeader,
   checkHeaderShape, genesisTemplate, hasEnoughTxs, isGenesisOf, leadingZeroBits, makeBlock, makeCoinbase, makeTx, meetsTarget,
   medianTime, merkleProof, merkleRoot, mineSync, minTxForHeight, parseConsensusConfig, publicKeyOf, signTx, verifyMerkleProof,
   templateTxs, ZERO_HASH, type Block, type BlockHeader, type Tx,
@@ -399,4 +399,13 @@ test('the txs of a template are frozen with their merkle root; makeBlock of them
   assert.equal(fromTemplate.header.merkle, t.merkle);
   assert.deepEqual(fromTemplate, fromCopy);
   assert.equal(fromTemplate.hash, fromCopy.hash);
+});
+
+test('fork choice: more work wins; at equal work the lower hash; a tip never beats itself', () => {
+  const tip = (work: bigint, hash: string) => ({ work, hash });
+  assert.equal(beats(tip(3n, 'ff'.repeat(32)), tip(2n, '00'.repeat(32))), true);
+  assert.equal(beats(tip(2n, '00'.repeat(32)), tip(3n, 'ff'.repeat(32))), false);
+  assert.equal(beats(tip(2n, '0a'.repeat(32)), tip(2n, '0b'.repeat(32))), true);
+  assert.equal(beats(tip(2n, '0b'.repeat(32)), tip(2n, '0a'.repeat(32))), false);
+  assert.equal(beats(tip(2n, '0a'.repeat(32)), tip(2n, '0a'.repeat(32))), false);
 });
