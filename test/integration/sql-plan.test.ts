@@ -523,6 +523,8 @@ test('a WHERE that does not pin one row by key is limited to the keys it touched
     'INSERT INTO s VALUES (1, 70), (2, 40), (3, 10), (4, 45), (5, 90)',
     "CREATE TABLE c (a INT, b VARCHAR(10), v INT NOT NULL, PRIMARY KEY (a, b))",
     "INSERT INTO c VALUES (1, 'x', 5), (1, 'it''s', 6), (2, 'x', 70), (3, 'y', 8)",
+    'CREATE TABLE w (`order` DATETIME(3), bin VARBINARY(4), v INT NOT NULL, PRIMARY KEY (`order`, bin))',
+    "INSERT INTO w VALUES ('2026-01-01 10:00:00.125', X'00ff', 1), ('2026-01-02 00:00:00', X'', 2), ('2026-01-03 00:00:00', X'27', 90)",
   ];
   const origin = await database('keyed_o', setup);
   const peer = await database('keyed_p', setup);
@@ -534,10 +536,13 @@ test('a WHERE that does not pin one row by key is limited to the keys it touched
     ['DELETE FROM s WHERE v < 50', 'DELETE FROM `s` WHERE (`v` < 50) AND `id` IN (4)'],
     ['UPDATE s SET v = v + 1 WHERE id IN (5, 99) OR v > 200', 'UPDATE `s` SET `v` = `v` + 1 WHERE (`id` IN (5, 99) OR `v` > 200) AND `id` IN (5)'],
     ['UPDATE s SET v = v - 1 WHERE id IN (99, 5, 98)', 'UPDATE `s` SET `v` = `v` - 1 WHERE `id` IN (5)'],
+    ['UPDATE s AS x SET x.v = x.v + 1 WHERE x.v > 100', 'UPDATE `s` AS `x` SET `x`.`v` = `x`.`v` + 1 WHERE (`x`.`v` > 100) AND `id` IN (2, 3)'],
+    ["UPDATE w SET v = v + 1 WHERE v < 50", "UPDATE `w` SET `v` = `v` + 1 WHERE (`v` < 50) AND (`order`, `bin`) IN (('2026-01-01 10:00:00.125', X'00ff'), ('2026-01-02 00:00:00.000', X''))"],
+    ['DELETE x FROM w x WHERE x.v > 50', "DELETE `x` FROM `w` AS `x` WHERE (`x`.`v` > 50) AND (`order`, `bin`) IN (('2026-01-03 00:00:00.000', X'27'))"],
     ['UPDATE c SET v = v * 2 WHERE v < 10', "UPDATE `c` SET `v` = `v` * 2 WHERE (`v` < 10) AND (`a`, `b`) IN ((1, 'it\\'s'), (1, 'x'), (3, 'y'))"],
   ];
   for (const [client, keyed] of cases) {
-    const before = await snapshots(peer.exec, ['s', 'c']);
+    const before = await snapshots(peer.exec, ['s', 'c', 'w']);
     const out = await apply(origin, client);
     assert.deepEqual(out.stmts, [keyed], client);
     assert.ok(bodyMatchesSql(out.stmts[0], client), `step 2 match: ${client}`);
@@ -554,14 +559,14 @@ test('a WHERE that does not pin one row by key is limited to the keys it touched
     const replayed = await inTxn(peer.exec, () => peer.exec.query(out.stmts[0]));
     assert.equal(replayed.affectedRows, out.refs.length, client);
     await runUndo(peer, out);
-    assert.deepEqual(await snapshots(peer.exec, ['s', 'c']), before, client);
+    assert.deepEqual(await snapshots(peer.exec, ['s', 'c', 'w']), before, client);
     await inTxn(peer.exec, () => peer.exec.query(out.stmts[0]));
   }
   // a WHERE naming the whole key stays as the client wrote it
   const byKey = await apply(origin, "UPDATE c SET v = 0 WHERE a = 3 AND b = 'y' AND v > 0");
   assert.deepEqual(byKey.stmts, ["UPDATE `c` SET `v` = 0 WHERE `a` = 3 AND `b` = 'y' AND `v` > 0"]);
   // rows outside the origin's refs kept the peer's own values
-  assert.deepEqual((await peer.exec.query('SELECT id, v FROM s ORDER BY id')).rows, [['1', '20'], ['2', '140'], ['3', '110'], ['5', '90']]);
+  assert.deepEqual((await peer.exec.query('SELECT id, v FROM s ORDER BY id')).rows, [['1', '20'], ['2', '141'], ['3', '111'], ['5', '90']]);
 });
 
 async function runAll(exec: SqlExecutor, sqls: string[]): Promise<void> {
