@@ -138,6 +138,29 @@ export function isDefaultKeyword(n: any): boolean {
 }
 
 /** Column name of a column_ref ('' when the column is not a plain name). */
+const LITERALS = new Set([
+  'number', 'bigint', 'single_quote_string', 'double_quote_string', 'natural_string', 'hex_string', 'full_hex_string',
+  'bit_string', 'timestamp', 'datetime', 'date', 'time', 'null', 'bool', 'boolean',
+]);
+
+/** A literal value (a negative number too). */
+export function isLiteral(n: any): boolean {
+  if (n && n.type === 'unary_expr' && n.operator === '-') return isLiteral(n.expr);
+  return !!n && LITERALS.has(n.type);
+}
+
+/**
+ * A list of keys, `c IN (literals)` or `(a, b) IN ((literals), …)`: its column names, else null.
+ * (What the origin limits an UPDATE/DELETE to, plan.ts; what step 2 accepts in its place, match.ts.)
+ */
+export function keyListColumns(n: any): string[] | null {
+  if (n?.type !== 'binary_expr' || n.operator !== 'IN' || n.right?.type !== 'expr_list' || !n.right.value?.length) return null;
+  const cols: any[] | null = n.left?.type === 'column_ref' ? [n.left] : n.left?.type === 'expr_list' ? n.left.value : null;
+  if (!cols?.length || !cols.every((c) => c?.type === 'column_ref' && columnName(c))) return null;
+  const tupleOk = (v: any) => (cols.length === 1 ? isLiteral(v) : v?.type === 'expr_list' && v.value?.length === cols.length && v.value.every(isLiteral));
+  return n.right.value.every(tupleOk) ? cols.map(columnName) : null;
+}
+
 export function columnName(n: any): string {
   if (n?.type !== 'column_ref') return '';
   const c = n.column;

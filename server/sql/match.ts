@@ -19,17 +19,13 @@
  *      touches the same rows, with the same before-images, as the body says.
  * Anything else different → false.
  */
-import { cleanCopy, funcName, parseOne, walk } from './ast.ts';
+import { cleanCopy, funcName, isLiteral, keyListColumns, parseOne, walk } from './ast.ts';
 
 const NONDETERMINISTIC_CALLS = new Set([
   'NOW', 'CURRENT_TIMESTAMP', 'LOCALTIME', 'LOCALTIMESTAMP', 'SYSDATE', 'UTC_TIMESTAMP', 'CURDATE', 'CURRENT_DATE',
   'UTC_DATE', 'CURTIME', 'CURRENT_TIME', 'UTC_TIME', 'UNIX_TIMESTAMP', 'RAND', 'UUID', 'UUID_SHORT', 'SYS_GUID', 'RANDOM_BYTES',
 ]);
 const BARE_CALLS = new Set(['CURRENT_TIMESTAMP', 'CURRENT_DATE', 'CURRENT_TIME', 'LOCALTIME', 'LOCALTIMESTAMP', 'UTC_DATE', 'UTC_TIME', 'UTC_TIMESTAMP']);
-const LITERALS = new Set([
-  'number', 'bigint', 'single_quote_string', 'double_quote_string', 'natural_string', 'hex_string', 'full_hex_string',
-  'bit_string', 'timestamp', 'datetime', 'date', 'time', 'null', 'bool', 'boolean',
-]);
 
 /** True when the body's statement is the client's SQL, determinized. */
 export function bodyMatchesSql(bodyStmt: string, clientSql: string): boolean {
@@ -82,11 +78,6 @@ function prepare(ast: any): any {
     if (Array.isArray(n.orderby)) for (const o of n.orderby) if (o && o.type == null) o.type = 'ASC';
   });
   return copy;
-}
-
-function isLiteral(n: any): boolean {
-  if (n && n.type === 'unary_expr' && n.operator === '-') return isLiteral(n.expr);
-  return !!n && LITERALS.has(n.type);
 }
 
 function isNondeterministicCall(n: any): boolean {
@@ -148,13 +139,7 @@ function splitKeys(where: any): [any, any] {
   return [where, null];
 }
 
-function isKeyList(n: any): boolean {
-  if (n?.type !== 'binary_expr' || n.operator !== 'IN' || n.right?.type !== 'expr_list' || !n.right.value?.length) return false;
-  if (n.left?.type === 'column_ref') return n.right.value.every(isLiteral);
-  const cols = n.left?.type === 'expr_list' ? n.left.value : null;
-  if (!cols?.length || !cols.every((c: any) => c?.type === 'column_ref')) return false;
-  return n.right.value.every((row: any) => row?.type === 'expr_list' && row.value?.length === cols.length && row.value.every(isLiteral));
-}
+const isKeyList = (n: any): boolean => keyListColumns(n) !== null;
 
 function matchSet(body: any[] | null, client: any[] | null): boolean {
   body ??= [];

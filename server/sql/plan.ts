@@ -12,7 +12,7 @@
  */
 import type { WriteStatement } from './classify.ts';
 import { pipelined, SqlExecError, type SqlExecutor, type SqlResult } from './executor.ts';
-import { checkLiterals, cleanCopy, columnName, funcName, literalNode, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
+import { checkLiterals, cleanCopy, columnName, funcName, keyListColumns, literalNode, parseOne, toCheckedSql, toSql, walk } from './ast.ts';
 import { checkDmlShape, checkSessionSqlMode, determinize, toExprSql, withAutoIds, type Determinized, type SessionVars } from './determinism.ts';
 import { quoteIdent, rowRef, sqlLiteral, tableRef, type SqlValue } from './literal.ts';
 import { checkRowWritable, dataColumns, findColumn, type ColumnDef, type SchemaCache, type TableInfo } from './schema.ts';
@@ -126,8 +126,10 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   const sel = cleanCopy(selectForUpdate());
   sel.from = [{ db: null, table: entry.table, as: entry.as ?? null }];
   sel.where = ast.where ?? null;
-  // read in a total order, so the same statement (and its keyed form, below) reads its rows in the same order
-  sel.orderby = totalOrder(ast.orderby, info, entry.as ?? null);
+  // One row at most, or else replicated limited to its keys (below): read in a total order, so
+  // the same statement and its keyed form read their rows in the same order.
+  const byKey = namesWholeKey(ast.where, info);
+  sel.orderby = byKey ? ast.orderby ?? null : totalOrder(ast.orderby, info, entry.as ?? null);
   const userLimit = ast.limit?.value?.length ? BigInt(String(ast.limit.value[0].value)) : null;
   const cap = BigInt(limits.maxRows + 1);
   sel.limit = { seperator: '', value: [{ type: 'number', value: Number(userLimit !== null && userLimit < cap ? userLimit : cap) }] };
@@ -136,7 +138,7 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   // locks the row); the caller rolls it back if anything below refuses it.
   let ran: SqlResult | undefined;
   let rows: SqlValue[][];
-  if (limits.rollsBackOnError && namesWholeKey(ast.where, info)) {
+  if (limits.rollsBackOnError && byKey) {
     const read = selectRows(info);
     const [image, result] = await pipelined(exec, [select(read.list), sql]);
     // an unknown column may be a stale definition too: the caller rolls back and runs it step by step
@@ -181,7 +183,7 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
     // A WHERE that does not pin one row by its primary key picks rows by what they hold, and a
     // peer may hold other rows than the origin did (txs it has not seen, another branch): what
     // every peer replays is also limited to the rows the origin touched, which refs and undo describe.
-    stmts: [rows.length === 0 || namesWholeKey(ast.where, info) ? sql : toSql({ ...ast, where: keyedWhere(ast.where, info, rows.map(keyOf)) })],
+    stmts: [rows.length === 0 || byKey ? sql : toSql({ ...ast, where: keyedWhere(ast.where, info, rows.map(keyOf)) })],
     undo,
     refs: unique(rows.map((r) => rowRef(info.name, keyOf(r)))),
     affectedRows: res.affectedRows,
@@ -669,14 +671,10 @@ function keyedWhere(where: any, info: TableInfo, keys: SqlValue[][]): any {
   return rest ? { type: 'binary_expr', operator: 'AND', left: { ...rest, parentheses: true }, right: list } : list;
 }
 
-/** `pk IN (literals)` or `(a, b) IN ((literals), …)` over exactly the primary key's columns. */
+/** A list of keys over exactly the primary key's columns. */
 function isKeyListOn(n: any, info: TableInfo): boolean {
-  if (n?.type !== 'binary_expr' || n.operator !== 'IN' || n.parentheses || n.right?.type !== 'expr_list') return false;
-  const cols: any[] = n.left?.type === 'column_ref' ? [n.left] : n.left?.type === 'expr_list' ? n.left.value : [];
-  const literal = (x: any) => ['number', 'bigint', 'single_quote_string', 'hex_string', 'null'].includes(x?.type);
-  return cols.length === info.primaryKey.length &&
-    cols.every((c, i) => c?.type === 'column_ref' && columnName(c).toLowerCase() === info.primaryKey[i].toLowerCase()) &&
-    n.right.value.every((v: any) => (cols.length === 1 ? literal(v) : v?.type === 'expr_list' && v.value?.length === cols.length && v.value.every(literal)));
+  const cols = keyListColumns(n);
+  return cols !== null && cols.length === info.primaryKey.length && cols.every((c, i) => c.toLowerCase() === info.primaryKey[i].toLowerCase());
 }
 
 /** `pk IN (…)` or `(a, b) IN ((…), …)` over the given keys, as the parser would make it. */
