@@ -569,6 +569,29 @@ test('a WHERE that does not pin one row by key is limited to the keys it touched
   assert.deepEqual((await peer.exec.query('SELECT id, v FROM s ORDER BY id')).rows, [['1', '20'], ['2', '141'], ['3', '111'], ['5', '90']]);
 });
 
+test('an ALTER that only adds columns or named indexes is undone by dropping them: a peer holding other rows keeps its own', async () => {
+  const setup = ['CREATE TABLE events (id INT PRIMARY KEY, v INT)', 'INSERT INTO events VALUES (1, 1), (2, 2)'];
+  const origin = await database('alter_o', setup);
+  const peer = await database('alter_p', setup);
+  await origin.exec.query('INSERT INTO events VALUES (380, 9)'); // rows only the origin has (its pool, its branch)
+  await peer.exec.query('INSERT INTO events VALUES (5, 5)'); // and only the peer
+  const before = await snapshots(peer.exec, ['events']);
+  for (const [sql, undo] of [
+    ['ALTER TABLE events ADD COLUMN c INT DEFAULT 7', ['ALTER TABLE `events` DROP COLUMN `c`']],
+    ['ALTER TABLE events ADD COLUMN d VARCHAR(5) FIRST, ADD INDEX iv (v), ADD e INT AFTER id', ['ALTER TABLE `events` DROP INDEX `iv`, DROP COLUMN `e`, DROP COLUMN `d`']],
+  ] as const) {
+    const out = await apply(origin, sql);
+    assert.deepEqual(out.undo, undo, sql);
+    await inTxn(peer.exec, () => peer.exec.query(out.stmts[0]));
+    await runUndo(peer, out);
+    assert.deepEqual(await snapshots(peer.exec, ['events']), before, sql);
+    await runUndo(origin, out);
+  }
+  // anything else (here a DROP COLUMN) still saves the definition and the rows
+  const drop = await apply(origin, 'ALTER TABLE events DROP COLUMN v');
+  assert.match(drop.undo[0], /^DROP TABLE IF EXISTS `events`$/);
+});
+
 async function runAll(exec: SqlExecutor, sqls: string[]): Promise<void> {
   for (const q of sqls) await exec.query(q);
 }
