@@ -18,10 +18,12 @@ import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
 
 const SECONDS = Number(process.env.COMPETING_SECONDS ?? 10);
 /**
- * COMPETING_DDL=1 (`npm run soak:ddl`): one writer also changes schemas now and then. Not part of
- * `npm test`: it reproduces an open bug (docs and closing note of 2026-12-07): a fork switch over
- * a block with a schema change leaves a node unable to replay the winning branch, and it stays
- * behind for good.
+ * COMPETING_DDL=1 (`npm run soak:ddl`): one writer also changes schemas now and then (ALTER … ADD
+ * COLUMN, CREATE/DROP TABLE, rows of those tables). Not part of `npm test` yet. It found that an
+ * ALTER's undo re-created the table with the origin's rows: a node that undid it while holding
+ * other rows got the origin's, refused honest blocks (duplicate key) and stayed behind (2 runs in
+ * 3). An ALTER that only adds is now undone by dropping what it added; DROP TABLE and TRUNCATE
+ * still restore the origin's rows (docs/sql.md, known issue).
  */
 const DDL = process.env.COMPETING_DDL === '1';
 
