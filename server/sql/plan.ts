@@ -505,7 +505,9 @@ async function otherDdl(exec: SqlExecutor, write: WriteStatement, schema: Schema
   }
   if (info.tableType !== 'BASE TABLE') throw new WriteRefused(`\`${info.name}\` is a ${info.tableType.toLowerCase()}: OurSQL replicates DDL of ordinary tables only`);
   if (info.triggers > 0) throw new WriteRefused(`table \`${info.name}\` has triggers, which OurSQL could not restore if this ${write.kind.replace('-', ' ').toUpperCase()} is undone`);
-  if (info.referencedBy.length > 0) {
+  // (an ALTER that only adds is undone by dropping what it added, below: no re-created table)
+  const inverse = write.kind === 'alter-table' ? dropWhatItAdds(ast, info) : null;
+  if (info.referencedBy.length > 0 && !inverse) {
     throw new WriteRefused(
       `table \`${info.name}\` is referenced by foreign key ${info.referencedBy[0].constraint} of \`${info.referencedBy[0].table}\`; ` +
       `OurSQL undoes ${write.kind.replace('-', ' ').toUpperCase()} by re-creating the table, which that foreign key forbids`,
@@ -530,7 +532,6 @@ async function otherDdl(exec: SqlExecutor, write: WriteStatement, schema: Schema
   // An ALTER that only adds columns or named indexes is undone by dropping them again: exact on
   // every node, whatever rows it holds then. (A saved copy of the rows, below, gives a node that
   // holds other rows of the table the origin's rows instead: docs/sql.md, known issue.)
-  const inverse = write.kind === 'alter-table' ? dropWhatItAdds(ast, info) : null;
   if (inverse) {
     if ((await exec.query(`SELECT 1 FROM ${quoteIdent(info.name)} LIMIT 1`)).rows.length) checkAlterDeterministic(ast, info);
     return { stmts: [sql], undo: [inverse], refs: [tableRef(info.name)], affectedRows: await execute(), insertId: 0n, ddl: true };

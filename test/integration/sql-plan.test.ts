@@ -437,7 +437,7 @@ test('refusals: a clear WriteRefused, and nothing executed', async () => {
     ['UPDATE auto_t SET n = 1e3', /reads the number 1e3/],
     ['INSERT INTO trig VALUES (1, 2)', /has triggers/],
     ['DELETE FROM parent WHERE id = 1', /foreign key .* of table `child` would CASCADE/],
-    ['ALTER TABLE parent ADD COLUMN x INT', /referenced by foreign key/],
+    ['ALTER TABLE parent MODIFY id BIGINT', /referenced by foreign key/],
     ['INSERT INTO uuid_t (id) VALUES (1), (2)', /defaults to uuid\(\), a new value for every row/],
     ['ALTER TABLE auto_t ADD COLUMN seen DATETIME DEFAULT CURRENT_TIMESTAMP', /existing rows of `auto_t` a value from CURRENT_TIMESTAMP/],
     ['ALTER TABLE auto_t RENAME TO renamed', /RENAME is not supported/],
@@ -587,6 +587,13 @@ test('an ALTER that only adds columns or named indexes is undone by dropping the
     assert.deepEqual(await snapshots(peer.exec, ['events']), before, sql);
     await runUndo(origin, out);
   }
+  // a table other tables' foreign keys reference may gain columns too: nothing is re-created
+  await origin.exec.query('CREATE TABLE parent (id INT PRIMARY KEY)');
+  await origin.exec.query('CREATE TABLE child (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES parent (id))');
+  origin.schema.invalidate();
+  const fk = await apply(origin, 'ALTER TABLE parent ADD COLUMN note VARCHAR(20)');
+  assert.deepEqual(fk.undo, ['ALTER TABLE `parent` DROP COLUMN `note`']);
+  await runUndo(origin, fk);
   // anything else (here a DROP COLUMN) still saves the definition and the rows
   const drop = await apply(origin, 'ALTER TABLE events DROP COLUMN v');
   assert.match(drop.undo[0], /^DROP TABLE IF EXISTS `events`$/);
