@@ -39,6 +39,11 @@ export interface ChainOptions {
   stateDigest?: (conn: PoolConnection, refs: readonly string[], keys?: Map<string, string[] | null>) => Promise<string>;
   /** Reads the primary keys of `tables` into `keys` for `stateDigest` (a sync run reads them all first). */
   primaryKeys?: (conn: PoolConnection, tables: readonly string[], keys: Map<string, string[] | null>) => Promise<void>;
+  /**
+   * This node's undo of schema change `stmts` as it is about to run (server/sql/ddl-undo.ts): saved
+   * and run instead of the tx's own, whose copy of the table is the origin's. null: the tx's stands.
+   */
+  ddlUndo?: (conn: PoolConnection, stmts: readonly string[]) => Promise<string[] | null>;
   /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
   beforeCommit?: () => Promise<void>;
 }
@@ -175,8 +180,6 @@ const tablesOf = (refs: Iterable<string>): Set<string> => new Set(Array.from(ref
 /** Some ref of `refs` is on one of `tables`. */
 const onTables = (refs: readonly string[], tables: { has(table: string): boolean }): boolean => refs.some((r) => tables.has(tableOfRef(r)));
 
-/** A schema change with nothing to undo: it changed nothing (IF NOT EXISTS / IF EXISTS found the table as asked). */
-const changedNothing = (tx: Tx): boolean => hasDdl(tx) && sqlOf(tx)!.undo.length === 0;
 
 
 export type { DroppedTx } from './store.ts';
@@ -310,6 +313,8 @@ export class Chain extends EventEmitter {
     await chain.catchUpIndex();
     await store.buildAddressIndex(chain.log);
     await chain.repairDdl();
+    await store.pruneDdlUndo();
+    chain.ddlHere = await store.loadDdlUndo();
     await store.loadUtxo((txid, n, coin) => chain.state.addCoin(`${txid}:${n}`, coin));
     await store.loadRefs((ref, txid) => chain.state.refs.set(ref, txid));
     await store.loadTxIndex((txid) => chain.state.txids.add(txid));
@@ -509,7 +514,7 @@ export class Chain extends EventEmitter {
       if (sql) {
         this.refuseIfRowsBusy(sql.refs);
         this.makeWayOn(sql.refs);
-        await this.withEngineSql(new Set(sql.refs), () => this.runSql(conn, sql.stmts, 'transaction', hasDdl(tx)));
+        await this.withEngineSql(new Set(sql.refs), () => (hasDdl(tx) ? this.runDdl(conn, tx, 'transaction') : this.runSql(conn, sql.stmts)));
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
       await this.clearSqlUnsafe(conn);
@@ -1306,7 +1311,7 @@ export class Chain extends EventEmitter {
     const refs = new Set(body.flatMap((t) => sqlOf(t)?.refs ?? []));
     if (refs.size === 0) return [];
     const inBody = new Set(body.map((t) => t.id));
-    const later = () => this.pool.list().filter((e) => !inBody.has(e.tx.id) && !changedNothing(e.tx) && refsOverlap(sqlOf(e.tx)?.refs ?? [], refs));
+    const later = () => this.pool.list().filter((e) => !inBody.has(e.tx.id) && !this.changedNothing(e.tx) && refsOverlap(sqlOf(e.tx)?.refs ?? [], refs));
     if (later().some((e) => e.inflight)) await this.drain();
     const txs = later().map((e) => e.tx);
     if (txs.some(hasDdl)) return null;
@@ -1455,7 +1460,8 @@ export class Chain extends EventEmitter {
       if (runSql && sql) {
         if (hasDdl(tx) || !sql.stmts.every(batchable)) {
           await batch.flush();
-          await this.runSql(conn, sql.stmts, `block ${header.height} tx ${tx.id}`, hasDdl(tx));
+          const what = `block ${header.height} tx ${tx.id}`;
+          await (hasDdl(tx) ? this.runDdl(conn, tx, what) : this.runSql(conn, sql.stmts, what));
         } else {
           await batch.add(tx, sql.stmts);
         }
@@ -1485,8 +1491,7 @@ export class Chain extends EventEmitter {
     };
     for (const b of [...blocks].reverse()) {
       for (const tx of [...b.txs].reverse()) {
-        const sql = sqlOf(tx);
-        if (sql) await this.runSql(conn, sql.undo, `undo of tx ${tx.id}`, hasDdl(tx));
+        await this.runUndo(conn, tx, `undo of tx ${tx.id}`);
         delta.undoTx(tx, spentCoin);
       }
       delta.chain.set(b.header.height, null);
@@ -1510,7 +1515,7 @@ export class Chain extends EventEmitter {
         const sql = sqlOf(tx);
         if (runSql && sql && hasDdl(tx)) {
           // A schema change commits what came before it, savepoints included; if it fails, it changed nothing.
-          await this.runSql(conn, sql.stmts, 'transaction', true);
+          await this.runDdl(conn, tx, 'transaction');
         } else if (runSql && sql) {
           await conn.query('SAVEPOINT readmit');
           try {
@@ -1529,10 +1534,47 @@ export class Chain extends EventEmitter {
   }
 
   private async undoSql(conn: PoolConnection, txs: Tx[]): Promise<void> {
-    for (const tx of [...txs].reverse()) {
-      const sql = sqlOf(tx);
-      if (sql) await this.runSql(conn, sql.undo, `undo of pooled tx ${tx.id}`, hasDdl(tx));
-    }
+    for (const tx of [...txs].reverse()) await this.runUndo(conn, tx, `undo of pooled tx ${tx.id}`);
+  }
+
+  // ---- schema changes: each node undoes them from its own copy of the table ----
+
+  /** Txids of schema changes this node saved its own undo of, and whether that undo does anything. */
+  private ddlHere = new Map<string, boolean>();
+
+  /**
+   * A schema change that changed nothing here (IF NOT EXISTS / IF EXISTS found the table as asked):
+   * its undo is empty.
+   */
+  private changedNothing(tx: Tx): boolean {
+    if (!hasDdl(tx)) return false;
+    return this.ddlHere.has(tx.id) ? !this.ddlHere.get(tx.id) : sqlOf(tx)!.undo.length === 0;
+  }
+
+  /**
+   * Runs schema change `tx` as a peer's (or a block's, or a re-admitted one): first saves, in the
+   * transaction the DDL commits, how to undo it on this node's rows, which may not be the origin's.
+   */
+  private async runDdl(conn: PoolConnection, tx: Tx, what: string): Promise<void> {
+    const { stmts } = sqlOf(tx)!;
+    await this.markSqlUnsafe(conn);
+    const here = this.opts.ddlUndo ? await this.opts.ddlUndo(conn, stmts) : null;
+    if (here) await this.store.saveDdlUndo(tx.id, here, conn);
+    else await this.store.clearDdlUndo(tx.id, conn);
+    await this.runSql(conn, stmts, what, true);
+    if (here) this.ddlHere.set(tx.id, here.length > 0);
+    else this.ddlHere.delete(tx.id);
+  }
+
+  /** Runs the undo of `tx`: of a schema change, this node's own when it saved one. */
+  private async runUndo(conn: PoolConnection, tx: Tx, what: string): Promise<void> {
+    const sql = sqlOf(tx);
+    if (!sql) return;
+    if (!hasDdl(tx)) return this.runSql(conn, sql.undo, what);
+    const here = await this.store.ddlUndo(tx.id, conn);
+    await this.runSql(conn, here ?? sql.undo, what, true);
+    if (here) await this.store.clearDdlUndo(tx.id, conn);
+    this.ddlHere.delete(tx.id);
   }
 
   private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false): Promise<void> {
@@ -1605,12 +1647,22 @@ export class Chain extends EventEmitter {
         "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
       );
       for (const { t } of tables) if (!isUnmanagedTable(this.config, t)) await conn.query(`DROP TABLE \`${String(t).replace(/`/g, '``')}\``);
-      for (const hash of this.active) {
-        for (const tx of (await this.store.getBlock(this.headers.get(hash)!, conn)).txs) {
-          for (const stmt of sqlOf(tx)?.stmts ?? []) await conn.query(stmt);
+      await this.store.clearAllDdlUndo(conn);
+      this.ddlHere.clear();
+      const replay = async (tx: Tx) => {
+        const sql = sqlOf(tx);
+        if (!sql) return;
+        const here = hasDdl(tx) && this.opts.ddlUndo ? await this.opts.ddlUndo(conn, sql.stmts) : null;
+        if (here) {
+          await this.store.saveDdlUndo(tx.id, here, conn);
+          this.ddlHere.set(tx.id, here.length > 0);
         }
+        for (const stmt of sql.stmts) await conn.query(stmt);
+      };
+      for (const hash of this.active) {
+        for (const tx of (await this.store.getBlock(this.headers.get(hash)!, conn)).txs) await replay(tx);
       }
-      for (const tx of pooled) for (const stmt of sqlOf(tx)?.stmts ?? []) await conn.query(stmt);
+      for (const tx of pooled) await replay(tx);
       await conn.query('SET FOREIGN_KEY_CHECKS = 1');
       await this.store.setMeta('sql_unsafe', '0', conn);
     } finally {
@@ -1623,6 +1675,7 @@ export class Chain extends EventEmitter {
 
   /** Notes, committed, that a pooled-to-be DDL tx is about to run, with the SQL that undoes it. */
   journalDdl(txid: string, undo: readonly string[]): Promise<void> {
+    this.ddlHere.delete(txid); // this node is the origin: the tx's own undo is this node's
     return this.store.journalDdl(txid, undo);
   }
 

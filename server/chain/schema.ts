@@ -91,6 +91,15 @@ export const CHAIN_TABLES: readonly string[] = [
      undo_sql MEDIUMTEXT NOT NULL,
      added BIGINT UNSIGNED NOT NULL
    ) ENGINE=InnoDB`,
+  // This node's own undo of a peer's schema change, saved as it ran it (server/sql/ddl-undo.ts):
+  // the tx's `undo` re-creates the origin's table, whose rows may not be this node's. One row per
+  // statement (n from 0; a lone NULL stmt: nothing to undo); removed when the change is undone.
+  `CREATE TABLE IF NOT EXISTS ddl_undo (
+     txid CHAR(64) CHARACTER SET ascii NOT NULL,
+     n INT UNSIGNED NOT NULL,
+     stmt LONGTEXT NULL,
+     PRIMARY KEY (txid, n)
+   ) ENGINE=InnoDB`,
   // Pool txs a fork switch or pool rebuild dropped, written in the transaction that drops them
   // (`oursql pool` lists the latest). `rebase`: for this node's own writes it runs again (SPEC 8),
   // what became of that; NULL while still to do, so a re-base a stop or crash interrupted is

@@ -439,6 +439,7 @@ export class ChainStore {
   }
 
   async journalDdl(txid: string, undo: readonly string[]): Promise<void> {
+    await this.clearDdlUndo(txid, this.mysql);
     await this.mysql.query(`INSERT INTO ${this.t('ddl_journal')} (txid, undo_sql, added) VALUES (?, ?, ?)`, [txid, JSON.stringify(undo), Date.now()]);
   }
   async clearDdl(txid: string): Promise<void> {
@@ -458,6 +459,51 @@ export class ChainStore {
     await this.mysql.query(
       `DELETE j FROM ${this.t('ddl_journal')} j WHERE EXISTS (SELECT 1 FROM ${this.t('pool')} p WHERE p.txid = j.txid)
           OR EXISTS (SELECT 1 FROM ${this.t('txindex')} x WHERE x.txid = j.txid)`,
+    );
+  }
+
+  /** Saves this node's undo of schema change `txid` (replacing an older one) in the caller's transaction. */
+  async saveDdlUndo(txid: string, undo: readonly string[], conn: PoolConnection): Promise<void> {
+    await conn.query(`DELETE FROM ${this.t('ddl_undo')} WHERE txid = ?`, [txid]);
+    const rows: [string, number, string | null][] = undo.length ? undo.map((s, n) => [txid, n, s]) : [[txid, 0, null]];
+    // a copy of a big table: several INSERTs, each well under max_allowed_packet
+    const insert = (batch: typeof rows) => conn.query(`INSERT INTO ${this.t('ddl_undo')} (txid, n, stmt) VALUES ?`, [batch]);
+    let batch: typeof rows = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const n = row[2]?.length ?? 0;
+      if (batch.length && bytes + n > SAVE_BATCH_BYTES) {
+        await insert(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(row);
+      bytes += n;
+    }
+    await insert(batch);
+  }
+  /** This node's undo of schema change `txid`; undefined when it saved none (the tx's own undo stands). */
+  async ddlUndo(txid: string, conn: Conn): Promise<string[] | undefined> {
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT stmt FROM ${this.t('ddl_undo')} WHERE txid = ? ORDER BY n`, [txid]);
+    if (rows.length === 0) return undefined;
+    return rows.filter((r) => r.stmt !== null).map((r) => String(r.stmt));
+  }
+  async clearDdlUndo(txid: string, conn: Conn): Promise<void> {
+    await conn.query(`DELETE FROM ${this.t('ddl_undo')} WHERE txid = ?`, [txid]);
+  }
+  async clearAllDdlUndo(conn: Conn): Promise<void> {
+    await conn.query(`DELETE FROM ${this.t('ddl_undo')}`);
+  }
+  /** Txids with an undo of this node's, and whether it does anything. */
+  async loadDdlUndo(): Promise<Map<string, boolean>> {
+    const [rows] = await this.mysql.query<RowDataPacket[]>(`SELECT txid, COUNT(stmt) AS n FROM ${this.t('ddl_undo')} GROUP BY txid`);
+    return new Map(rows.map((r) => [String(r.txid), Number(r.n) > 0]));
+  }
+  /** Forgets saved undo of txs neither pooled nor in the active chain (a run that failed after saving). */
+  async pruneDdlUndo(conn: Conn = this.mysql): Promise<void> {
+    await conn.query(
+      `DELETE u FROM ${this.t('ddl_undo')} u WHERE NOT EXISTS (SELECT 1 FROM ${this.t('pool')} p WHERE p.txid = u.txid)
+          AND NOT EXISTS (SELECT 1 FROM ${this.t('txindex')} x WHERE x.txid = u.txid)`,
     );
   }
 

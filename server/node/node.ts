@@ -15,6 +15,7 @@ import { chainDatabase, type MysqlTarget } from '../mysql/url.ts';
 import { ProxyServer } from '../proxy/server.ts';
 import { createRpcApp } from '../rpc/server.ts';
 import { SqlClassifier } from '../sql/classify.ts';
+import { chainDdlUndo } from '../sql/ddl-undo.ts';
 import { loadPrimaryKeys, stateDigest } from '../sql/digest.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
@@ -167,6 +168,7 @@ export class OursqlNode {
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
         stateDigest: (conn, refs, keys) => stateDigest(mysql2Executor(conn), refs, keys),
         primaryKeys: (conn, tables, keys) => loadPrimaryKeys(mysql2Executor(conn), tables, keys),
+        ddlUndo: chainDdlUndo(),
       });
       const minter = config.minter;
       const serve = opts.serve ?? true;

@@ -505,8 +505,8 @@ async function otherDdl(exec: SqlExecutor, write: WriteStatement, schema: Schema
   }
   if (info.tableType !== 'BASE TABLE') throw new WriteRefused(`\`${info.name}\` is a ${info.tableType.toLowerCase()}: OurSQL replicates DDL of ordinary tables only`);
   if (info.triggers > 0) throw new WriteRefused(`table \`${info.name}\` has triggers, which OurSQL could not restore if this ${write.kind.replace('-', ' ').toUpperCase()} is undone`);
-  // (an ALTER that only adds is undone by dropping what it added, below: no re-created table)
-  const inverse = write.kind === 'alter-table' ? dropWhatItAdds(ast, info) : null;
+  // (an ALTER or CREATE INDEX that only adds is undone by dropping what it added, below: no re-created table)
+  const inverse = dropWhatItAdds(write, info);
   if (info.referencedBy.length > 0 && !inverse) {
     throw new WriteRefused(
       `table \`${info.name}\` is referenced by foreign key ${info.referencedBy[0].constraint} of \`${info.referencedBy[0].table}\`; ` +
@@ -529,45 +529,38 @@ async function otherDdl(exec: SqlExecutor, write: WriteStatement, schema: Schema
       schema.invalidate(info.name);
     }
   };
-  // An ALTER that only adds columns or named indexes is undone by dropping them again: exact on
-  // every node, whatever rows it holds then. (A saved copy of the rows, below, gives a node that
-  // holds other rows of the table the origin's rows instead: docs/sql.md, known issue.)
+  // An ALTER or CREATE INDEX that only adds columns or named indexes is undone by dropping them
+  // again: exact on every node, whatever rows it holds then. Other DDL carries a saved copy of the
+  // origin's table (below); a peer, which may hold other rows, undoes it from its own copy (ddl-undo.ts).
   if (inverse) {
     if ((await exec.query(`SELECT 1 FROM ${quoteIdent(info.name)} LIMIT 1`)).rows.length) checkAlterDeterministic(ast, info);
     return { stmts: [sql], undo: [inverse], refs: [tableRef(info.name)], affectedRows: await execute(), insertId: 0n, ddl: true };
   }
 
   // the before-image: the definition and every row
-  const show = await exec.query(`SHOW CREATE TABLE ${quoteIdent(info.name)}`);
-  const create = withoutAutoIncrementOption(String(show.rows[0][1]));
-  const cols = dataColumns(info);
-  const undo = [`DROP TABLE IF EXISTS ${quoteIdent(info.name)}`, create];
-  let bytes = undo.reduce((n, s) => n + Buffer.byteLength(s), 0);
-  const tooBig = () =>
-    new WriteRefused(
+  const undo = await tableImage(exec, info, limits.maxUndoBytes);
+  if (!undo) {
+    throw new WriteRefused(
       `${write.kind.replace('-', ' ').toUpperCase()} on \`${info.name}\` needs its definition and rows saved to be undoable, more than ${limits.maxUndoBytes} bytes ` +
       '(a transaction body is at most 1 MiB); empty the table with DELETEs in smaller steps first, or do this change outside OurSQL on every node',
       'limit',
     );
-  if (bytes > limits.maxUndoBytes) throw tooBig();
-  const order = info.primaryKey.length ? ` ORDER BY ${info.primaryKey.map(quoteIdent).join(', ')}` : '';
-  let count = 0;
-  for (let offset = 0; ; offset += READ_BATCH_ROWS) {
-    const batch = await readRows(exec, info, (list) => `SELECT ${list} FROM ${quoteIdent(info.name)}${order} LIMIT ${READ_BATCH_ROWS} OFFSET ${offset} FOR UPDATE`);
-    count += batch.length;
-    for (const stmt of chunkRows(info.name, cols, batch)) {
-      bytes += Buffer.byteLength(stmt);
-      if (bytes > limits.maxUndoBytes) throw tooBig();
-      undo.push(stmt);
-    }
-    if (batch.length < READ_BATCH_ROWS) break;
   }
-  if (write.kind === 'alter-table' && count > 0) checkAlterDeterministic(ast, info);
+  if (write.kind === 'alter-table' && undo.length > 2) checkAlterDeterministic(ast, info);
   return { stmts: [sql], undo, refs: [tableRef(info.name)], affectedRows: await execute(), insertId: 0n, ddl: true };
 }
 
-/** `ALTER TABLE t DROP INDEX …, DROP COLUMN …` when every action of the ALTER adds a named column or index; else null. */
-function dropWhatItAdds(ast: any, info: TableInfo): string | null {
+/**
+ * The undo of a schema change that only adds, exact on any node whatever rows it holds:
+ * `ALTER TABLE t DROP INDEX …, DROP COLUMN …` for an ALTER whose every action adds a named column
+ * or index, or a CREATE INDEX; else null.
+ */
+export function dropWhatItAdds(write: WriteStatement, info: TableInfo): string | null {
+  const ast = write.ast;
+  if (write.kind === 'create-index') {
+    return typeof ast.index === 'string' && ast.index ? `ALTER TABLE ${quoteIdent(info.name)} DROP INDEX ${quoteIdent(ast.index)}` : null;
+  }
+  if (write.kind !== 'alter-table') return null;
   const indexes: string[] = [];
   const columns: string[] = [];
   for (const e of ast.expr ?? []) {
@@ -578,6 +571,28 @@ function dropWhatItAdds(ast: any, info: TableInfo): string | null {
   }
   if (indexes.length + columns.length === 0) return null;
   return `ALTER TABLE ${quoteIdent(info.name)} ${[...indexes, ...columns.reverse()].join(', ')}`;
+}
+
+/**
+ * Undo that re-creates the table of `info` as it is now: DROP, its definition, then its rows in
+ * INSERTs of at most 64 KiB. null when that is more than `maxBytes`.
+ */
+export async function tableImage(exec: SqlExecutor, info: TableInfo, maxBytes = Infinity): Promise<string[] | null> {
+  const show = await exec.query(`SHOW CREATE TABLE ${quoteIdent(info.name)}`);
+  const undo = [`DROP TABLE IF EXISTS ${quoteIdent(info.name)}`, withoutAutoIncrementOption(String(show.rows[0][1]))];
+  let bytes = undo.reduce((n, s) => n + Buffer.byteLength(s), 0);
+  if (bytes > maxBytes) return null;
+  const cols = dataColumns(info);
+  const order = info.primaryKey.length ? ` ORDER BY ${info.primaryKey.map(quoteIdent).join(', ')}` : '';
+  for (let offset = 0; ; offset += READ_BATCH_ROWS) {
+    const batch = await readRows(exec, info, (list) => `SELECT ${list} FROM ${quoteIdent(info.name)}${order} LIMIT ${READ_BATCH_ROWS} OFFSET ${offset} FOR UPDATE`);
+    for (const stmt of chunkRows(info.name, cols, batch)) {
+      bytes += Buffer.byteLength(stmt);
+      if (bytes > maxBytes) return null;
+      undo.push(stmt);
+    }
+    if (batch.length < READ_BATCH_ROWS) return undo;
+  }
 }
 
 /** An ALTER that fills existing rows with NOW()/UUID()/… would give every peer other values. */

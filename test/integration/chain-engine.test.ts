@@ -247,7 +247,7 @@ describe('fork choice on MariaDB', () => {
     const c = await rootConnection();
     try {
       const [rows] = await c.query(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1`, [`${t.db.name}_chain`]);
-      assert.deepEqual((rows as { t: string }[]).map((r) => r.t), ['addr_txs', 'blocks', 'block_digests', 'chain', 'ddl_journal', 'dropped', 'known_peers', 'meta', 'peers', 'pool', 'rebased', 'refs', 'txindex', 'txs', 'utxo']);
+      assert.deepEqual((rows as { t: string }[]).map((r) => r.t), ['addr_txs', 'blocks', 'block_digests', 'chain', 'ddl_journal', 'ddl_undo', 'dropped', 'known_peers', 'meta', 'peers', 'pool', 'rebased', 'refs', 'txindex', 'txs', 'utxo']);
     } finally {
       await c.end();
     }
@@ -900,5 +900,65 @@ describe('a block mined while a schema change that changed nothing waits in the 
     } finally {
       await opened.close();
     }
+  });
+});
+
+describe('a peer\'s schema change, undone where this node holds other rows of its table', () => {
+  const minter = newKey();
+  const author = newKey();
+  let opened: Awaited<ReturnType<typeof openSqlTestChain>>;
+  before(async () => {
+    opened = await openSqlTestChain(minter);
+    await opened.app.query(`INSERT INTO \`${opened.t.db.name}\`.t VALUES (1, 'mine'), (5, 'mine too')`);
+  });
+  after(() => opened.close());
+  const rows = async () => ((await opened.app.query(`SELECT id, note FROM \`${opened.t.db.name}\`.t ORDER BY id`))[0] as { id: number; note: string }[])
+    .map((r) => `${r.id} ${r.note}`);
+  /** A schema change of `t` whose undo is the origin's copy of it: rows 1 and 380. */
+  const ddl = (stmt: string) => signTx({
+    v: 1, chain: opened.t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+    sql: {
+      stmts: [stmt],
+      undo: ['DROP TABLE IF EXISTS `t`', 'CREATE TABLE `t` (`id` int(11) NOT NULL, `note` text DEFAULT NULL, PRIMARY KEY (`id`))', "INSERT INTO `t` (`id`, `note`) VALUES (1, 'origin'), (380, 'origin')"],
+      refs: ['t:*'], base: { 't:*': null },
+    },
+  } as Parameters<typeof signTx>[0], author.priv);
+
+  test('undone from the pool (oursql cancel): this node\'s own rows come back, not the origin\'s', async () => {
+    const { t } = opened;
+    for (const stmt of ['DROP TABLE t', 'TRUNCATE t', 'ALTER TABLE t MODIFY note VARCHAR(20)']) {
+      const tx = ddl(stmt);
+      await t.chain.submitTx(tx);
+      assert.equal(t.chain.pool.has(tx.id), true, stmt);
+      await t.chain.cancel(tx.id);
+      assert.deepEqual(await rows(), ['1 mine', '5 mine too'], stmt);
+    }
+    const [saved] = await opened.app.query(`SELECT COUNT(*) AS n FROM \`${t.db.name}_chain\`.ddl_undo`);
+    assert.equal(Number((saved as { n: string }[])[0].n), 0, 'an undone change leaves no saved copy behind');
+  });
+
+  test('undone by a fork switch, also after a restart: this node\'s own rows come back', async () => {
+    const { t } = opened;
+    const fork = t.chain.tip.hash;
+    const a1 = mineOn(t.chain, fork, [ddl('TRUNCATE t')], minter.address);
+    assert.equal(await t.chain.addBlock(a1), 'connected');
+    assert.deepEqual(await rows(), []);
+    // the copy is kept with the block, across a restart
+    t.chain = await t.reopen();
+    const insert = (id: number) => signTx({
+      v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+      sql: { stmts: [`INSERT INTO t VALUES (${id}, 'b')`], undo: [`DELETE FROM t WHERE id = ${id}`], refs: [`t:${id}`], base: { [`t:${id}`]: null } },
+    } as Parameters<typeof signTx>[0], author.priv);
+    const b1 = mineAbove(t.chain, fork, [insert(100)], minter.address, a1);
+    assert.equal(await t.chain.addBlock(b1), 'side');
+    const b2 = mineOn(t.chain, b1.hash, [insert(101)], minter.address);
+    assert.equal(await t.chain.addBlock(b2), 'connected');
+    assert.equal(t.chain.tip.hash, b2.hash);
+    // the TRUNCATE was undone under b1 and b2, and is still valid: back in the pool, run again
+    const truncate = a1.txs[1];
+    assert.equal(t.chain.pool.has(truncate.id), true);
+    assert.deepEqual(await rows(), []);
+    await t.chain.cancel(truncate.id);
+    assert.deepEqual(await rows(), ['1 mine', '5 mine too', '100 b', '101 b']);
   });
 });

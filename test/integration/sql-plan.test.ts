@@ -14,6 +14,7 @@ import { SchemaCache } from '../../server/sql/schema.ts';
 import { bodyMatchesSql } from '../../server/sql/match.ts';
 import { WriteRefused } from '../../server/sql/write-refused.ts';
 import { parseOne } from '../../server/sql/ast.ts';
+import { ddlUndoHere } from '../../server/sql/ddl-undo.ts';
 
 const classifier = new SqlClassifier();
 function w(sql: string): WriteStatement {
@@ -689,4 +690,39 @@ test('a shared definition cache: a read another connection started and lost is r
   assert.equal(first.status, 'rejected', 'the read on the lost connection fails for its caller');
   assert.equal(second.status === 'fulfilled' && second.value?.primaryKey.join(), 'id', 'the other caller reads it on its own connection');
   assert.deepEqual((await cache.get(lost.exec, 'sc'))?.columns.map((c) => c.name), ['id', 'a'], 'and the definition is kept');
+});
+
+test('a peer undoes a schema change from its own copy of the table, never the origin\'s: DROP, TRUNCATE, other ALTERs, CREATE INDEX, IF [NOT] EXISTS', async () => {
+  const setup = ['CREATE TABLE events (id INT PRIMARY KEY, v INT, note VARCHAR(10))', "INSERT INTO events VALUES (1, 1, 'a'), (2, 2, 'b')"];
+  const origin = await database('ddlhere_o', setup);
+  const peer = await database('ddlhere_p', setup);
+  await origin.exec.query("INSERT INTO events VALUES (380, 9, 'origin')"); // rows only the origin has (its pool, its branch)
+  await peer.exec.query("INSERT INTO events VALUES (5, 5, 'peer')"); // and only the peer
+  await peer.exec.query('CREATE TABLE side (id INT PRIMARY KEY)'); // a table only the peer has
+  await peer.exec.query('INSERT INTO side VALUES (7)');
+  const tables = ['events', 'side', 'fresh'];
+  const before = await snapshots(peer.exec, tables);
+  for (const sql of [
+    'DROP TABLE events', 'TRUNCATE events', 'ALTER TABLE events MODIFY v BIGINT', 'ALTER TABLE events DROP COLUMN note', 'CREATE INDEX iv ON events (v)',
+    'DROP TABLE IF EXISTS side', 'CREATE TABLE IF NOT EXISTS side (id INT PRIMARY KEY)', 'CREATE TABLE fresh (id INT PRIMARY KEY)',
+  ]) {
+    const out = await apply(origin, sql);
+    const here = await ddlUndoHere(peer.exec, classifier, out.stmts);
+    assert.ok(here, sql);
+    await inTxn(peer.exec, () => peer.exec.query(out.stmts[0]));
+    await runUndo(peer, { ...out, undo: here });
+    assert.deepEqual(await snapshots(peer.exec, tables), before, sql);
+    await runUndo(origin, out);
+  }
+  // a CREATE INDEX is undone by dropping it on any node: no copy of the rows
+  const index = await apply(origin, 'CREATE UNIQUE INDEX `u v` ON events (v)');
+  assert.deepEqual(index.undo, ['ALTER TABLE `events` DROP INDEX `u v`']);
+  await runUndo(origin, index);
+  // DML is not a schema change: the tx's own undo stands
+  assert.equal(await ddlUndoHere(peer.exec, classifier, ['DELETE FROM events WHERE id = 5']), null);
+  // what the tx's own undo would have done: the origin's rows on the peer, its own row 5 lost
+  const drop = await apply(origin, 'DROP TABLE events');
+  await peer.exec.query(drop.stmts[0]);
+  await runUndo(peer, drop);
+  assert.deepEqual((await peer.exec.query('SELECT id FROM events ORDER BY id')).rows, [['1'], ['2'], ['380']]);
 });
