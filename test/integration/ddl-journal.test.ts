@@ -110,6 +110,9 @@ describe('a block or pool switch with DDL that did not finish', () => {
         const [tables] = await root.query<any[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [env.db.name]);
         assert.deepEqual(tables.map((r) => r.t), ['a', 'b']);
         assert.ok(logs.some((l) => l.includes('rebuilding the application database')));
+        // each schema change replayed saved how to undo it on the rebuilt tables (docs/sql.md)
+        const [saved] = await root.query<any[]>(`SELECT stmt FROM \`${env.db.name}_chain\`.ddl_undo ORDER BY stmt`);
+        assert.deepEqual(saved.map((r) => r.stmt), ['DROP TABLE IF EXISTS `a`', 'DROP TABLE IF EXISTS `b`']);
         const [[flag]] = await root.query<any[]>(`SELECT v FROM \`${env.db.name}_chain\`.meta WHERE k = 'sql_unsafe'`);
         assert.equal(flag.v, '0');
       } finally {
