@@ -10,7 +10,7 @@ import { IndexBacklog } from './index-backlog.ts';
 import { Mutex } from './mutex.ts';
 import { beginPipelinedTransaction } from './pipelined.ts';
 import { batchable, Pipeline, SqlBatcher } from './sql-batch.ts';
-import { refsOverlap, tableOfRef } from './sqltx.ts';
+import { checkRowsChanged, refsOverlap, rowLimits, tableOfRef } from './sqltx.ts';
 import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin, type IndexRows } from './state.ts';
 import { BlockStatus, ChainStore, REBASED_CODES, type DroppedTx, type StoredHeader } from './store.ts';
@@ -443,7 +443,8 @@ export class Chain extends EventEmitter {
               this.refuseIfRowsBusy(sql.refs);
               this.makeWayOn(sql.refs);
               for (const r of sql.refs) rows.add(r);
-              for (const stmt of sql.stmts) sent.push(conn.query(stmt));
+              const limits = this.rowLimits(tx);
+              sql.stmts.forEach((stmt, k) => sent.push(conn.query(stmt).then(([r]) => limits && checkRowsChanged(r, limits[k], `tx ${tx.id}`, stmt))));
             }
             for (const stmt of this.store.poolInsertSql(tx, this.nextSeq)) sent.push(conn.query(stmt));
             this.nextSeq++;
@@ -514,7 +515,7 @@ export class Chain extends EventEmitter {
       if (sql) {
         this.refuseIfRowsBusy(sql.refs);
         this.makeWayOn(sql.refs);
-        await this.withEngineSql(new Set(sql.refs), () => (hasDdl(tx) ? this.runDdl(conn, tx, 'transaction') : this.runSql(conn, sql.stmts)));
+        await this.withEngineSql(new Set(sql.refs), () => (hasDdl(tx) ? this.runDdl(conn, tx, 'transaction') : this.runSql(conn, sql.stmts, 'transaction', false, this.rowLimits(tx))));
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
       await this.clearSqlUnsafe(conn);
@@ -1461,9 +1462,9 @@ export class Chain extends EventEmitter {
         if (hasDdl(tx) || !sql.stmts.every(batchable)) {
           await batch.flush();
           const what = `block ${header.height} tx ${tx.id}`;
-          await (hasDdl(tx) ? this.runDdl(conn, tx, what) : this.runSql(conn, sql.stmts, what));
+          await (hasDdl(tx) ? this.runDdl(conn, tx, what) : this.runSql(conn, sql.stmts, what, false, this.rowLimits(tx)));
         } else {
-          await batch.add(tx, sql.stmts);
+          await batch.add(tx, sql.stmts, this.rowLimits(tx));
         }
       }
       delta.applyTx(tx, header.height, i);
@@ -1474,7 +1475,7 @@ export class Chain extends EventEmitter {
 
   /** One by one: what a batch falls back to, and where its error names the tx. */
   private async runTxsSql(conn: PoolConnection, height: number, txs: readonly Tx[]): Promise<void> {
-    for (const tx of txs) await this.runSql(conn, sqlOf(tx)!.stmts, `block ${height} tx ${tx.id}`);
+    for (const tx of txs) await this.runSql(conn, sqlOf(tx)!.stmts, `block ${height} tx ${tx.id}`, false, this.rowLimits(tx));
   }
 
   private async undoBlocks(conn: PoolConnection, delta: StateDelta, blocks: Block[]): Promise<void> {
@@ -1519,7 +1520,7 @@ export class Chain extends EventEmitter {
         } else if (runSql && sql) {
           await conn.query('SAVEPOINT readmit');
           try {
-            await this.runSql(conn, sql.stmts, 'transaction');
+            await this.runSql(conn, sql.stmts, 'transaction', false, this.rowLimits(tx));
           } catch (e) {
             await conn.query('ROLLBACK TO SAVEPOINT readmit');
             throw e;
@@ -1531,6 +1532,13 @@ export class Chain extends EventEmitter {
       }
     }
     return { pool, dropped };
+  }
+
+  /** What each statement of a peer's tx may change (rowLimits); undefined for a tx without SQL. */
+  private rowLimits(tx: Tx): number[] | undefined {
+    const sql = sqlOf(tx);
+    const classify = this.opts.classify;
+    return sql && classify ? rowLimits(sql, (stmt) => classify(stmt).table) : undefined;
   }
 
   private async undoSql(conn: PoolConnection, txs: Tx[]): Promise<void> {
@@ -1577,15 +1585,19 @@ export class Chain extends EventEmitter {
     this.ddlHere.delete(tx.id);
   }
 
-  private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false): Promise<void> {
+  /** Runs `stmts` in order; with `limits` (rowLimits), each may change at most that many rows. */
+  private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false, limits?: readonly number[]): Promise<void> {
     // MySQL commits DDL by itself: what ran before it in this transaction commits with it, so a
     // crash from here to the final COMMIT would leave the database half changed. Say so first.
     if (ddl) await this.markSqlUnsafe(conn);
     try {
-      for (const stmt of stmts) {
+      for (let i = 0; i < stmts.length; i++) {
+        const stmt = stmts[i];
         try {
-          await conn.query(stmt);
+          const [result] = await conn.query(stmt);
+          if (limits) checkRowsChanged(result, limits[i], what, stmt);
         } catch (e) {
+          if (e instanceof ConsensusError) throw e;
           if (isLockError(e)) {
             throw new ChainBusyError(`SQL of ${what} is waiting for rows a client transaction holds: ${(e as Error).message}`);
           }

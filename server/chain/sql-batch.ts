@@ -38,6 +38,7 @@ export function batchable(stmt: string): boolean {
  */
 export async function runBatch(
   conn: PoolConnection, stmts: readonly string[], isLockError: (e: unknown) => boolean, savepoint = true, unmerged: Set<string> = new Set(),
+  limits?: readonly number[],
 ): Promise<boolean> {
   const sent = mergeInserts(stmts, unmerged);
   const steps: Step[] = [{ option: MULTI_STATEMENTS_ON }, { sql: sent.map((s) => s.sql).join('\n;\n') }, { option: MULTI_STATEMENTS_OFF }];
@@ -55,7 +56,8 @@ export async function runBatch(
   if ('error' in b && isLockError(b.error)) throw b.error;
   // (one statement's answer is its result alone, not a list of one)
   const results = 'value' in b ? (sent.length === 1 ? [b.value] : b.value) : undefined;
-  const ok = Array.isArray(results) && results.length === sent.length && results.every((r, i) => isPlainResult(r) && tookAsMerged(r, sent[i]));
+  const ok = Array.isArray(results) && results.length === sent.length && results.every((r, i) => isPlainResult(r) && tookAsMerged(r, sent[i]))
+    && withinLimits(results as ResultSetHeader[], sent, limits);
   if (ok) return true;
   // A merged INSERT MySQL warned about: its head goes one row a statement from now on, and a batch
   // that can be rolled back is tried again so (one-row statements may pass with the same warning).
@@ -68,7 +70,7 @@ export async function runBatch(
   }
   if (!savepoint) return false;
   await conn.query('ROLLBACK TO SAVEPOINT oursql_batch');
-  return warned.length ? runBatch(conn, stmts, isLockError, savepoint, unmerged) : false;
+  return warned.length ? runBatch(conn, stmts, isLockError, savepoint, unmerged, limits) : false;
 }
 
 /** INSERT heads kept from merging at most (more than a batch holds, so a retry always merges fewer). */
@@ -81,6 +83,20 @@ function isPlainResult(r: unknown): r is ResultSetHeader {
 /** A merged INSERT (insert-merge.ts) added exactly its rows, without a warning, as its one-row statements would have. */
 function tookAsMerged(r: ResultSetHeader, s: MergedStatement): boolean {
   return s.head === undefined || (r.affectedRows === s.rows && r.warningStatus === 0);
+}
+
+/**
+ * Each statement changed at most its limit of rows (rowLimits in sqltx.ts; a merged INSERT the sum
+ * of its statements'). A batch that did not is run one by one, where the statement is named.
+ */
+function withinLimits(results: readonly ResultSetHeader[], sent: readonly MergedStatement[], limits: readonly number[] | undefined): boolean {
+  if (!limits) return true;
+  for (let i = 0, k = 0; i < sent.length; k += sent[i].rows, i++) {
+    let limit = 0;
+    for (let j = k; j < k + sent[i].rows; j++) limit += limits[j];
+    if (results[i].affectedRows > limit) return false;
+  }
+  return true;
 }
 
 /** A batch MySQL did not take as a whole, where nothing of it could be undone alone (`onFailure: 'abort'`). */
@@ -121,6 +137,8 @@ export class Pipeline {
 export class SqlBatcher<T> {
   private items: T[] = [];
   private stmts: string[] = [];
+  /** Rows each statement may change (rowLimits); Infinity where the caller gave none. */
+  private limits: number[] = [];
   private bytes = 0;
 
   constructor(
@@ -135,26 +153,28 @@ export class SqlBatcher<T> {
     if (pipeline && onFailure !== 'abort') throw new Error('only an aborting batcher can be pipelined');
   }
 
-  async add(item: T, stmts: readonly string[]): Promise<void> {
+  async add(item: T, stmts: readonly string[], limits?: readonly number[]): Promise<void> {
     this.items.push(item);
-    for (const s of stmts) {
+    stmts.forEach((s, i) => {
       this.stmts.push(s);
+      this.limits.push(limits?.[i] ?? Infinity);
       this.bytes += s.length;
-    }
+    });
     if (this.stmts.length >= BATCH_STATEMENTS || this.bytes >= BATCH_BYTES) await this.flush();
   }
 
   async flush(): Promise<void> {
-    const { items, stmts } = this;
+    const { items, stmts, limits } = this;
     if (items.length === 0) return;
     this.items = [];
     this.stmts = [];
+    this.limits = [];
     this.bytes = 0;
-    if (this.pipeline) return this.pipeline.track(this.queued(stmts));
+    if (this.pipeline) return this.pipeline.track(this.queued(stmts, limits));
     if (stmts.length >= 2) {
       const savepoint = this.onFailure === 'savepoint';
       try {
-        if (await runBatch(this.conn, stmts, this.lock.is, savepoint, this.unmerged)) return;
+        if (await runBatch(this.conn, stmts, this.lock.is, savepoint, this.unmerged, limits)) return;
       } catch (e) {
         throw this.lock.is(e) ? this.lock.busy(e) : e;
       }
@@ -164,10 +184,12 @@ export class SqlBatcher<T> {
   }
 
   /** A pipelined flush: queued now (synchronously), judged when MySQL answers. */
-  private async queued(stmts: readonly string[]): Promise<void> {
+  private async queued(stmts: readonly string[], limits: readonly number[]): Promise<void> {
     let ok: boolean;
     try {
-      ok = stmts.length >= 2 ? await runBatch(this.conn, stmts, this.lock.is, false, this.unmerged) : (await this.conn.query(stmts[0]), true);
+      ok = stmts.length >= 2
+        ? await runBatch(this.conn, stmts, this.lock.is, false, this.unmerged, limits)
+        : ((await this.conn.query(stmts[0]))[0] as ResultSetHeader).affectedRows <= limits[0];
     } catch (e) {
       if (this.lock.is(e)) throw this.lock.busy(e);
       ok = false;

@@ -18,6 +18,30 @@ export function refsOverlap(a: readonly string[], b: ReadonlySet<string>): boole
   return a.some((r) => b.has(r) || b.has(`${tableOfRef(r)}:*`) || (r.endsWith(':*') && [...b].some((x) => tableOfRef(x) === tableOfRef(r))));
 }
 
+/**
+ * Rows each statement of a tx may change at most, as MySQL counts affected rows: twice the rows its
+ * refs name on the statement's table (an upsert or a REPLACE counts a row twice). A peer's tx whose
+ * statement changes more touched rows it does not name, which its undo would not restore and no
+ * base check would guard. A schema change (`table:*`) is not counted.
+ */
+export function rowLimits(sql: Pick<SqlPart, 'stmts' | 'refs'>, tableOf: (stmt: string) => string): number[] {
+  if (sql.refs.some((r) => r.endsWith(':*'))) return sql.stmts.map(() => Infinity);
+  const named = new Map<string, number>();
+  for (const r of sql.refs) {
+    const t = tableOfRef(r).toLowerCase();
+    named.set(t, (named.get(t) ?? 0) + 1);
+  }
+  return sql.stmts.map((s) => 2 * (named.get(tableOf(s).toLowerCase()) ?? 0));
+}
+
+/** Throws when MySQL's answer to a statement says it changed more rows than `limit` (rowLimits). */
+export function checkRowsChanged(result: unknown, limit: number, what: string, stmt: string): void {
+  const n = (result as { affectedRows?: unknown } | null)?.affectedRows;
+  if (typeof n === 'number' && n > limit) {
+    throw new ConsensusError('bad-block', `SQL of ${what} changed ${n} rows, more than the ${limit / 2} its refs name on that table: a statement may change only the rows its transaction names`, { stmt });
+  }
+}
+
 /** Joins the changes of several statements into one tx's SQL: undo of the last statement runs first. */
 export function joinChanges(changes: readonly SqlChange[]): SqlChange {
   const refs = [...new Set(changes.flatMap((c) => c.refs))];

@@ -540,6 +540,39 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     assert.equal((await rows()).some((r) => r.id === 5001), false, 'cancel undid it');
   });
 
+  test('a tx whose statement changes rows its refs do not name is invalid: not pooled (alone or in a batch), a block holding it refused, nothing of it stays', async () => {
+    const signed = (stmt: string, refs: string[], undo = refs.map((r) => `DELETE FROM t WHERE id = ${r.slice(2)}`)) => signTx({
+      v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+      sql: { stmts: [stmt], undo, refs, base: Object.fromEntries(refs.map((r) => [r, latest.get(r) ?? null])) },
+    } as Parameters<typeof signTx>[0], author.priv);
+    const before = await rows();
+    const pooled = t.chain.pool.size;
+    const tooMany = [signed("UPDATE t SET note = 'all' WHERE id < 100", ['t:1']), signed('DELETE FROM t WHERE id = 7', [])];
+    for (const tx of tooMany) {
+      await assert.rejects(t.chain.submitTx(tx), (e: unknown) => isCode('bad-block')(e) && /changed 99 rows, more than the 1|changed 1 rows, more than the 0/.test((e as Error).message));
+    }
+    // relayed in a batch beside good txs: those are pooled, the bad one refused alone
+    const good = [insert(6000, 'ok'), insert(6001, 'ok too')];
+    const out = await t.chain.submitTxs([good[0], tooMany[0], good[1]]);
+    assert.equal(out[0], undefined);
+    assert.ok(isCode('bad-block')(out[1]), String(out[1]));
+    assert.equal(out[2], undefined);
+    assert.equal(t.chain.pool.size, pooled + 2);
+    assert.deepEqual((await rows()).filter((r) => r.id < 6000), before);
+    // in a block, with its statement batched among others: the block is refused
+    const tip = t.chain.tip.hash;
+    const bad = mineOn(t.chain, tip, [...good, tooMany[0], insert(6002, 'after')], minter.address);
+    await assert.rejects(t.chain.addBlock(bad), (e: unknown) => isCode('bad-block')(e) && (e as Error).message.includes(tooMany[0].id));
+    assert.equal(t.chain.tip.hash, tip);
+    assert.deepEqual((await rows()).filter((r) => r.id < 6000), before);
+    // an upsert counts a row twice, and is within its refs
+    const upsert = signed("INSERT INTO t VALUES (3, 'upsert') ON DUPLICATE KEY UPDATE note = 'upsert'", ['t:3'], ["UPDATE t SET note = 'row 3' WHERE id = 3"]);
+    await t.chain.submitTx(upsert);
+    assert.equal((await rows()).find((r) => r.id === 3)?.note, 'upsert');
+    for (const tx of [upsert, ...good].reverse()) await t.chain.cancel(tx.id);
+    assert.deepEqual(await rows(), before);
+  });
+
   test('addBlocks (a sync): a run connects as one; a bad block in a run is found block by block, the ones before it stay', async () => {
     const chainOf = (n: number, firstId: number, bad?: number) => {
       const start = t.chain.height;
