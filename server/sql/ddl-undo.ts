@@ -21,8 +21,8 @@ export async function ddlUndoHere(exec: SqlExecutor, classifier: SqlClassifier, 
   const write = classifier.parseWrite(stmts[0]);
   if (write.kind === 'insert' || write.kind === 'replace' || write.kind === 'update' || write.kind === 'delete') return null;
   const info = await readTableInfo(exec, write.table);
-  // no table here: what the statement creates goes again (an ALTER or DROP of it fails anyway)
-  if (!info) return [`DROP TABLE IF EXISTS ${quoteIdent(write.table)}`];
+  // no table here: what a CREATE makes goes again; DROP … IF EXISTS changes nothing (anything else fails)
+  if (!info) return write.kind === 'create-table' ? [`DROP TABLE IF EXISTS ${quoteIdent(write.table)}`] : [];
   if (write.kind === 'create-table') return []; // the table is here: a no-op (IF NOT EXISTS) or it fails
   const inverse = dropWhatItAdds(write, info);
   return inverse ? [inverse] : await tableImage(exec, info);

@@ -720,6 +720,8 @@ test('a peer undoes a schema change from its own copy of the table, never the or
   await runUndo(origin, index);
   // DML is not a schema change: the tx's own undo stands
   assert.equal(await ddlUndoHere(peer.exec, classifier, ['DELETE FROM events WHERE id = 5']), null);
+  // a DROP … IF EXISTS of a table this node does not have changes nothing here: nothing to undo
+  assert.deepEqual(await ddlUndoHere(peer.exec, classifier, ['DROP TABLE IF EXISTS nowhere']), []);
   // what the tx's own undo would have done: the origin's rows on the peer, its own row 5 lost
   const drop = await apply(origin, 'DROP TABLE events');
   await peer.exec.query(drop.stmts[0]);

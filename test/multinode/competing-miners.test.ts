@@ -18,13 +18,13 @@ import { Cluster, until, type ClusterNode } from '../helpers/cluster.ts';
 
 const SECONDS = Number(process.env.COMPETING_SECONDS ?? 10);
 /**
- * COMPETING_DDL=1 (`npm run soak:ddl`): one writer also changes schemas now and then (ALTER … ADD
- * COLUMN and ALTER … MODIFY of a table every writer adds rows to, CREATE/DROP TABLE, TRUNCATE and
- * ALTER of tables the other nodes' writers add rows to). Not part of `npm test` (it needs minutes of runs to say much). It found that
- * the undo of a schema change re-created the table with the origin's rows: a node that undid it
- * while holding other rows got the origin's, refused honest blocks (duplicate key) and stayed
- * behind (2 runs in 3). Each node now undoes a peer's schema change from its own copy of the
- * table (server/sql/ddl-undo.ts).
+ * COMPETING_DDL=1 (competing-ddl.test.ts, in `npm test`; `npm run soak:ddl` for 20 s): one writer
+ * also changes schemas now and then (ALTER … ADD COLUMN and ALTER … MODIFY of a table every writer
+ * adds rows to, CREATE/DROP TABLE, TRUNCATE and ALTER of tables the other nodes' writers add rows
+ * to). It found that the undo of a schema change re-created the table with the origin's rows: a
+ * node that undid it while holding other rows got the origin's, refused honest blocks (duplicate
+ * key) and stayed behind (2 runs in 4). Each node now undoes a peer's schema change from its own
+ * copy of the table (server/sql/ddl-undo.ts).
  */
 const DDL = process.env.COMPETING_DDL === '1';
 
