@@ -41,8 +41,10 @@ test('two equal-work tips: both nodes take the lower hash, rows and pools the sa
   for (const p of mesh.proxies) p.heal();
   await until('one tip: the lower hash', () => [a, b].every((n) => n.node.chain.tip.hash === winner), 30_000, () => cluster.report(5));
   // the loser's update no longer fits row 1's new base: its own node runs it again on the winning branch
-  await until('the same pool on both, holding the re-based update', () =>
-    [a, b].every((n) => n.node.chain.pool.size === 1) && a.node.chain.pool.txs()[0].id === b.node.chain.pool.txs()[0].id, 30_000, () => cluster.report(5));
+  // (a pool entry of the node's own is there while its write is still in flight: wait for the commit)
+  await until('the same pool on both, holding the re-based update, committed', () =>
+    [a, b].every((n) => n.node.chain.pool.size === 1 && n.node.chain.pool.inflightCount() === 0 && n.node.rebasesPending === 0) &&
+    a.node.chain.pool.txs()[0].id === b.node.chain.pool.txs()[0].id, 30_000, () => cluster.report(5));
   const rebased = a.node.chain.pool.txs()[0];
   assert.notEqual(rebased.id, loserTx);
   assert.equal((rebased.body as { from: string }).from, lose.node.writes.signerPubkey);
