@@ -570,12 +570,18 @@ test('a WHERE that does not pin one row by key is limited to the keys it touched
   assert.deepEqual((await peer.exec.query('SELECT id, v FROM s ORDER BY id')).rows, [['1', '20'], ['2', '141'], ['3', '111'], ['5', '90']]);
 });
 
+/** Two databases made alike by `setup`, then apart: a row only the origin has (its pool, its branch), and one only the peer has. */
+async function apart(tag: string, setup: string[], originOnly: string, peerOnly: string): Promise<{ origin: Db; peer: Db }> {
+  const origin = await database(`${tag}_o`, setup);
+  const peer = await database(`${tag}_p`, setup);
+  await origin.exec.query(originOnly);
+  await peer.exec.query(peerOnly);
+  return { origin, peer };
+}
+
 test('an ALTER that only adds columns or named indexes is undone by dropping them: a peer holding other rows keeps its own', async () => {
   const setup = ['CREATE TABLE events (id INT PRIMARY KEY, v INT)', 'INSERT INTO events VALUES (1, 1), (2, 2)'];
-  const origin = await database('alter_o', setup);
-  const peer = await database('alter_p', setup);
-  await origin.exec.query('INSERT INTO events VALUES (380, 9)'); // rows only the origin has (its pool, its branch)
-  await peer.exec.query('INSERT INTO events VALUES (5, 5)'); // and only the peer
+  const { origin, peer } = await apart('alter', setup, 'INSERT INTO events VALUES (380, 9)', 'INSERT INTO events VALUES (5, 5)');
   const before = await snapshots(peer.exec, ['events']);
   for (const [sql, undo] of [
     ['ALTER TABLE events ADD COLUMN c INT DEFAULT 7', ['ALTER TABLE `events` DROP COLUMN `c`']],
@@ -694,10 +700,7 @@ test('a shared definition cache: a read another connection started and lost is r
 
 test('a peer undoes a schema change from its own copy of the table, never the origin\'s: DROP, TRUNCATE, other ALTERs, CREATE INDEX, IF [NOT] EXISTS', async () => {
   const setup = ['CREATE TABLE events (id INT PRIMARY KEY, v INT, note VARCHAR(10))', "INSERT INTO events VALUES (1, 1, 'a'), (2, 2, 'b')"];
-  const origin = await database('ddlhere_o', setup);
-  const peer = await database('ddlhere_p', setup);
-  await origin.exec.query("INSERT INTO events VALUES (380, 9, 'origin')"); // rows only the origin has (its pool, its branch)
-  await peer.exec.query("INSERT INTO events VALUES (5, 5, 'peer')"); // and only the peer
+  const { origin, peer } = await apart('ddlhere', setup, "INSERT INTO events VALUES (380, 9, 'origin')", "INSERT INTO events VALUES (5, 5, 'peer')");
   await peer.exec.query('CREATE TABLE side (id INT PRIMARY KEY)'); // a table only the peer has
   await peer.exec.query('INSERT INTO side VALUES (7)');
   const tables = ['events', 'side', 'fresh'];
