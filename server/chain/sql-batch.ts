@@ -187,9 +187,11 @@ export class SqlBatcher<T> {
   private async queued(stmts: readonly string[], limits: readonly number[]): Promise<void> {
     let ok: boolean;
     try {
-      ok = stmts.length >= 2
-        ? await runBatch(this.conn, stmts, this.lock.is, false, this.unmerged, limits)
-        : ((await this.conn.query(stmts[0]))[0] as ResultSetHeader).affectedRows <= limits[0];
+      if (stmts.length >= 2) ok = await runBatch(this.conn, stmts, this.lock.is, false, this.unmerged, limits);
+      else {
+        const [result] = await this.conn.query(stmts[0]);
+        ok = !((result as ResultSetHeader).affectedRows > limits[0]);
+      }
     } catch (e) {
       if (this.lock.is(e)) throw this.lock.busy(e);
       ok = false;
