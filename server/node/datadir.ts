@@ -27,6 +27,8 @@ export const NodeConfigSchema = z.object({
   proxyMaxConnections: z.number().int().min(1).default(500),
   /** A proxy connection with no command for this long is closed (as MySQL's wait_timeout). */
   proxyIdleTimeoutSeconds: z.number().int().min(1).default(28_800),
+  /** Processes besides the node's own that relay proxy connections which only read (docs/sql.md, "Read-relay processes"). */
+  proxyRelayProcesses: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default(0),
   rpcUser: z.string().optional(),
   rpcPassword: z.string().optional(),
 });

@@ -13,6 +13,7 @@ import { consensusClassifier } from '../sql/classify.ts';
 import type { ManagedMariaDB } from '../mysql/managed.ts';
 import { chainDatabase, type MysqlTarget } from '../mysql/url.ts';
 import { ProxyServer } from '../proxy/server.ts';
+import { relayProcessCount } from '../proxy/relay/pool.ts';
 import { createRpcApp } from '../rpc/server.ts';
 import { SqlClassifier } from '../sql/classify.ts';
 import { chainDdlUndo } from '../sql/ddl-undo.ts';
@@ -39,6 +40,7 @@ export interface NodeOverrides {
   proxyKey?: string | null;
   mining?: boolean;
   peerDiscovery?: boolean;
+  proxyRelayProcesses?: NodeConfig['proxyRelayProcesses'];
 }
 
 export interface NodeStartOptions {
@@ -134,6 +136,11 @@ export class OursqlNode {
     return this.proxy?.port ?? this.config.proxyPort;
   }
 
+  /** Proxy client connections open now, and how many of them read-relay processes relay. */
+  get proxyConnections(): { open: number; relayedElsewhere: number } {
+    return { open: this.proxy?.connectionCount ?? 0, relayedElsewhere: this.proxy?.relayedCount ?? 0 };
+  }
+
   static async start(opts: NodeStartOptions): Promise<OursqlNode> {
     const log = opts.log ?? ((m: string) => console.log(`[oursql] ${m}`));
     const saved = await requireNodeConfig(opts.datadir);
@@ -148,6 +155,7 @@ export class OursqlNode {
       ...(o.proxyKey !== undefined && { proxyKey: o.proxyKey }),
       ...(o.mining !== undefined && { mining: o.mining }),
       ...(o.peerDiscovery !== undefined && { peerDiscovery: o.peerDiscovery }),
+      ...(o.proxyRelayProcesses !== undefined && { proxyRelayProcesses: o.proxyRelayProcesses }),
     };
     const consensusText = await readConsensusText(opts.datadir);
     const consensus = parseConsensusConfig(consensusText);
@@ -233,6 +241,7 @@ export class OursqlNode {
     const proxy = new ProxyServer({
       backend: this.backend, writes: this.writes, log: this.log,
       maxConnections: this.config.proxyMaxConnections, idleTimeoutMs: this.config.proxyIdleTimeoutSeconds * 1000,
+      relayProcesses: relayProcessCount(this.config.proxyRelayProcesses),
     });
     try {
       await proxy.listen(this.config.proxyPort, this.config.host);

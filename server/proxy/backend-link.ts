@@ -18,7 +18,15 @@ export class BackendLink {
   private buffer = Buffer.allocUnsafeSlow(READ_SIZE);
   private kept = false;
 
-  constructor(target: MysqlTarget) {
+  constructor(target: MysqlTarget);
+  /** A connection that another process relayed for a while (see relay/): its reads are plain `data` events. */
+  constructor(adopted: Socket);
+  constructor(from: MysqlTarget | Socket) {
+    if ('write' in from) {
+      this.socket = from;
+      from.on('data', (chunk: Buffer) => this.onChunk(chunk));
+      return;
+    }
     const onread = {
       buffer: () => {
         if (this.kept) {
@@ -34,9 +42,9 @@ export class BackendLink {
       },
     };
     // The client's login is relayed: over TCP whenever the server has an address (see MysqlTarget).
-    this.socket = target.socketPath && target.host === undefined
-      ? connect({ path: target.socketPath, onread })
-      : connect({ port: target.port ?? 3306, host: target.host ?? '127.0.0.1', onread });
+    this.socket = from.socketPath && from.host === undefined
+      ? connect({ path: from.socketPath, onread })
+      : connect({ port: from.port ?? 3306, host: from.host ?? '127.0.0.1', onread });
   }
 
   /** The last view is still referenced: the next read must not overwrite it. */

@@ -6,7 +6,9 @@ import { refsOverlap } from '../chain/sqltx.ts';
 import type { WriteOutcome } from '../sql/plan.ts';
 import { SESSION_INFO, type WriteReply, type WriteSession } from '../sql/replicate.ts';
 import { ER, ReplicationError, toMysqlError } from './errors.ts';
-import type { BackendLink } from './backend-link.ts';
+import { BackendLink } from './backend-link.ts';
+import type { Movable, ReadRelayPool } from './relay/pool.ts';
+import { unsent } from './relay/sockets.ts';
 import { SessionExecutor } from './session-executor.ts';
 import {
   BackendSession, Capability, Command, decodeExecute, encodeErr, encodeOk, encodePacket, encodeResultSet, inlineParams,
@@ -38,6 +40,10 @@ export interface ConnectionOptions {
   log: (msg: string) => void;
   /** Close a connection idle this long (no command in progress). */
   idleTimeoutMs: number;
+  /** Processes that may relay this connection's reads while it only reads. */
+  relays?: ReadRelayPool;
+  /** Called once when the connection is closed, here or in a relay process. */
+  onClosed?: () => void;
 }
 
 interface PreparedStatement {
@@ -52,13 +58,15 @@ const COM_QUERY_WRITE_HINT = /PUBKEY|DATA/;
 /** Commands that answer "your transaction was rolled back" (not PING, QUIT, STMT_CLOSE …). */
 const ABORT_ANSWERED = new Set<number>([Command.QUERY, Command.STMT_EXECUTE, Command.STMT_PREPARE]);
 const USE_OR_SET = /\b(use|set)\b/i;
+/** Plain reads in a row before a connection is offered to a read-relay process (see relay/pool.ts). */
+export const HAND_OFF_AFTER = 64;
 
 /**
  * One client: relays the handshake to its own backend connection, then reads commands one at a
  * time. Reads are relayed as bytes (ResponseTracker only finds where each response ends); updates
  * are run by the proxy itself on the same backend connection and answered with its own packets.
  */
-export class ProxyConnection {
+export class ProxyConnection implements Movable {
   private readonly clientReader = new PacketReader();
   private caps: NegotiatedCapabilities = { capabilities: 0 };
   private tracker?: ResponseTracker;
@@ -80,15 +88,30 @@ export class ProxyConnection {
   private idleTimer?: NodeJS.Timeout;
   /** When the client last sent bytes (Date.now()); one timer checks it, none is re-armed per packet. */
   private lastActive = Date.now();
+  /** Plain reads relayed in a row (see HAND_OFF_AFTER). */
+  private readStreak = 0;
+  /** The relay pool chose this process for the current run of reads: not offered again until a non-read. */
+  private keptHere = false;
+  /** The connection's sockets are in a read-relay process. */
+  private away = false;
 
-  readonly backend: Socket;
+  client!: Socket;
+  backend!: Socket;
+  private link!: BackendLink;
 
-  constructor(readonly client: Socket, private readonly link: BackendLink, private readonly opts: ConnectionOptions) {
+  constructor(client: Socket, link: BackendLink, private readonly opts: ConnectionOptions) {
+    this.bind(client, link);
+    client.setKeepAlive(true, 60_000);
+    link.socket.setKeepAlive(true, 60_000);
+    this.armIdle(this.opts.idleTimeoutMs);
+  }
+
+  private bind(client: Socket, link: BackendLink): void {
+    this.client = client;
+    this.link = link;
     const backend = (this.backend = link.socket);
     client.setNoDelay(true);
     backend.setNoDelay(true);
-    client.setKeepAlive(true, 60_000);
-    backend.setKeepAlive(true, 60_000);
     client.on('data', (c) => this.onClientData(c));
     link.onChunk = (view) => this.onBackendData(view);
     client.on('drain', () => backend.resume());
@@ -97,15 +120,69 @@ export class ProxyConnection {
       s.on('error', () => this.close());
       s.on('close', () => this.close());
     }
-    this.armIdle(this.opts.idleTimeoutMs);
   }
 
   close(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     clearTimeout(this.idleTimer);
-    this.client.destroy();
-    this.backend.destroy();
+    // away: the sockets here are husks; the relay process closes the real ones (or died with them)
+    if (!this.away) {
+      this.client.destroy();
+      this.backend.destroy();
+    }
+    this.opts.onClosed?.();
+  }
+
+  // ---- read-relay processes ----
+
+  endedAway(): void {
+    this.close();
+  }
+
+  returned(client: Socket, backend: Socket, pending: Buffer): void {
+    if (this.phase === 'closed') {
+      client.destroy();
+      backend.destroy();
+      return;
+    }
+    this.away = false;
+    this.notPlainRead();
+    this.bind(client, new BackendLink(backend));
+    this.lastActive = Date.now();
+    this.armIdle(this.opts.idleTimeoutMs);
+    if (pending.length) this.onClientData(pending);
+  }
+
+  /** A command that is not a plain read: the connection stays here until it reads for a while again. */
+  private notPlainRead(): void {
+    this.readStreak = 0;
+    this.keptHere = false;
+  }
+
+  /**
+   * The response to a plain read is complete, and held back in `reply`: if the connection has only
+   * read for a while and holds nothing the write path tracks, a relay process may take it now,
+   * sending the reply itself. The client waits for that reply, so it sends nothing meanwhile.
+   */
+  private handedOff(reply: Buffer): boolean {
+    const relays = this.opts.relays;
+    if (!relays || this.readStreak < HAND_OFF_AFTER || this.keptHere) return false;
+    if (this.busy || this.intercepting || this.queue.length || this.clientReader.pendingBytes || this.pendingPrepare || this.aborted
+      || this.inTxn || !this.autocommit || this.writeSession.pending.length || unsent(this.client, this.backend)) return false;
+    const to = relays.place();
+    if (to === 'later') return false;
+    if (to === 'here') {
+      this.keptHere = true;
+      return false;
+    }
+    this.away = true;
+    clearTimeout(this.idleTimer);
+    const reads = [...this.statements].filter(([, st]) => !st.write).map(([id]) => id);
+    relays.handOff(to, this, {
+      client: this.client, backend: this.backend, caps: this.caps, reads, reply: Buffer.from(reply), idleTimeoutMs: this.opts.idleTimeoutMs,
+    });
+    return true;
   }
 
   private armIdle(ms: number): void {
@@ -247,6 +324,10 @@ export class ProxyConnection {
     }
     // LOCAL INFILE cannot be asked for: CLIENT_LOCAL_FILES is cleared at login.
     const r = this.tracker!.feed(chunk);
+    if (r.done && r.consumed === chunk.length && this.readStreak >= HAND_OFF_AFTER && this.handedOff(chunk)) {
+      this.relaying = false;
+      return;
+    }
     if (!this.client.write(r.consumed === chunk.length ? chunk : chunk.subarray(0, r.consumed))) this.backend.pause();
     // Usually the kernel took the bytes at once; a queued write still points into the link's buffer.
     if (this.client.writableLength) this.link.keep();
@@ -334,6 +415,7 @@ export class ProxyConnection {
         return this.sendError(p, { errno: ER.LOCK_DEADLOCK, sqlState: '40001', message: why });
       }
     }
+    if (cmd !== Command.QUERY && cmd !== Command.STMT_EXECUTE && cmd !== Command.PING) this.notPlainRead();
     switch (cmd) {
       case Command.QUERY:
         return this.query(p);
@@ -380,12 +462,16 @@ export class ProxyConnection {
     } catch (e) {
       return this.sendError(p, toMysqlError(e));
     }
+    if (c.kind !== 'read' && c.kind !== 'empty') this.notPlainRead();
     switch (c.kind) {
       case 'read':
       case 'empty':
         this.noteSet(request.sql);
         // The write path caches the session's database and time zone: USE and SET may change them.
-        if (USE_OR_SET.test(request.sql)) this.writeSession.cache.delete(SESSION_INFO);
+        if (USE_OR_SET.test(request.sql)) {
+          this.writeSession.cache.delete(SESSION_INFO);
+          this.notPlainRead();
+        } else this.readStreak++; // a heuristic only: the relay process decides what it relays (isPlainRead)
         return this.relay(p);
       case 'refused':
         return this.sendError(p, { errno: ER.NOT_REPLICATED, sqlState: 'HY000', message: `OurSQL: ${c.reason}` });
@@ -491,7 +577,11 @@ export class ProxyConnection {
     const id = p.payload.readUInt32LE(1);
     const stmt = this.statements.get(id);
     // A read stays a read: its bytes go through undecoded (only writes need their bound types).
-    if (!stmt?.write) return this.relay(p);
+    if (!stmt?.write) {
+      if (stmt) this.readStreak++;
+      return this.relay(p);
+    }
+    this.notPlainRead();
     let sql: string;
     try {
       const req = decodeExecute(p.payload, { paramCount: stmt.paramCount, previousTypes: stmt.types });

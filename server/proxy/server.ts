@@ -5,6 +5,7 @@ import { SqlClassifier } from '../sql/classify.ts';
 import type { OpenTransactions } from '../chain/engine.ts';
 import { BackendLink } from './backend-link.ts';
 import { ProxyConnection, type WriteHandler } from './connection.ts';
+import { ReadRelayPool } from './relay/pool.ts';
 import { encodeErr, encodePacket } from './wire/index.ts';
 
 export interface ProxyOptions {
@@ -13,6 +14,8 @@ export interface ProxyOptions {
   log?: (msg: string) => void;
   maxConnections?: number;
   idleTimeoutMs?: number;
+  /** Processes besides the main one that relay connections which only read (0: none). */
+  relayProcesses?: number;
 }
 
 /**
@@ -24,9 +27,16 @@ export class ProxyServer implements OpenTransactions {
   private readonly connections = new Set<ProxyConnection>();
   private readonly classifier = new SqlClassifier();
   private readonly log: (msg: string) => void;
+  private readonly relays: ReadRelayPool;
 
   constructor(private readonly opts: ProxyOptions) {
     this.log = opts.log ?? (() => {});
+    this.relays = new ReadRelayPool(opts.relayProcesses ?? 0, this.log);
+  }
+
+  /** Client connections relayed by read-relay processes right now. */
+  get relayedCount(): number {
+    return this.relays.awayCount;
   }
 
   get port(): number {
@@ -52,15 +62,15 @@ export class ProxyServer implements OpenTransactions {
       return;
     }
     const backend = new BackendLink(this.opts.backend);
-    const conn = new ProxyConnection(client, backend, {
+    const conn: ProxyConnection = new ProxyConnection(client, backend, {
       classifier: this.classifier,
       writes: this.opts.writes,
       log: this.log,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? 8 * 3600_000,
+      relays: this.relays,
+      onClosed: () => this.connections.delete(conn),
     });
     this.connections.add(conn);
-    const forget = () => this.connections.delete(conn);
-    client.once('close', forget);
     backend.socket.once('error', (e) => this.log(`proxy: backend connection failed: ${e.message}`));
   }
 
@@ -74,6 +84,8 @@ export class ProxyServer implements OpenTransactions {
   }
 
   async close(): Promise<void> {
+    // first the relay processes: the server's close waits for the connections they hold
+    await this.relays.close();
     for (const c of this.connections) c.close();
     this.connections.clear();
     const s = this.server;

@@ -1,6 +1,7 @@
 import { ConsensusError, type SqlAction, type SqlOp } from '../../consensus/index.ts';
 import { astify, cleanCopy, Parser } from './ast.ts';
 import { scanSql } from './lexer.ts';
+import { READ_KEYWORDS } from './plain-read.ts';
 import { ShapeCache } from './templates.ts';
 import { SqlRefused } from './refused.ts';
 
@@ -29,8 +30,6 @@ export interface WriteStatement {
 
 export { SqlRefused };
 
-/** Statements that never change data or schema: relayed to MySQL untouched. */
-const READS = new Set(['SELECT', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'SET', 'USE', 'HELP', 'DO', 'CHECKSUM', 'CHECK', 'ANALYZE', 'KILL', 'LOCK', 'UNLOCK', 'FLUSH', 'OPTIMIZE', 'VALUES', 'TABLE']);
 const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'DROP', 'ALTER', 'TRUNCATE', 'WITH']);
 const TXN: Record<string, 'begin' | 'commit' | 'rollback' | 'savepoint'> = {
   BEGIN: 'begin', START: 'begin', COMMIT: 'commit', ROLLBACK: 'rollback', SAVEPOINT: 'savepoint', RELEASE: 'savepoint',
@@ -63,7 +62,7 @@ export class SqlClassifier {
   }
 
   private classifyOne(sql: string, keyword: string): Classified {
-    if (READS.has(keyword)) return { kind: 'read' };
+    if (READ_KEYWORDS.has(keyword)) return { kind: 'read' };
     if (keyword in TXN) return { kind: 'txn', verb: TXN[keyword] };
     if (keyword === '') return { kind: 'read' };
     if (!WRITES.has(keyword)) {

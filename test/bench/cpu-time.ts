@@ -32,6 +32,19 @@ export function treeCpuMs(pid: number): number | undefined {
   return sum;
 }
 
+/** CPU milliseconds of `pid`'s live children whose command line holds `part` (the node's read-relay processes). */
+export function childrenCpuMs(pid: number, part: string): number {
+  let sum = 0;
+  for (const child of childPids(pid)) {
+    try {
+      if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(part)) sum += cpuMs(child) ?? 0;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
 function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);

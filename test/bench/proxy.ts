@@ -17,7 +17,7 @@ import { initNode } from '../../server/node/init.ts';
 import { OursqlNode } from '../../server/node/node.ts';
 import { TEST_MYSQL_HOST, TEST_MYSQL_PORT, rootConnection, testDatabase } from '../helpers/mysql.ts';
 import { freePort, tempNodeDir } from '../helpers/node.ts';
-import { cpuMeter, cpuMs, mysqlServerPid, treeCpuMs } from './cpu-time.ts';
+import { childrenCpuMs, cpuMeter, cpuMs, mysqlServerPid, treeCpuMs } from './cpu-time.ts';
 import { checkInterrupt, now, progress, Cleanups } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
@@ -29,6 +29,10 @@ const LAT_PER_ROUND = 1000; // → 5,000 sequential round trips per path
 const INS_S = { direct1: 2, proxy1: 3, direct8: 2, proxy8: 5 };
 const INS_TARGET = 1500;
 const READ_TARGET = 0.9;
+/** Read-relay processes of the second proxy (BENCH_RELAY_PROCESSES, default 1). */
+const RELAY_PROCESSES = Number(process.env.BENCH_RELAY_PROCESSES ?? 1);
+/** The node's read-relay processes run this file (server/proxy/relay/). */
+const RELAY_ENTRY = 'relay/worker-entry.js';
 const SELECT_SQL = 'SELECT c FROM sbtest WHERE id = ?';
 const INSERT_SQL = 'INSERT INTO bench_ins (k, v) VALUES (?, ?)';
 const INS_TABLE = 'CREATE TABLE bench_ins (id BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, v VARCHAR(64) NOT NULL)';
@@ -276,6 +280,15 @@ const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.l
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
+const RELAYED = `${RELAY_PROCESSES} read-relay process${RELAY_PROCESSES === 1 ? '' : 'es'}`;
+const READ_PATH_NAMES = {
+  direct: 'straight to MariaDB', socat: 'through socat (C byte relay)', nodepipe: 'through a 10-line Node relay (net + pipe)',
+  proxy: 'through the OurSQL proxy', relayed: `through the proxy with ${RELAYED}`,
+};
+const LATENCY_PATH_NAMES = {
+  direct: 'straight to MariaDB', socat: 'through socat', nodepipe: 'through the Node relay',
+  proxy: 'through the OurSQL proxy', relayed: `through the proxy with ${RELAYED}`,
+};
 const READS = (n: number) => `Proxy reads: prepared point SELECT, ${n} connection${n > 1 ? 's' : ''} (${fmt(READ_ROWS)} rows)`;
 const LATENCY = 'Proxy added latency: sequential point SELECTs, 1 connection';
 const WRITES = 'Node-signed INSERTs through the proxy, miner on';
@@ -293,6 +306,15 @@ export async function run(): Promise<Row[]> {
     await initNode({ datadir: env.datadir, mysql: env.db.url, consensusFile });
     const node = await OursqlNode.start({ datadir: env.datadir, overrides: { rpcPort: 0, proxyPort: 0, mining: true }, log: () => {} });
     cleanups.push(() => node.stop());
+    // the same proxy with read-relay processes (proxyRelayProcesses, off by default), on a node of
+    // its own; reads pass through to the first node's database
+    const relayEnv = await tempNodeDir('bproxy_relay');
+    cleanups.push(() => relayEnv.cleanup());
+    await initNode({ datadir: relayEnv.datadir, mysql: relayEnv.db.url, consensusFile });
+    const relayNode = await OursqlNode.start({
+      datadir: relayEnv.datadir, overrides: { rpcPort: 0, proxyPort: 0, mining: false, proxyRelayProcesses: RELAY_PROCESSES }, log: () => {},
+    });
+    cleanups.push(() => relayNode.stop());
     const appDb = env.db.name;
 
     const root = await rootConnection();
@@ -319,17 +341,20 @@ export async function run(): Promise<Row[]> {
     cleanups.push(() => load.stop());
     await load.ready;
 
-    type Path = 'direct' | 'socat' | 'nodepipe' | 'proxy';
-    const ports: Partial<Record<Path, number>> = { direct: TEST_MYSQL_PORT, proxy: node.proxyPort };
+    type Path = 'direct' | 'socat' | 'nodepipe' | 'proxy' | 'relayed';
+    const ports: Partial<Record<Path, number>> = { direct: TEST_MYSQL_PORT, proxy: node.proxyPort, relayed: relayNode.proxyPort };
     if ('port' in socat) ports.socat = socat.port;
     if ('port' in relay) ports.nodepipe = relay.port;
-    const paths = (['direct', 'socat', 'nodepipe', 'proxy'] as Path[]).filter((p) => ports[p] !== undefined);
+    const paths = (['direct', 'socat', 'nodepipe', 'proxy', 'relayed'] as Path[]).filter((p) => ports[p] !== undefined);
     const base: Path = 'port' in socat ? 'socat' : 'direct';
     // CPU the path's relay uses: socat with its per-connection children, the Node relay, this process (the node)
     const relayCpu: Record<Path, () => number | undefined> = {
       direct: () => 0,
       socat: () => ('child' in socat ? treeCpuMs(socat.child.pid!) : undefined),
       nodepipe: () => ('child' in relay ? cpuMs(relay.child.pid!) : undefined),
+      // the node's main thread and its read-relay processes (children of this process, as the load process is)
+      relayed: () => (cpuMs(process.pid) ?? NaN) + childrenCpuMs(process.pid, RELAY_ENTRY),
+      // the node's main thread and its read-relay processes (children of this process, as the load process is)
       proxy: () => cpuMs(process.pid),
     };
     const mysqld = mysqlServerPid();
@@ -337,6 +362,10 @@ export async function run(): Promise<Row[]> {
     for (const p of paths) {
       await load.call({ op: 'open', set: `read-${p}`, port: ports[p]!, database: appDb, n: 8 });
       await load.call({ op: 'warm', set: `read-${p}`, maxId: READ_ROWS });
+    }
+    // the relay process starts at the first hand-off offered (~0.7 s of CPU, compiling its sources): not in a measured round
+    for (let i = 0; i < 50 && relayNode.proxyConnections.relayedElsewhere < 8 / (RELAY_PROCESSES + 1) && RELAY_PROCESSES > 0; i++) {
+      await load.call({ op: 'warm', set: 'read-relayed', maxId: READ_ROWS });
     }
 
     // ---- 1. read throughput, closed loops, interleaved rounds ----
@@ -374,12 +403,16 @@ export async function run(): Promise<Row[]> {
         const t = total.get(p)!;
         const mean = t.ops / t.seconds;
         const elu = `node main thread busy ${pct(t.nodeElu / t.rounds)}, client ${pct(t.clientElu / t.rounds)}`;
-        const name = p === 'direct' ? 'straight to MariaDB' : p === 'socat' ? 'through socat (C byte relay)' : p === 'nodepipe' ? 'through a 10-line Node relay (net + pipe)' : 'through the OurSQL proxy';
+        const name = READ_PATH_NAMES[p];
         // µs of CPU per query over all rounds (NaN where /proc could not be read)
         const perQuery = (ms: number) => (ms * 1000) / t.ops;
         const cpu = `CPU per query: ${p === 'direct' ? '' : `relay ${fmt(perQuery(t.relayMs))} µs, `}MariaDB ${fmt(perQuery(t.mysqlMs))} µs`;
         let note = `best of ${READ_ROUNDS} × ${READ_ROUND_S} s (mean ${fmt(mean)}); ${elu}; ${cpu}`;
         if (p === 'proxy') note = `target ≥ ${READ_TARGET} × ${base}; ` + note;
+        if (p === 'relayed') {
+          const { relayedElsewhere, open } = relayNode.proxyConnections;
+          note = `proxyRelayProcesses ${RELAY_PROCESSES} (default 0); ` + note + `; ${relayedElsewhere} of ${open} connections in relay processes`;
+        }
         if (p === 'direct' && base === 'direct') note = `${'missing' in socat ? socat.missing : ''}: baseline is direct; ` + note;
         rows.push({
           key: key(p), group: READS(n), name: `${name}, ${n} conn`, value: b.perSec, unit: 'qps', base: p === base ? undefined : key(base), note,
@@ -419,7 +452,7 @@ export async function run(): Promise<Row[]> {
       all.sort();
       lat.set(p, { p50: percentile(all, 50), p99: percentile(all, 99), mean });
     }
-    const latName = (p: Path) => (p === 'direct' ? 'straight to MariaDB' : p === 'socat' ? 'through socat' : p === 'nodepipe' ? 'through the Node relay' : 'through the OurSQL proxy');
+    const latName = (p: Path) => LATENCY_PATH_NAMES[p];
     for (const q of ['p50', 'p99'] as const) {
       for (const p of paths) {
         const l = lat.get(p)!;

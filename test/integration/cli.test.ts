@@ -146,6 +146,12 @@ describe('oursql CLI', () => {
     assert.equal(set.mining, false);
     assert.match(await failing('config', '--set', 'rpcPort=abc'), /port number/);
     assert.match(await failing('config', '--set', 'nosuchkey=1'), /key one of/);
+    assert.equal(cfg.proxyRelayProcesses, 0);
+    assert.equal((await json('config', '--set', 'proxyRelayProcesses=auto')).proxyRelayProcesses, 'auto');
+    assert.equal((await json('config', '--set', 'proxyRelayProcesses=2')).proxyRelayProcesses, 2);
+    assert.match(await failing('config', '--set', 'proxyRelayProcesses=many'), /"auto" or a whole number from 0 to 64/);
+    assert.match(await failing('config', '--set', 'proxyRelayProcesses=65'), /"auto" or a whole number/);
+    assert.equal((await json('config', '--set', 'proxyRelayProcesses=0')).proxyRelayProcesses, 0);
   });
 
   test('daemon: start, already running, commands through RPC, stop twice, status from the datadir', async () => {

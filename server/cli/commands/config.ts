@@ -36,6 +36,11 @@ const SETTABLE: Record<string, (v: string) => unknown> = {
   mining: bool,
   proxyMaxConnections: positive,
   proxyIdleTimeoutSeconds: positive,
+  proxyRelayProcesses: (v) => {
+    if (v === 'auto') return v;
+    if (!/^[0-9]{1,2}$/.test(v) || Number(v) > 64) throw new CliError(`must be "auto" or a whole number from 0 to 64, got "${v}"`);
+    return Number(v);
+  },
   mysql: (v) => (parseMysqlUrl(v), v),
   rpcUser: text,
   rpcPassword: text,
