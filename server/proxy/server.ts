@@ -67,7 +67,7 @@ export class ProxyServer implements OpenTransactions {
       writes: this.opts.writes,
       log: this.log,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? 8 * 3600_000,
-      relays: this.relays,
+      relays: this.relays.size > 0 ? this.relays : undefined,
       onClosed: () => this.connections.delete(conn),
     });
     this.connections.add(conn);

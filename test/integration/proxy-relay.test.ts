@@ -11,15 +11,8 @@ import { readNodeConfig, writeNodeConfig } from '../../server/node/datadir.ts';
 import { initNode } from '../../server/node/init.ts';
 import { OursqlNode } from '../../server/node/node.ts';
 import { HAND_OFF_AFTER } from '../../server/proxy/connection.ts';
+import { until } from '../helpers/cluster.ts';
 import { tempNodeDir } from '../helpers/node.ts';
-
-const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('read-relay processes', () => {
   let env: Awaited<ReturnType<typeof tempNodeDir>>;
@@ -162,11 +155,11 @@ describe('read-relay processes', () => {
     const openBefore = node.proxyConnections.open;
     const n = relayed();
     await c.end();
-    await waitFor('the quit to be seen', () => node.proxyConnections.open === openBefore - 1 && relayed() === n - 1);
+    await until('the quit to be seen', () => node.proxyConnections.open === openBefore - 1 && relayed() === n - 1);
     const d = await connect();
     await readUntilAway(d, relayed() + 1);
     d.destroy();
-    await waitFor('the dropped client to be seen', () => node.proxyConnections.open === openBefore - 1 && relayed() === n - 1);
+    await until('the dropped client to be seen', () => node.proxyConnections.open === openBefore - 1 && relayed() === n - 1);
   });
 
   test('a relay process that dies takes only its connections; the next reader starts a new one', async () => {
@@ -177,7 +170,7 @@ describe('read-relay processes', () => {
     const lost = new Promise<void>((r) => c.once('error', () => r()));
     process.kill(pids[0], 'SIGKILL');
     await lost;
-    await waitFor('its connections to be forgotten', () => relayed() === 0);
+    await until('its connections to be forgotten', () => relayed() === 0);
     assert.ok(logs.some((l) => /read-relay process exited \(SIGKILL\)/.test(l)), logs.join('\n'));
     const d = await connect();
     await readUntilAway(d, 1);
