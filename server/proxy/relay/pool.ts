@@ -92,8 +92,12 @@ class RelayProcess {
         this.returning.delete(m.id);
         const conn = this.away.get(m.id);
         this.away.delete(m.id);
-        if (!conn) return;
-        if (!half || !handle) return conn.endedAway();
+        if (!conn || !half || !handle) {
+          // a half that cannot be matched: neither socket may stay open unowned
+          half?.client.destroy();
+          handle?.destroy();
+          return conn?.endedAway();
+        }
         conn.returned(half.client, handle, half.pending);
         return;
       }
