@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Connection, Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import {
   beats, isUnmanagedTable, bitsForHeight, blockHash, blockWork, checkBlockShape, checkGenesis, checkHeader, checkTx, checkTxTime, ConsensusError,
   hasEnoughTxs, isCoinbase, makeCoinbase, medianTime, MEDIAN_TIME_SPAN, templateTxs,
@@ -44,8 +44,29 @@ export interface ChainOptions {
    * and run instead of the tx's own, whose copy of the table is the origin's. null: the tx's stands.
    */
   ddlUndo?: (conn: PoolConnection, stmts: readonly string[]) => Promise<string[] | null>;
+  /**
+   * Checks, before a statement of a tx this node did not plan runs, that it changes only rows the
+   * tx's refs name (server/sql/named-rows.ts). Without it, only how many rows is checked (rowLimits).
+   */
+  namedRows?: NamedRowsChecker;
   /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
   beforeCommit?: () => Promise<void>;
+}
+
+/** Reads that check a statement's rows, sent on its connection right before and right after it. */
+export interface StatementRowsCheck {
+  before?: (conn: Connection) => Promise<void>;
+  after?: (conn: Connection) => Promise<void>;
+}
+
+export interface NamedRowsChecker {
+  /**
+   * null: the statement's text proves it changes only rows `refs` names; else the reads that check
+   * it. Rejects with a ConsensusError when it cannot be checked. `conn` may read table definitions.
+   */
+  check(conn: Connection, stmt: string, refs: readonly string[]): Promise<StatementRowsCheck | null>;
+  /** Table definitions may have changed (a schema change ran, or was undone). */
+  forget(): void;
 }
 
 export type AddBlockResult = 'connected' | 'side' | 'known' | 'orphan';
@@ -430,13 +451,17 @@ export class Chain extends EventEmitter {
     try {
       // a deadlock's rollback cannot let the statements queued behind it commit (pipelined.ts)
       endTransaction = await beginPipelinedTransaction(conn, this.store.appDb);
+      // what checks each tx's rows, worked out first (it may read table definitions): a batch holds no schema change
+      const rowChecks = await Promise.all(txs.map((tx) => this.rowChecks(conn, tx).catch((e: Error) => e)));
       const rows = new Set<string>();
       await this.withEngineSql(rows, async () => {
         const sent: Promise<unknown>[] = [];
         // No await in this loop: the rows are the engine's from the first check to the last answer.
-        for (const tx of txs) {
+        for (const [t, tx] of txs.entries()) {
           try {
             if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
+            const checks = rowChecks[t];
+            if (checks instanceof Error) throw checks;
             const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
             const sql = sqlOf(tx);
             if (sql) {
@@ -444,7 +469,12 @@ export class Chain extends EventEmitter {
               this.makeWayOn(sql.refs);
               for (const r of sql.refs) rows.add(r);
               const limits = this.rowLimits(tx);
-              sql.stmts.forEach((stmt, k) => sent.push(conn.query(stmt).then(([r]) => limits && checkRowsChanged(r, limits[k], `tx ${tx.id}`, stmt))));
+              sql.stmts.forEach((stmt, k) => {
+                const check = checks[k];
+                if (check?.before) sent.push(check.before(conn));
+                sent.push(conn.query(stmt).then(([r]) => limits && checkRowsChanged(r, limits[k], `tx ${tx.id}`, stmt)));
+                if (check?.after) sent.push(check.after(conn));
+              });
             }
             for (const stmt of this.store.poolInsertSql(tx, this.nextSeq)) sent.push(conn.query(stmt));
             this.nextSeq++;
@@ -515,7 +545,7 @@ export class Chain extends EventEmitter {
       if (sql) {
         this.refuseIfRowsBusy(sql.refs);
         this.makeWayOn(sql.refs);
-        await this.withEngineSql(new Set(sql.refs), () => (hasDdl(tx) ? this.runDdl(conn, tx, 'transaction') : this.runSql(conn, sql.stmts, 'transaction', false, this.rowLimits(tx))));
+        await this.withEngineSql(new Set(sql.refs), () => (hasDdl(tx) ? this.runDdl(conn, tx, 'transaction') : this.runTxSql(conn, tx, 'transaction')));
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
       await this.clearSqlUnsafe(conn);
@@ -1459,10 +1489,11 @@ export class Chain extends EventEmitter {
       } else checkTx(tx, delta, this.config, ctx);
       const sql = sqlOf(tx);
       if (runSql && sql) {
-        if (hasDdl(tx) || !sql.stmts.every(batchable)) {
+        // a tx whose rows need reads to be checked runs on its own, with them
+        if (hasDdl(tx) || !sql.stmts.every(batchable) || (await this.rowChecks(conn, tx)).some((c) => c !== null)) {
           await batch.flush();
           const what = `block ${header.height} tx ${tx.id}`;
-          await (hasDdl(tx) ? this.runDdl(conn, tx, what) : this.runSql(conn, sql.stmts, what, false, this.rowLimits(tx)));
+          await (hasDdl(tx) ? this.runDdl(conn, tx, what) : this.runTxSql(conn, tx, what));
         } else {
           await batch.add(tx, sql.stmts, this.rowLimits(tx));
         }
@@ -1475,7 +1506,7 @@ export class Chain extends EventEmitter {
 
   /** One by one: what a batch falls back to, and where its error names the tx. */
   private async runTxsSql(conn: PoolConnection, height: number, txs: readonly Tx[]): Promise<void> {
-    for (const tx of txs) await this.runSql(conn, sqlOf(tx)!.stmts, `block ${height} tx ${tx.id}`, false, this.rowLimits(tx));
+    for (const tx of txs) await this.runTxSql(conn, tx, `block ${height} tx ${tx.id}`);
   }
 
   private async undoBlocks(conn: PoolConnection, delta: StateDelta, blocks: Block[]): Promise<void> {
@@ -1520,7 +1551,7 @@ export class Chain extends EventEmitter {
         } else if (runSql && sql) {
           await conn.query('SAVEPOINT readmit');
           try {
-            await this.runSql(conn, sql.stmts, 'transaction', false, this.rowLimits(tx));
+            await this.runTxSql(conn, tx, 'transaction');
           } catch (e) {
             await conn.query('ROLLBACK TO SAVEPOINT readmit');
             throw e;
@@ -1532,6 +1563,25 @@ export class Chain extends EventEmitter {
       }
     }
     return { pool, dropped };
+  }
+
+  /** Per statement of `tx` (not a schema change), what checks that it changes only the rows its refs name (NamedRowsChecker). */
+  private async rowChecks(conn: PoolConnection, tx: Tx): Promise<(StatementRowsCheck | null)[]> {
+    const sql = sqlOf(tx);
+    const named = this.opts.namedRows;
+    if (!sql || !named || hasDdl(tx)) return [];
+    const out: (StatementRowsCheck | null)[] = [];
+    for (const stmt of sql.stmts) out.push(await named.check(conn, stmt, sql.refs));
+    return out;
+  }
+
+  /**
+   * Runs the statements of row-changing `tx` (a peer's, a block's or a re-admitted one): each
+   * changes at most as many rows as its refs name on its table, and only rows they name.
+   */
+  private async runTxSql(conn: PoolConnection, tx: Tx, what: string): Promise<void> {
+    const sql = sqlOf(tx)!;
+    await this.runSql(conn, sql.stmts, what, false, this.rowLimits(tx), sql.refs);
   }
 
   /** What each statement of a peer's tx may change (rowLimits); undefined for a tx without SQL. */
@@ -1585,8 +1635,11 @@ export class Chain extends EventEmitter {
     this.ddlHere.delete(tx.id);
   }
 
-  /** Runs `stmts` in order; with `limits` (rowLimits), each may change at most that many rows. */
-  private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false, limits?: readonly number[]): Promise<void> {
+  /**
+   * Runs `stmts` in order; with `limits` (rowLimits), each may change at most that many rows; with
+   * `refs` (of a tx that changes rows), only rows they name (NamedRowsChecker).
+   */
+  private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false, limits?: readonly number[], refs?: readonly string[]): Promise<void> {
     // MySQL commits DDL by itself: what ran before it in this transaction commits with it, so a
     // crash from here to the final COMMIT would leave the database half changed. Say so first.
     if (ddl) await this.markSqlUnsafe(conn);
@@ -1594,8 +1647,12 @@ export class Chain extends EventEmitter {
       for (let i = 0; i < stmts.length; i++) {
         const stmt = stmts[i];
         try {
+          const named = (e: unknown) => (e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e);
+          const check = refs && this.opts.namedRows ? await this.opts.namedRows.check(conn, stmt, refs).catch((e) => Promise.reject(named(e))) : null;
+          await check?.before?.(conn).catch((e) => Promise.reject(named(e)));
           const [result] = await conn.query(stmt);
           if (limits) checkRowsChanged(result, limits[i], what, stmt);
+          await check?.after?.(conn).catch((e) => Promise.reject(named(e)));
         } catch (e) {
           if (e instanceof ConsensusError) throw e;
           if (isLockError(e)) {
@@ -1605,6 +1662,7 @@ export class Chain extends EventEmitter {
         }
       }
     } finally {
+      if (ddl) this.opts.namedRows?.forget();
       // The implicit commit ended the transaction: without a new one, the rest of the run would
       // commit statement by statement, and its final ROLLBACK or savepoints would do nothing.
       if (ddl) await conn.query('START TRANSACTION');

@@ -192,7 +192,7 @@ async function writeUpdateDelete(exec: SqlExecutor, write: WriteStatement, schem
   };
 }
 
-function checkForeignKeys(info: TableInfo, write: WriteStatement): void {
+export function checkForeignKeys(info: TableInfo, write: Pick<WriteStatement, 'kind' | 'ast'>): void {
   const rule = (fk: TableInfo['referencedBy'][number]) => (write.kind === 'update' ? fk.onUpdate : fk.onDelete);
   const cascading = info.referencedBy.filter((fk) => CASCADING.has(rule(fk).toUpperCase()));
   if (cascading.length === 0) return;
@@ -353,7 +353,7 @@ function insertOutcome(info: TableInfo, stmt: string, keys: SqlValue[][], rows: 
 }
 
 /** Per row, per primary key column: SQL giving its value (`DEFAULT(col)` when not given). */
-function pkExpressions(info: TableInfo, det: Determinized, pkCols: ColumnDef[]): string[][] {
+export function pkExpressions(info: TableInfo, det: Pick<Determinized, 'rows' | 'auto'>, pkCols: ColumnDef[]): string[][] {
   const rows = det.rows!;
   const out: string[][] = [];
   for (let r = 0; r < rows.count; r++) {
@@ -386,8 +386,8 @@ async function readKeys(exec: SqlExecutor, info: TableInfo, pkCols: ColumnDef[],
 }
 
 /** The queries that read the new rows' keys back, 200 rows each; each row's number comes first. */
-function keyReads(info: TableInfo, pkCols: ColumnDef[], pkExprs: string[][]): string[] {
-  const list = pkCols.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name))).join(', ');
+export function keyReads(info: TableInfo, pkCols: ColumnDef[], pkExprs: string[][]): string[] {
+  const list = keySelectList(pkCols);
   const out: string[] = [];
   for (let start = 0; start < pkExprs.length; start += 200) {
     out.push(pkExprs.slice(start, start + 200)
@@ -397,8 +397,13 @@ function keyReads(info: TableInfo, pkCols: ColumnDef[], pkExprs: string[][]): st
   return out;
 }
 
+/** The primary key columns as readRows prints them (FLOAT through DOUBLE: its text keeps 6 digits only). */
+export function keySelectList(pkCols: readonly ColumnDef[]): string {
+  return pkCols.map((c) => (c.dataType === 'float' ? `CAST(${quoteIdent(c.name)} AS DOUBLE)` : quoteIdent(c.name))).join(', ');
+}
+
 /** Each of `count` rows' key from the answers to keyReads: exactly one row each. */
-function keysRead(results: readonly SqlResult[], count: number): SqlValue[][] {
+export function keysRead(results: readonly SqlResult[], count: number): SqlValue[][] {
   const byRow = new Map<number, SqlValue[][]>();
   for (const res of results) {
     for (const r of res.rows) {
@@ -422,6 +427,17 @@ const INTEGER_BITS: Record<string, number> = { tinyint: 8, smallint: 16, mediumi
 const INTEGER_LITERAL = /^-?(?:0|[1-9][0-9]*)$/;
 
 /**
+ * The values an integer column stores exactly and prints as their decimal; null for other types
+ * and ZEROFILL (which pads).
+ */
+export function integerRange(c: ColumnDef): [bigint, bigint] | null {
+  const bits = INTEGER_BITS[c.dataType];
+  if (!bits || /zerofill/i.test(c.columnType)) return null;
+  const unsigned = /unsigned/i.test(c.columnType);
+  return unsigned ? [0n, (1n << BigInt(bits)) - 1n] : [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n];
+}
+
+/**
  * The keys of an INSERT or REPLACE that gave every key column as an integer literal within its
  * column's range, in the text form MySQL prints them: no read-back needed (one round trip less
  * per row write). Null when any key needs the read: other types (collations, decimals, dates
@@ -432,10 +448,9 @@ const INTEGER_LITERAL = /^-?(?:0|[1-9][0-9]*)$/;
 function integerKeys(pkCols: ColumnDef[], pkExprs: string[][]): SqlValue[][] | null {
   const ranges: [bigint, bigint][] = [];
   for (const c of pkCols) {
-    const bits = INTEGER_BITS[c.dataType];
-    if (!bits || c.autoIncrement || /zerofill/i.test(c.columnType)) return null;
-    const unsigned = /unsigned/i.test(c.columnType);
-    ranges.push(unsigned ? [0n, (1n << BigInt(bits)) - 1n] : [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n]);
+    const range = c.autoIncrement ? null : integerRange(c);
+    if (!range) return null;
+    ranges.push(range);
   }
   const out: SqlValue[][] = [];
   for (const row of pkExprs) {
@@ -710,7 +725,7 @@ function keyedWhere(where: any, info: TableInfo, keys: SqlValue[][]): any {
 }
 
 /** A list of keys over exactly the primary key's columns. */
-function isKeyListOn(n: any, info: TableInfo): boolean {
+export function isKeyListOn(n: any, info: TableInfo): boolean {
   const cols = keyListColumns(n);
   return cols !== null && cols.length === info.primaryKey.length && cols.every((c, i) => c.toLowerCase() === info.primaryKey[i].toLowerCase());
 }

@@ -6,7 +6,8 @@ import {
 import { Chain, type ChainOptions } from '../../server/chain/engine.ts';
 import { ChainStore } from '../../server/chain/store.ts';
 import { makeOpensslVerifier } from '../../server/chain/verify.ts';
-import { consensusClassifier } from '../../server/sql/classify.ts';
+import { consensusClassifier, SqlClassifier } from '../../server/sql/classify.ts';
+import { NamedRowsCheck } from '../../server/sql/named-rows.ts';
 import { chainDdlUndo } from '../../server/sql/ddl-undo.ts';
 import { rootConnection, TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from './mysql.ts';
 
@@ -45,7 +46,9 @@ export async function openTestChain(config: ConsensusConfig, minter: TestKey, op
  * `t (id INT PRIMARY KEY, note TEXT)` in its application database and a root connection to read it.
  */
 export async function openSqlTestChain(minter: TestKey, opts: Partial<ChainOptions> = {}) {
-  const t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, { classify: consensusClassifier(), ddlUndo: chainDdlUndo(), ...opts });
+  const t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, {
+    classify: consensusClassifier(), ddlUndo: chainDdlUndo(), namedRows: new NamedRowsCheck(new SqlClassifier()), ...opts,
+  });
   const app = await rootConnection();
   await app.query(`CREATE DATABASE IF NOT EXISTS \`${t.db.name}\``);
   await app.query(`CREATE TABLE \`${t.db.name}\`.t (id INT PRIMARY KEY, note TEXT)`);

@@ -549,27 +549,60 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     const pooled = t.chain.pool.size;
     const tooMany = [signed("UPDATE t SET note = 'all' WHERE id < 100", ['t:1']), signed('DELETE FROM t WHERE id = 7', [])];
     for (const tx of tooMany) {
-      await assert.rejects(t.chain.submitTx(tx), (e: unknown) => isCode('bad-block')(e) && /changed 99 rows, more than the 1|changed 1 rows, more than the 0/.test((e as Error).message));
+      await assert.rejects(t.chain.submitTx(tx), (e: unknown) => isCode('sql-refused')(e) && /changes row t:(2|7), which its refs do not name/.test((e as Error).message));
     }
     // relayed in a batch beside good txs: those are pooled, the bad one refused alone
     const good = [insert(6000, 'ok'), insert(6001, 'ok too')];
     const out = await t.chain.submitTxs([good[0], tooMany[0], good[1]]);
     assert.equal(out[0], undefined);
-    assert.ok(isCode('bad-block')(out[1]), String(out[1]));
+    assert.ok(isCode('sql-refused')(out[1]), String(out[1]));
     assert.equal(out[2], undefined);
     assert.equal(t.chain.pool.size, pooled + 2);
     assert.deepEqual((await rows()).filter((r) => r.id < 6000), before);
     // in a block, with its statement batched among others: the block is refused
     const tip = t.chain.tip.hash;
     const bad = mineOn(t.chain, tip, [...good, tooMany[0], insert(6002, 'after')], minter.address);
-    await assert.rejects(t.chain.addBlock(bad), (e: unknown) => isCode('bad-block')(e) && (e as Error).message.includes(tooMany[0].id));
+    await assert.rejects(t.chain.addBlock(bad), (e: unknown) => isCode('sql-refused')(e) && (e as Error).message.includes(tooMany[0].id));
     assert.equal(t.chain.tip.hash, tip);
     assert.deepEqual((await rows()).filter((r) => r.id < 6000), before);
-    // an upsert counts a row twice, and is within its refs
-    const upsert = signed("INSERT INTO t VALUES (3, 'upsert') ON DUPLICATE KEY UPDATE note = 'upsert'", ['t:3'], ["UPDATE t SET note = 'row 3' WHERE id = 3"]);
-    await t.chain.submitTx(upsert);
-    assert.equal((await rows()).find((r) => r.id === 3)?.note, 'upsert');
-    for (const tx of [upsert, ...good].reverse()) await t.chain.cancel(tx.id);
+    // a REPLACE of a row counts it twice (deleted, inserted), and is within its refs
+    const replace = signed("REPLACE INTO t VALUES (3, 'replaced')", ['t:3'], ["UPDATE t SET note = 'row 3' WHERE id = 3"]);
+    await t.chain.submitTx(replace);
+    assert.equal((await rows()).find((r) => r.id === 3)?.note, 'replaced');
+    for (const tx of [replace, ...good].reverse()) await t.chain.cancel(tx.id);
+    assert.deepEqual(await rows(), before);
+  });
+
+  test('a tx whose statement changes as many rows as it names, but other ones, is invalid: not pooled (alone or in a batch), a block holding it refused', async () => {
+    const signed = (stmt: string, refs: string[]) => signTx({
+      v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
+      sql: { stmts: [stmt], undo: refs.map((r) => `UPDATE t SET note = 'row ${r.slice(2)}' WHERE id = ${r.slice(2)}`), refs, base: Object.fromEntries(refs.map((r) => [r, latest.get(r) ?? null])) },
+    } as Parameters<typeof signTx>[0], author.priv);
+    const unnamed = (ref: string) => (e: unknown) => isCode('sql-refused')(e) && (e as Error).message.includes(`changes row ${ref}, which its refs do not name`);
+    const before = await rows();
+    const pooled = t.chain.pool.size;
+    const others = [
+      signed("UPDATE t SET note = 'hijacked' WHERE id = 2", ['t:1']),
+      signed("DELETE FROM t WHERE note = 'row 2'", ['t:1']),
+      signed("INSERT INTO t VALUES (7001, 'unnamed')", ['t:7000']),
+    ];
+    for (const [k, tx] of others.entries()) await assert.rejects(t.chain.submitTx(tx), unnamed(k === 2 ? 't:7001' : 't:2'));
+    // an UPDATE of the key moves a named row to a key no ref names
+    await assert.rejects(t.chain.submitTx(signed('UPDATE t SET id = 7002 WHERE id = 1', ['t:1'])), (e: unknown) => isCode('sql-refused')(e) && /primary key column `id`/.test((e as Error).message));
+    // relayed in a batch beside good txs: those are pooled, the bad one refused alone
+    const good = [insert(6100, 'ok'), insert(6101, 'ok too')];
+    const out = await t.chain.submitTxs([good[0], others[0], good[1]]);
+    assert.equal(out[0], undefined);
+    assert.ok(unnamed('t:2')(out[1]), String(out[1]));
+    assert.equal(out[2], undefined);
+    assert.equal(t.chain.pool.size, pooled + 2);
+    // in a block among batched statements: the block is refused, nothing of it stays
+    const tip = t.chain.tip.hash;
+    const bad = mineOn(t.chain, tip, [...good, others[1], insert(6102, 'after')], minter.address);
+    await assert.rejects(t.chain.addBlock(bad), (e: unknown) => unnamed('t:2')(e) && (e as Error).message.includes(others[1].id));
+    assert.equal(t.chain.tip.hash, tip);
+    assert.deepEqual((await rows()).filter((r) => r.id < 6000), before.filter((r) => r.id < 6000));
+    for (const tx of [...good].reverse()) await t.chain.cancel(tx.id);
     assert.deepEqual(await rows(), before);
   });
 

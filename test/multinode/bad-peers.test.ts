@@ -208,4 +208,28 @@ describe('misbehaving peers', () => {
     await c.query('CREATE TABLE still_here (id INT PRIMARY KEY)');
     assert.equal(v.node.chain.pool.size, 1);
   });
+
+  test('a pushed tx whose statement changes a row its refs do not name is refused; the good ones beside it are pooled', async () => {
+    const c = await v.sql();
+    await c.query('CREATE TABLE named (id INT PRIMARY KEY, v INT)');
+    await c.query('INSERT INTO named VALUES (1, 10), (2, 20)');
+    const chain = v.node.chain;
+    const key = v.node.wallet.key(v.node.wallet.list()[0].address);
+    const tx = (stmt: string, undo: string, ref: string): Tx => signTx({
+      v: 1, chain: chain.genesis, time: Date.now(), from: key.pubkey, in: [], out: [],
+      sql: { stmts: [stmt], undo: [undo], refs: [ref], base: { [ref]: chain.pool.view.latestOnRef(ref) } },
+    } as never, key.privateKey);
+    // the same count of rows as it names (one), but another row
+    const bad = tx('UPDATE named SET v = 0 WHERE id = 2', 'UPDATE named SET v = 10 WHERE id = 1', 'named:1');
+    const good = tx('UPDATE named SET v = 11 WHERE id = 1', 'UPDATE named SET v = 10 WHERE id = 1', 'named:1');
+    const r = await fetch(`http://${v.addr}/p2p`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'pushtxs', txs: [txToWire(bad), txToWire(good)] }),
+    });
+    assert.equal(r.status, 200);
+    await until('the good tx pooled', () => chain.pool.has(good.id));
+    assert.equal(chain.pool.has(bad.id), false);
+    assert.deepEqual(await cluster.rows(v, `SELECT id, v FROM \`${v.db}\`.named ORDER BY id`), [{ id: 1, v: 11 }, { id: 2, v: 20 }]);
+    assert.ok(v.logs.some((l) => l.includes(`tx ${bad.id} not pooled`) && l.includes('changes row named:2, which its refs do not name')), 'the refusal is logged with its reason');
+    await c.end();
+  });
 });

@@ -1,0 +1,223 @@
+/**
+ * A tx names the rows it changes in `refs`, and every node checks the `base` of those rows only
+ * (SPEC 4, docs/sql.md "What peers replay"). So before a node replays a statement it did not plan
+ * itself (a peer's tx, a block's), it checks that the statement can change no other row: a tx
+ * whose statement reaches further would change rows without their base being checked, and its undo
+ * would not restore them, so the nodes' databases would drift apart.
+ *
+ * The honest forms are proven from their text and the table's definition, with no query:
+ *  - INSERT / REPLACE whose key columns are integer literals (AUTO_INCREMENT ids included, which
+ *    the origin writes out): the new rows' keys are those literals, and a REPLACE (refused on
+ *    tables with other UNIQUE keys) replaces only rows with the same keys;
+ *  - UPDATE / DELETE whose WHERE pins the whole primary key to integer literals, or ends with a
+ *    list of integer keys (`… AND id IN (3, 4)`, the form the origin limits a WHERE to).
+ * Anything else is checked by MySQL on the same connection: an UPDATE / DELETE by reading, before
+ * it runs and locked, the keys of every row its WHERE matches (without its ORDER BY … LIMIT, so a
+ * superset); an INSERT / REPLACE by reading its rows' keys back after it ran, as the origin did.
+ * Each key must be one the tx names. Keys in refs are MySQL's text form, so only integer literals
+ * in integer columns are compared as text: a string key matches other text under its collation
+ * ('abc' = 'ABC'), and a number matches a string column's '05'.
+ */
+import type { Connection } from 'mysql2/promise';
+import { ConsensusError, sqlOf, type Tx } from '../../consensus/index.ts';
+import type { Chain, NamedRowsChecker, StatementRowsCheck } from '../chain/engine.ts';
+import type { SqlClassifier, WriteStatement } from './classify.ts';
+import { cleanCopy, columnName, parseOne, toSql } from './ast.ts';
+import { checkDmlShape, insertRows } from './determinism.ts';
+import { SqlExecError, type SqlExecutor } from './executor.ts';
+import { quoteIdent, rowRef, type SqlValue } from './literal.ts';
+import { mysql2Executor } from './mysql-executor.ts';
+import { checkForeignKeys, integerRange, isKeyListOn, keyReads, keySelectList, keysRead, pkExpressions } from './plan.ts';
+import { SqlRefused } from './refused.ts';
+import { checkRowWritable, findColumn, isPkColumn, SchemaCache, type ColumnDef, type TableInfo } from './schema.ts';
+import { WriteRefused } from './write-refused.ts';
+
+const NO_SUCH_TABLE = 1146;
+
+export class NamedRowsCheck implements NamedRowsChecker {
+  private readonly schema = new SchemaCache();
+
+  constructor(private readonly classifier: SqlClassifier) {}
+
+  /** Table definitions may have changed (a schema change ran or was undone): read them again. */
+  forget(): void {
+    this.schema.invalidate();
+  }
+
+  /**
+   * Forgets table definitions whenever `chain` pools a schema change (a proxy client's too, which
+   * the engine does not run itself) or takes its pool back; the engine calls forget() after
+   * running a schema change or its undo.
+   */
+  watch(chain: Chain): void {
+    chain.on('pool', (tx: Tx | null) => {
+      if (!tx || sqlOf(tx)?.refs.some((r) => r.endsWith(':*'))) this.forget();
+    });
+  }
+
+  /**
+   * How to check that `stmt`, a statement of a tx naming `refs`, changes only rows `refs` names:
+   * null when its text proves it, else the reads that check it. Rejects with a ConsensusError when
+   * the statement could change a row by a form OurSQL never replicates (a key column updated, a
+   * REPLACE that may delete rows by another key, …). `conn` reads the table's definition.
+   */
+  async check(conn: Connection, stmt: string, refs: readonly string[]): Promise<StatementRowsCheck | null> {
+    let w: WriteStatement;
+    try {
+      w = this.classifier.parseWrite(stmt);
+    } catch (e) {
+      if (e instanceof SqlRefused) throw new ConsensusError('sql-refused', e.message, { stmt });
+      throw e;
+    }
+    if (w.kind !== 'insert' && w.kind !== 'replace' && w.kind !== 'update' && w.kind !== 'delete') return null;
+    const exec = mysql2Executor(conn);
+    let info: TableInfo;
+    try {
+      info = await this.schema.require(exec, w.table);
+    } catch (e) {
+      // no such table: the statement fails by itself, and its tx with it
+      if (e instanceof SqlExecError && e.errno === NO_SUCH_TABLE) return null;
+      throw e;
+    }
+    const table = info.name.toLowerCase();
+    if (refs.some((r) => r.endsWith(':*') && r.slice(0, -2).toLowerCase() === table)) return null;
+    const named = new Set(refs);
+    try {
+      checkRowWritable(info);
+      checkDmlShape(w.ast, w.kind);
+      return w.kind === 'insert' || w.kind === 'replace' ? this.insertCheck(w, info, named, stmt) : this.updateDeleteCheck(w, info, named, stmt);
+    } catch (e) {
+      if (e instanceof WriteRefused || e instanceof SqlExecError) throw new ConsensusError('sql-refused', `a peer's statement cannot be checked against its refs: ${e.message}`, { stmt });
+      throw e;
+    }
+  }
+
+  private insertCheck(w: WriteStatement, info: TableInfo, named: Set<string>, stmt: string): StatementRowsCheck | null {
+    if (w.kind === 'replace') {
+      if (info.uniqueKeys.length > 0) throw new WriteRefused(`REPLACE on \`${info.name}\`, which has UNIQUE keys besides its primary key, may delete rows by those keys`);
+      checkForeignKeys(info, { kind: 'delete', ast: w.ast });
+    }
+    const rows = insertRows(w.ast, info);
+    const pkCols = info.primaryKey.map((k) => findColumn(info, k)!);
+    const at = pkCols.map((c) => rows.columns.findIndex((n) => n.toLowerCase() === c.name.toLowerCase()));
+    const keys: string[][] = [];
+    for (let r = 0; r < rows.count; r++) {
+      const key = pkCols.map((c, i) => (at[i] < 0 ? null : integerText(rows.get(r, at[i]), c)));
+      if (!key.every((k): k is string => k !== null)) break;
+      keys.push(key);
+    }
+    if (keys.length === rows.count) {
+      for (const k of keys) requireNamed(named, rowRef(info.name, k), stmt);
+      return null;
+    }
+    // other key types: the keys as the server stored them, read back as the origin did
+    const reads = keyReads(info, pkCols, pkExpressions(info, { rows, auto: null }, pkCols));
+    return {
+      after: async (conn) => {
+        const exec = mysql2Executor(conn);
+        const results = await Promise.all(reads.map((q) => exec.query(q)));
+        let found: SqlValue[][];
+        try {
+          found = keysRead(results, rows.count);
+        } catch (e) {
+          throw new ConsensusError('sql-refused', `a peer's ${w.kind.toUpperCase()} wrote rows that cannot be read back by their keys: ${(e as Error).message}`, { stmt });
+        }
+        for (const k of found) requireNamed(named, rowRef(info.name, k), stmt);
+      },
+    };
+  }
+
+  private updateDeleteCheck(w: WriteStatement, info: TableInfo, named: Set<string>, stmt: string): StatementRowsCheck | null {
+    const ast = w.ast;
+    if (w.kind === 'update') {
+      for (const s of ast.set ?? []) {
+        if (isPkColumn(info, String(s.column))) throw new WriteRefused(`an UPDATE of primary key column \`${s.column}\` changes which row a ref names`);
+      }
+    }
+    checkForeignKeys(info, w);
+    const entry = (w.kind === 'delete' ? ast.from : ast.table)[0];
+    const names = new Set([String(entry.table).toLowerCase(), ...(entry.as ? [String(entry.as).toLowerCase()] : [])]);
+    const keys = candidateKeys(ast.where, info, names);
+    if (keys && keys.every((k) => named.has(rowRef(info.name, k)))) return null;
+    // Every row the WHERE matches, locked: a superset of the rows the statement changes (its ORDER BY … LIMIT left out).
+    const sel = cleanCopy(selectForUpdate());
+    sel.from = [{ db: null, table: entry.table, as: entry.as ?? null }];
+    sel.where = ast.where ?? null;
+    const select = toSql(sel).replace(/^SELECT \* /, `SELECT ${keySelectList(info.primaryKey.map((k) => findColumn(info, k)!))} `);
+    return {
+      before: async (conn) => {
+        const res = await mysql2Executor(conn).query(select);
+        for (const row of res.rows) requireNamed(named, rowRef(info.name, row), stmt);
+      },
+    };
+  }
+}
+
+function requireNamed(named: ReadonlySet<string>, ref: string, stmt: string): void {
+  if (!named.has(ref)) {
+    throw new ConsensusError('sql-refused', `a statement of this transaction changes row ${ref}, which its refs do not name: a transaction may change only the rows it names`, { stmt, ref });
+  }
+}
+
+/**
+ * The keys a WHERE limits its rows to, each as MySQL prints it, when it pins the whole primary key
+ * to integer literals (`a = 1 AND b = 2 AND …`) or ends with a list of them; else null.
+ */
+function candidateKeys(where: any, info: TableInfo, tableNames: ReadonlySet<string>): string[][] | null {
+  if (!where) return null;
+  const cols = info.primaryKey.map((k) => findColumn(info, k)!);
+  const list = isKeyListOn(where, info) ? where
+    : where.type === 'binary_expr' && where.operator === 'AND' && isKeyListOn(where.right, info) ? where.right : null;
+  if (list) {
+    const keys: string[][] = [];
+    for (const v of list.right.value) {
+      const values = cols.length === 1 ? [v] : v.value;
+      const key = cols.map((c, i) => integerText(values[i], c));
+      if (key.some((k) => k === null)) return null;
+      keys.push(key as string[]);
+    }
+    return keys;
+  }
+  const pinned = new Map<string, string | null>();
+  const visit = (n: any): void => {
+    if (n?.type !== 'binary_expr') return;
+    if (n.operator === 'AND') {
+      visit(n.left);
+      visit(n.right);
+      return;
+    }
+    if (n.operator !== '=') return;
+    const [colNode, value] = n.left?.type === 'column_ref' ? [n.left, n.right] : [n.right, n.left];
+    const qualifier = typeof colNode?.table === 'string' ? colNode.table : colNode?.table?.value;
+    if (qualifier != null && !tableNames.has(String(qualifier).toLowerCase())) return;
+    const c = findColumn(info, columnName(colNode));
+    if (!c || !isPkColumn(info, c.name) || pinned.get(c.name.toLowerCase())) return;
+    pinned.set(c.name.toLowerCase(), integerText(value, c));
+  };
+  visit(where);
+  const key = cols.map((c) => pinned.get(c.name.toLowerCase()) ?? null);
+  return key.every((k) => k !== null) ? [key as string[]] : null;
+}
+
+/** An integer literal as an integer column prints it, or null (another literal, another type, out of range). */
+function integerText(n: any, c: ColumnDef): string | null {
+  const range = integerRange(c);
+  const v = range ? integerLiteral(n) : null;
+  if (v === null || v < range![0] || v > range![1]) return null;
+  // AUTO_INCREMENT: 0 has MySQL assign an id (unless NO_AUTO_VALUE_ON_ZERO): the key is not 0
+  if (v === 0n && c.autoIncrement) return null;
+  return v.toString();
+}
+
+function integerLiteral(n: any): bigint | null {
+  if (n?.type === 'number' && typeof n.value === 'number' && Number.isSafeInteger(n.value)) return BigInt(n.value);
+  if (n?.type === 'bigint' && /^-?[0-9]+$/.test(String(n.value))) return BigInt(String(n.value));
+  if (n?.type === 'unary_expr' && n.operator === '-') {
+    const v = integerLiteral(n.expr);
+    return v === null ? null : -v;
+  }
+  return null;
+}
+
+let selectForUpdateAst: any;
+const selectForUpdate = () => (selectForUpdateAst ??= parseOne('SELECT * FROM t WHERE 1 FOR UPDATE'));
