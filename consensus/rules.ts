@@ -3,7 +3,12 @@ import { fail } from './errors.ts';
 
 /** What one replicated statement does, as the SQL classifier reports it. */
 export type SqlOp = 'insert' | 'update' | 'delete' | 'create' | 'drop' | 'alter';
-export interface SqlAction { op: SqlOp; table: string }
+export interface SqlAction {
+  op: SqlOp;
+  table: string;
+  /** A schema change (CREATE/ALTER/DROP TABLE, CREATE/DROP INDEX, TRUNCATE), not a change of rows. */
+  schema: boolean;
+}
 
 /** A gate `ApplyAfterBlock: N` switches on for transactions mined in blocks after N (height > N). */
 const active = (applyAfterBlock: number, height: number): boolean => height > applyAfterBlock;
@@ -41,7 +46,7 @@ export function isAllowed(cfg: ConsensusConfig, action: SqlAction, height: numbe
 export function checkAllowed(cfg: ConsensusConfig, action: SqlAction, height: number): void {
   if (!isAllowed(cfg, action, height)) {
     const what = { insert: 'inserting rows into', update: 'updating rows of', delete: 'deleting rows from', create: 'creating', alter: 'altering', drop: 'dropping' }[action.op];
-    fail('sql-refused', `the consensus rules do not allow ${what} table ${action.table}`, { ...action, height });
+    fail('sql-refused', `the consensus rules do not allow ${what} table ${action.table}`, { op: action.op, table: action.table, height });
   }
 }
 

@@ -83,6 +83,7 @@ export function checkTx(tx: Tx, view: ChainView, cfg: ConsensusConfig, ctx: TxCo
     if (view.latestOnRef(ref) !== base) fail('stale-base', `row ${ref} was changed by another transaction since this one was prepared`, { ref, base });
   }
   if (ctx.exemptSql) return { cost: 0n, actions };
+  checkSqlKind(body.sql.refs, actions);
   for (const a of actions) checkAllowed(cfg, a, ctx.height);
   const cost = sqlCost(cfg, actions, ctx.height);
   if (cost > 0n) {
@@ -150,3 +151,25 @@ export function checkCoinbase(cfg: ConsensusConfig, tx: Tx, height: number, chai
 }
 
 export { blockWork };
+
+/**
+ * A tx changes either schema or rows (our decision, docs/consensus.md "Schema changes and row
+ * changes"): a schema change names each of its tables as `table:*`, and a tx naming `table:*`
+ * holds one statement, a schema change. A node runs the two kinds differently (a schema change commits by
+ * itself, and is undone from the node's own copy of the table), and a `table:*` ref bases only on
+ * the table's last schema change: rows changed under it would escape their bases. Table names are
+ * compared without case (the ref carries the name the server stores, which may be lower case).
+ */
+export function checkSqlKind(refs: readonly string[], actions: readonly SqlAction[]): void {
+  const whole = new Set(refs.filter((r) => r.endsWith(':*')).map((r) => r.slice(0, -2).toLowerCase()));
+  // one statement: MySQL commits around each, so a second one failing would leave the first done
+  if (whole.size > 0 && actions.length > 1) fail('sql-refused', `a schema change is one statement (this transaction holds ${actions.length})`);
+  for (const a of actions) {
+    if (a.schema && !whole.has(a.table.toLowerCase())) {
+      fail('sql-refused', `a schema change of table ${a.table} must name it as ${a.table}:* in its refs`, { table: a.table });
+    }
+    if (!a.schema && whole.size > 0) {
+      fail('sql-refused', `a transaction that names a whole table (${[...whole].map((t) => `${t}:*`).join(', ')}) may hold only schema changes, not row changes (${a.op.toUpperCase()})`, { table: a.table });
+    }
+  }
+}

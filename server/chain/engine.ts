@@ -545,7 +545,7 @@ export class Chain extends EventEmitter {
       if (sql) {
         this.refuseIfRowsBusy(sql.refs);
         this.makeWayOn(sql.refs);
-        await this.withEngineSql(new Set(sql.refs), () => (hasDdl(tx) ? this.runDdl(conn, tx, 'transaction') : this.runTxSql(conn, tx, 'transaction')));
+        await this.withEngineSql(new Set(sql.refs), () => (hasDdl(tx) ? this.runDdl(conn, tx, 'transaction', true) : this.runTxSql(conn, tx, 'transaction')));
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
       await this.clearSqlUnsafe(conn);
@@ -1613,13 +1613,26 @@ export class Chain extends EventEmitter {
    * Runs schema change `tx` as a peer's (or a block's, or a re-admitted one): first saves, in the
    * transaction the DDL commits, how to undo it on this node's rows, which may not be the origin's.
    */
-  private async runDdl(conn: PoolConnection, tx: Tx, what: string): Promise<void> {
-    const { stmts } = sqlOf(tx)!;
+  private async runDdl(conn: PoolConnection, tx: Tx, what: string, alone = false): Promise<void> {
+    const { stmts, refs } = sqlOf(tx)!;
     await this.markSqlUnsafe(conn);
     const here = this.opts.ddlUndo ? await this.opts.ddlUndo(conn, stmts) : null;
     if (here) await this.store.saveDdlUndo(tx.id, here, conn);
     else await this.store.clearDdlUndo(tx.id, conn);
-    await this.runSql(conn, stmts, what, true);
+    try {
+      await this.runSql(conn, stmts, what, true, undefined, refs);
+    } catch (e) {
+      // `alone`: the transaction held nothing else, and a schema change is one statement, which
+      // MariaDB runs atomically: if it failed, it changed nothing, and what its implicit commit
+      // committed is only the mark and the saved undo. Take those back instead of rebuilding the
+      // whole database from the chain (which a peer could otherwise set off at will).
+      if (alone && stmts.length === 1) {
+        await this.store.clearDdlUndo(tx.id, conn);
+        await this.clearSqlUnsafe(conn);
+        await conn.query('COMMIT');
+      }
+      throw e;
+    }
     if (here) this.ddlHere.set(tx.id, here.length > 0);
     else this.ddlHere.delete(tx.id);
   }

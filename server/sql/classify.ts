@@ -41,6 +41,7 @@ const OP: Record<WriteKind, SqlOp> = {
 };
 
 const MAX_PREPARED = 256;
+const ROW_KINDS = new Set<WriteKind>(['insert', 'replace', 'update', 'delete']);
 
 /** Parses SQL with node-sql-parser; one instance per classifier (the parser keeps no shared state we rely on). */
 export class SqlClassifier {
@@ -117,7 +118,7 @@ export class SqlClassifier {
     // literals name no table: a known shape's kind and table are this statement's (no AST copy)
     const known = this.shapes.lookup(stmt, (text) => this.parseWriteText(text), (w) => w.ast, null);
     const w = known ? known.value : this.parseWriteText(stmt);
-    return { op: OP[w.kind], table: w.table };
+    return { op: OP[w.kind], table: w.table, schema: !ROW_KINDS.has(w.kind) };
   }
 }
 

@@ -574,9 +574,9 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
   });
 
   test('a tx whose statement changes as many rows as it names, but other ones, is invalid: not pooled (alone or in a batch), a block holding it refused', async () => {
-    const signed = (stmt: string, refs: string[]) => signTx({
+    const signed = (stmt: string, refs: string[], undo = refs.map((r) => `UPDATE t SET note = 'row ${r.slice(2)}' WHERE id = ${r.slice(2)}`)) => signTx({
       v: 1, chain: t.chain.genesis, time: Date.now(), from: author.pub, in: [], out: [],
-      sql: { stmts: [stmt], undo: refs.map((r) => `UPDATE t SET note = 'row ${r.slice(2)}' WHERE id = ${r.slice(2)}`), refs, base: Object.fromEntries(refs.map((r) => [r, latest.get(r) ?? null])) },
+      sql: { stmts: [stmt], undo, refs, base: Object.fromEntries(refs.map((r) => [r, latest.get(r) ?? null])) },
     } as Parameters<typeof signTx>[0], author.priv);
     const unnamed = (ref: string) => (e: unknown) => isCode('sql-refused')(e) && (e as Error).message.includes(`changes row ${ref}, which its refs do not name`);
     const before = await rows();
@@ -587,6 +587,14 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
       signed("INSERT INTO t VALUES (7001, 'unnamed')", ['t:7000']),
     ];
     for (const [k, tx] of others.entries()) await assert.rejects(t.chain.submitTx(tx), unnamed(k === 2 ? 't:7001' : 't:2'));
+    // a ref to the whole table names its definition (the base of the last schema change), not its rows
+    const smuggled = signed("UPDATE t SET note = 'hijacked' WHERE id = 2", ['t:*'], ["UPDATE t SET note = 'row 2' WHERE id = 2"]);
+    await assert.rejects(t.chain.submitTx(smuggled), (e: unknown) => isCode('sql-refused')(e) && /names a whole table \(t:\*\) may hold only schema changes/.test((e as Error).message));
+    assert.deepEqual(await rows(), before);
+    // a schema change that fails here (the column exists) is refused and leaves the table as it was
+    const failing = signed('ALTER TABLE t ADD COLUMN note TEXT', ['t:*'], ['ALTER TABLE t DROP COLUMN note']);
+    await assert.rejects(t.chain.submitTx(failing), (e: unknown) => isCode('bad-block')(e) && /Duplicate column name/.test((e as Error).message));
+    assert.deepEqual(await rows(), before);
     // an UPDATE of the key moves a named row to a key no ref names
     await assert.rejects(t.chain.submitTx(signed('UPDATE t SET id = 7002 WHERE id = 1', ['t:1'])), (e: unknown) => isCode('sql-refused')(e) && /primary key column `id`/.test((e as Error).message));
     // relayed in a batch beside good txs: those are pooled, the bad one refused alone

@@ -8,7 +8,7 @@ import { exampleText, throwsCode } from './consensus-helpers.ts';
 
 const COIN = 100_000_000n;
 const load = (name: string): ConsensusConfig => parseConsensusConfig(exampleText(name));
-const act = (op: SqlOp, table: string): SqlAction => ({ op, table });
+const act = (op: SqlOp, table: string): SqlAction => ({ op, table, schema: op === 'create' || op === 'drop' || op === 'alter' });
 const OPS: SqlOp[] = ['insert', 'update', 'delete', 'create', 'drop', 'alter'];
 
 /** Asserts the allowed set of ops for a table at a height, checking isAllowed and checkAllowed agree. */

@@ -25,7 +25,7 @@ const ctx = (over: Partial<TxContext> = {}): TxContext => ({ height: 10, time: N
 function classify(stmt: string): SqlAction {
   const [op, table] = stmt.split(' ');
   if (!['insert', 'update', 'delete', 'create', 'drop', 'alter'].includes(op)) throw new Error(`unclassifiable: ${stmt}`);
-  return { op: op as SqlAction['op'], table };
+  return { op: op as SqlAction['op'], table, schema: ['create', 'drop', 'alter'].includes(op) };
 }
 
 function freshView(): MapChainView {
@@ -214,11 +214,11 @@ test('SQL: refused operations, unmanaged tables and a validator without classifi
   throwsCode(() => checkTx(tmp, view, SIMPLE, ctx()), 'sql-refused', 'unmanaged');
   throwsCode(() => checkTx(tmp, view, SIMPLE, ctx({ exemptSql: true })), 'sql-refused', 'unmanaged');
   // oursql init's import transactions are exempt from rules and costs
-  assert.deepEqual(checkTx(del, view, SIMPLE, ctx({ exemptSql: true })), { cost: 0n, actions: [{ op: 'delete', table: 'members' }] });
+  assert.deepEqual(checkTx(del, view, SIMPLE, ctx({ exemptSql: true })), { cost: 0n, actions: [{ op: 'delete', table: 'members', schema: false }] });
   // free SQL on another table, with no inputs at all
   const free = spend('A', [], [], { sql: sql(['insert posts values(1)', 'delete posts where id=2'], { 'posts:1': null, 'posts:2': null }) });
   assert.deepEqual(checkTx(free, view, SIMPLE, ctx()), {
-    cost: 0n, actions: [{ op: 'insert', table: 'posts' }, { op: 'delete', table: 'posts' }],
+    cost: 0n, actions: [{ op: 'insert', table: 'posts', schema: false }, { op: 'delete', table: 'posts', schema: false }],
   });
 });
 
@@ -244,7 +244,7 @@ test('paid SQL: without the exact payment output → sql-unpaid; with it → ok 
   throwsCode(() => checkTx(ins([[null, fee + 1n], [ADDR.A, 10n * COIN - fee - 1n]]), view, SIMPLE, ctx()), 'sql-unpaid');
   throwsCode(() => checkTx(ins([[ADDR.C, fee], [ADDR.A, 10n * COIN - fee]]), view, SIMPLE, ctx()), 'sql-unpaid', undefined, 'paid to someone');
   const paid = ins([[null, fee], [ADDR.A, 10n * COIN - fee]]);
-  assert.deepEqual(checkTx(paid, view, SIMPLE, ctx()), { cost: fee, actions: [{ op: 'insert', table: 'members' }] });
+  assert.deepEqual(checkTx(paid, view, SIMPLE, ctx()), { cost: fee, actions: [{ op: 'insert', table: 'members', schema: false }] });
   // the payment is part of the balance: paying without taking it from the change is unbalanced
   throwsCode(() => checkTx(ins([[null, fee], [ADDR.A, 10n * COIN]]), view, SIMPLE, ctx()), 'unbalanced');
   // two statements cost twice, paid as ONE output
@@ -274,7 +274,7 @@ test('SQL rules and costs are checked at the height the tx is mined in', () => {
   const view = freshView();
   const ins = (outputs: [string | null, bigint][]) => spend('A', [[F1, 0]], outputs, { sql: sql(['insert members values(1)'], { 'members:1': null }) });
   const free = ins([[ADDR.A, 10n * COIN]]);
-  assert.deepEqual(checkTx(free, view, cfg, ctx({ height: 5 })), { cost: 0n, actions: [{ op: 'insert', table: 'members' }] });
+  assert.deepEqual(checkTx(free, view, cfg, ctx({ height: 5 })), { cost: 0n, actions: [{ op: 'insert', table: 'members', schema: false }] });
   throwsCode(() => checkTx(free, view, cfg, ctx({ height: 6 })), 'sql-unpaid');
   const paid = ins([[null, COIN / 2n], [ADDR.A, 10n * COIN - COIN / 2n]]);
   assert.equal(checkTx(paid, view, cfg, ctx({ height: 6 })).cost, COIN / 2n);
@@ -286,6 +286,22 @@ test('SQL rules and costs are checked at the height the tx is mined in', () => {
   // create table refused globally
   const create = spend('A', [[F1, 0]], [[ADDR.A, 10n * COIN]], { sql: sql(['create posts (a int)'], { 'posts:*': null }) });
   throwsCode(() => checkTx(create, view, cfg, ctx({ height: 1 })), 'sql-refused', 'creating table posts');
+});
+
+test('a tx changes schema or rows: a schema change names its table as table:*, and a tx naming table:* holds only schema changes', () => {
+  const view = freshView();
+  const tx = (stmts: string[], refs: string[]) => spend('A', [], [], { sql: sql(stmts, Object.fromEntries(refs.map((r) => [r, null]))) });
+  assert.equal(checkTx(tx(['create posts (a int)'], ['posts:*']), view, SIMPLE, ctx()).cost, 0n);
+  assert.equal(checkTx(tx(['alter Posts add b int'], ['posts:*']), view, SIMPLE, ctx()).cost, 0n, 'names compared without case');
+  assert.equal(checkTx(tx(['insert posts values(1)', 'update posts set a=2'], ['posts:1']), view, SIMPLE, ctx()).cost, 0n);
+  throwsCode(() => checkTx(tx(['create posts (a int)'], []), view, SIMPLE, ctx()), 'sql-refused', 'must name it as posts:*');
+  throwsCode(() => checkTx(tx(['drop posts'], ['other:*']), view, SIMPLE, ctx()), 'sql-refused', 'must name it as posts:*');
+  // rows changed under a table:* ref would base on its last schema change only
+  throwsCode(() => checkTx(tx(['update posts set a=0'], ['posts:*']), view, SIMPLE, ctx()), 'sql-refused', 'only schema changes, not row changes (UPDATE)');
+  throwsCode(() => checkTx(tx(['delete posts where 1'], ['posts:1', 'posts:*']), view, SIMPLE, ctx()), 'sql-refused', 'only schema changes');
+  throwsCode(() => checkTx(tx(['alter posts add c int', 'alter posts add d int'], ['posts:*']), view, SIMPLE, ctx()), 'sql-refused', 'a schema change is one statement');
+  // oursql init's import (a table without a primary key: its rows ref posts:*) is exempt
+  assert.equal(checkTx(tx(['insert posts values(1)'], ['posts:*']), view, SIMPLE, ctx({ exemptSql: true })).cost, 0n);
 });
 
 test('stale base: each base must still be the latest tx on its ref', () => {

@@ -13,7 +13,7 @@ const GENESIS = 'ab'.repeat(32);
 const priv = newPrivateKey();
 const from = publicKeyOf(priv);
 const cfg = parseConsensusConfig({});
-const ctx = { height: 2, time: Date.now(), classify: () => ({ op: 'update' as const, table: 't' }), signatureKnownGood: () => true };
+const ctx = { height: 2, time: Date.now(), classify: () => ({ op: 'update' as const, table: 't', schema: false }), signatureKnownGood: () => true };
 const recheck = (tx: Tx, pool: TxPool) => pool.check(tx, cfg, ctx);
 
 function body(row: number, base: string | null = null): TransferBody {

@@ -47,12 +47,14 @@ test('writes that cannot be replicated get a clear refusal', () => {
 });
 
 test('actions for the consensus rules', () => {
-  assert.deepEqual(c.action('INSERT INTO members SET a = 1'), { op: 'insert', table: 'members' });
-  assert.deepEqual(c.action('REPLACE INTO members VALUES (1)'), { op: 'insert', table: 'members' });
-  assert.deepEqual(c.action('TRUNCATE TABLE members'), { op: 'delete', table: 'members' });
-  assert.deepEqual(c.action('ALTER TABLE members ADD c INT'), { op: 'alter', table: 'members' });
-  assert.deepEqual(c.action('DROP TABLE members'), { op: 'drop', table: 'members' });
-  assert.deepEqual(c.action('CREATE TABLE members (a INT)'), { op: 'create', table: 'members' });
+  assert.deepEqual(c.action('INSERT INTO members SET a = 1'), { op: 'insert', table: 'members', schema: false });
+  assert.deepEqual(c.action('REPLACE INTO members VALUES (1)'), { op: 'insert', table: 'members', schema: false });
+  assert.deepEqual(c.action('TRUNCATE TABLE members'), { op: 'delete', table: 'members', schema: true });
+  assert.deepEqual(c.action('DELETE FROM members WHERE a = 1'), { op: 'delete', table: 'members', schema: false });
+  assert.deepEqual(c.action('CREATE INDEX ix ON members (a)'), { op: 'create', table: 'members', schema: true });
+  assert.deepEqual(c.action('ALTER TABLE members ADD c INT'), { op: 'alter', table: 'members', schema: true });
+  assert.deepEqual(c.action('DROP TABLE members'), { op: 'drop', table: 'members', schema: true });
+  assert.deepEqual(c.action('CREATE TABLE members (a INT)'), { op: 'create', table: 'members', schema: true });
 });
 
 test('actions of statements of a known shape are those a full parse gives (no AST is made for them)', () => {
@@ -79,7 +81,7 @@ test('UPDATE/DELETE … ORDER BY … LIMIT, which the MariaDB grammar does not r
   assert.equal(printed('DELETE FROM t WHERE x = 1 ORDER BY id LIMIT 3;'), 'DELETE FROM `t` WHERE `x` = 1 ORDER BY `id` ASC LIMIT 3');
   assert.equal(printed('DELETE FROM t LIMIT 3'), 'DELETE FROM `t` LIMIT 3');
   assert.equal(printed("UPDATE t SET v = 'x' ORDER BY id"), "UPDATE `t` SET `v` = 'x' ORDER BY `id` ASC");
-  assert.deepEqual(c.action('DELETE FROM `q` ORDER BY `id` ASC LIMIT 1'), { op: 'delete', table: 'q' });
+  assert.deepEqual(c.action('DELETE FROM `q` ORDER BY `id` ASC LIMIT 1'), { op: 'delete', table: 'q', schema: false });
   // only ORDER BY and LIMIT may follow: anything else is the parser's error, as before
   for (const sql of ['UPDATE t SET v = 1 LIMIT 2 FOR UPDATE', 'DELETE FROM t LIMIT 1 INTO @x', 'UPDATE t SET v = 1 ORDER BY id LIMIT 1 garbage', 'SELECT 1 FROM t ORDER BY a LIMIT 1 UNION x']) {
     assert.throws(() => c.parseWrite(sql), (e) => e instanceof SqlRefused && /could not parse/.test(e.message), sql);
