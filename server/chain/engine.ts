@@ -45,10 +45,11 @@ export interface ChainOptions {
    */
   ddlUndo?: (conn: PoolConnection, stmts: readonly string[]) => Promise<string[] | null>;
   /**
-   * Checks, before a statement of a tx this node did not plan runs, that it changes only rows the
-   * tx's refs name (server/sql/named-rows.ts). Without it, only how many rows is checked (rowLimits).
+   * Checks, before a statement of a tx this node did not plan runs, that it is deterministic and
+   * changes only rows the tx's refs name (server/sql/replay-check.ts). Without it, only how many
+   * rows is checked (rowLimits).
    */
-  namedRows?: NamedRowsChecker;
+  replayCheck?: ReplayChecker;
   /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
   beforeCommit?: () => Promise<void>;
 }
@@ -59,10 +60,11 @@ export interface StatementRowsCheck {
   after?: (conn: Connection) => Promise<void>;
 }
 
-export interface NamedRowsChecker {
+export interface ReplayChecker {
   /**
    * null: the statement's text proves it changes only rows `refs` names; else the reads that check
-   * it. Rejects with a ConsensusError when it cannot be checked. `conn` may read table definitions.
+   * it. Rejects with a ConsensusError when it cannot be replayed as it is (not deterministic, a
+   * form OurSQL never replicates). `conn` may read table definitions.
    */
   check(conn: Connection, stmt: string, refs: readonly string[]): Promise<StatementRowsCheck | null>;
   /** Table definitions may have changed (a schema change ran, or was undone). */
@@ -1565,13 +1567,13 @@ export class Chain extends EventEmitter {
     return { pool, dropped };
   }
 
-  /** Per statement of `tx` (not a schema change), what checks that it changes only the rows its refs name (NamedRowsChecker). */
+  /** Per statement of `tx` (not a schema change), the reads that check its rows; rejects when it cannot be replayed (ReplayChecker). */
   private async rowChecks(conn: PoolConnection, tx: Tx): Promise<(StatementRowsCheck | null)[]> {
     const sql = sqlOf(tx);
-    const named = this.opts.namedRows;
-    if (!sql || !named || hasDdl(tx)) return [];
+    const checker = this.opts.replayCheck;
+    if (!sql || !checker || hasDdl(tx)) return [];
     const out: (StatementRowsCheck | null)[] = [];
-    for (const stmt of sql.stmts) out.push(await named.check(conn, stmt, sql.refs));
+    for (const stmt of sql.stmts) out.push(await checker.check(conn, stmt, sql.refs));
     return out;
   }
 
@@ -1650,7 +1652,7 @@ export class Chain extends EventEmitter {
 
   /**
    * Runs `stmts` in order; with `limits` (rowLimits), each may change at most that many rows; with
-   * `refs` (of a tx that changes rows), only rows they name (NamedRowsChecker).
+   * `refs` (of a tx that changes rows), only rows they name (ReplayChecker).
    */
   private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false, limits?: readonly number[], refs?: readonly string[]): Promise<void> {
     // MySQL commits DDL by itself: what ran before it in this transaction commits with it, so a
@@ -1661,7 +1663,7 @@ export class Chain extends EventEmitter {
         const stmt = stmts[i];
         try {
           const named = (e: unknown) => (e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e);
-          const check = refs && this.opts.namedRows ? await this.opts.namedRows.check(conn, stmt, refs).catch((e) => Promise.reject(named(e))) : null;
+          const check = refs && this.opts.replayCheck ? await this.opts.replayCheck.check(conn, stmt, refs).catch((e) => Promise.reject(named(e))) : null;
           await check?.before?.(conn).catch((e) => Promise.reject(named(e)));
           const [result] = await conn.query(stmt);
           if (limits) checkRowsChanged(result, limits[i], what, stmt);
@@ -1675,7 +1677,7 @@ export class Chain extends EventEmitter {
         }
       }
     } finally {
-      if (ddl) this.opts.namedRows?.forget();
+      if (ddl) this.opts.replayCheck?.forget();
       // The implicit commit ended the transaction: without a new one, the rest of the run would
       // commit statement by statement, and its final ROLLBACK or savepoints would do nothing.
       if (ddl) await conn.query('START TRANSACTION');

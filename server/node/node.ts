@@ -18,7 +18,7 @@ import { createRpcApp } from '../rpc/server.ts';
 import { SqlClassifier } from '../sql/classify.ts';
 import { chainDdlUndo } from '../sql/ddl-undo.ts';
 import { loadPrimaryKeys, stateDigest } from '../sql/digest.ts';
-import { NamedRowsCheck } from '../sql/named-rows.ts';
+import { ReplayCheck } from '../sql/replay-check.ts';
 import { mysql2Executor } from '../sql/mysql-executor.ts';
 import { ReplicatedWrites, type NodeSigner } from '../sql/replicate.ts';
 import { SignerThread } from '../wallet/signer-thread.ts';
@@ -172,16 +172,16 @@ export class OursqlNode {
       // load. They start at the first block to check (a sync), not for CLI commands.
       const verifyPool = opts.verifyPool ?? newVerifyPool();
       cleanupOnError = async () => verifyPool.close();
-      const namedRows = new NamedRowsCheck(new SqlClassifier());
+      const replayCheck = new ReplayCheck(new SqlClassifier());
       const chain = await Chain.open({
         store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs: readonly Tx[]) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm(),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
         stateDigest: (conn, refs, keys) => stateDigest(mysql2Executor(conn), refs, keys),
         primaryKeys: (conn, tables, keys) => loadPrimaryKeys(mysql2Executor(conn), tables, keys),
         ddlUndo: chainDdlUndo(),
-        namedRows,
+        replayCheck,
       });
-      namedRows.watch(chain);
+      replayCheck.watch(chain);
       const minter = config.minter;
       const serve = opts.serve ?? true;
       // Proxy updates are signed by native libsecp256k1 on the event loop; where it does not load, a

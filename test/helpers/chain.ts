@@ -7,7 +7,7 @@ import { Chain, type ChainOptions } from '../../server/chain/engine.ts';
 import { ChainStore } from '../../server/chain/store.ts';
 import { makeOpensslVerifier } from '../../server/chain/verify.ts';
 import { consensusClassifier, SqlClassifier } from '../../server/sql/classify.ts';
-import { NamedRowsCheck } from '../../server/sql/named-rows.ts';
+import { ReplayCheck } from '../../server/sql/replay-check.ts';
 import { chainDdlUndo } from '../../server/sql/ddl-undo.ts';
 import { rootConnection, TEST_MYSQL_HOST, TEST_MYSQL_PORT, testDatabase } from './mysql.ts';
 
@@ -47,7 +47,7 @@ export async function openTestChain(config: ConsensusConfig, minter: TestKey, op
  */
 export async function openSqlTestChain(minter: TestKey, opts: Partial<ChainOptions> = {}) {
   const t = await openTestChain(testConfig({}, { MaxMinNumberTransactionInBlock: 1 }), minter, {
-    classify: consensusClassifier(), ddlUndo: chainDdlUndo(), namedRows: new NamedRowsCheck(new SqlClassifier()), ...opts,
+    classify: consensusClassifier(), ddlUndo: chainDdlUndo(), replayCheck: new ReplayCheck(new SqlClassifier()), ...opts,
   });
   const app = await rootConnection();
   await app.query(`CREATE DATABASE IF NOT EXISTS \`${t.db.name}\``);

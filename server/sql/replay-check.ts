@@ -1,9 +1,17 @@
 /**
- * A tx names the rows it changes in `refs`, and every node checks the `base` of those rows only
- * (SPEC 4, docs/sql.md "What peers replay"). So before a node replays a statement it did not plan
- * itself (a peer's tx, a block's), it checks that the statement can change no other row: a tx
- * whose statement reaches further would change rows without their base being checked, and its undo
- * would not restore them, so the nodes' databases would drift apart.
+ * What a node checks before it replays a statement it did not plan itself (a peer's tx, a block's):
+ * that every node replaying it gets the same rows, and that it changes only rows its tx names.
+ *
+ * Deterministic: the origin made every value literal (SPEC 4), so the statement must hold nothing
+ * a node would work out for itself: NOW(), RAND(), UUID(), session functions and variables, stored
+ * functions, SLEEP(), a column left to a DEFAULT CURRENT_TIMESTAMP or expression default, an ON
+ * UPDATE CURRENT_TIMESTAMP column not set, an AUTO_INCREMENT id not given. The origin's own
+ * determinizer (determinism.ts) is run on it and must find nothing to do.
+ *
+ * Its rows: a tx names the rows it changes in `refs`, and every node checks the `base` of those
+ * rows only (SPEC 4, docs/sql.md "What peers replay"). A statement that reached further would
+ * change rows without their base being checked, and its undo would not restore them, so the
+ * nodes' databases would drift apart.
  *
  * The honest forms are proven from their text and the table's definition, with no query:
  *  - INSERT / REPLACE whose key columns are integer literals (AUTO_INCREMENT ids included, which
@@ -20,12 +28,12 @@
  */
 import type { Connection } from 'mysql2/promise';
 import { ConsensusError, sqlOf, type Tx } from '../../consensus/index.ts';
-import type { Chain, NamedRowsChecker, StatementRowsCheck } from '../chain/engine.ts';
+import type { Chain, ReplayChecker, StatementRowsCheck } from '../chain/engine.ts';
 import type { SqlClassifier, WriteStatement } from './classify.ts';
 import { cleanCopy, columnName, parseOne, toSql } from './ast.ts';
-import { checkDmlShape, insertRows } from './determinism.ts';
-import { SqlExecError, type SqlExecutor } from './executor.ts';
-import { quoteIdent, rowRef, type SqlValue } from './literal.ts';
+import { determinize, insertRows, type SessionVars } from './determinism.ts';
+import { SqlExecError } from './executor.ts';
+import { rowRef, type SqlValue } from './literal.ts';
 import { mysql2Executor } from './mysql-executor.ts';
 import { checkForeignKeys, integerRange, isKeyListOn, keyReads, keySelectList, keysRead, pkExpressions } from './plan.ts';
 import { SqlRefused } from './refused.ts';
@@ -33,8 +41,10 @@ import { checkRowWritable, findColumn, isPkColumn, SchemaCache, type ColumnDef, 
 import { WriteRefused } from './write-refused.ts';
 
 const NO_SUCH_TABLE = 1146;
+/** The engine's session as determinize sees it: its sql_mode and auto-increment settings play no part in a check. */
+const ENGINE_SESSION: SessionVars = { sqlMode: '', autoIncrementIncrement: '1', autoIncrementOffset: '1', autoincLockMode: '1' };
 
-export class NamedRowsCheck implements NamedRowsChecker {
+export class ReplayCheck implements ReplayChecker {
   private readonly schema = new SchemaCache();
 
   constructor(private readonly classifier: SqlClassifier) {}
@@ -56,10 +66,11 @@ export class NamedRowsCheck implements NamedRowsChecker {
   }
 
   /**
-   * How to check that `stmt`, a statement of a tx naming `refs`, changes only rows `refs` names:
-   * null when its text proves it, else the reads that check it. Rejects with a ConsensusError when
-   * the statement could change a row by a form OurSQL never replicates (a key column updated, a
-   * REPLACE that may delete rows by another key, …). `conn` reads the table's definition.
+   * How to check `stmt`, a statement of a tx naming `refs`: rejects with a ConsensusError when it
+   * is not deterministic, or could change a row by a form OurSQL never replicates (a key column
+   * updated, a REPLACE that may delete rows by another key, …); else resolves to null when its
+   * text proves it changes only rows `refs` names, or to the reads that check it. `conn` reads the
+   * table's definition.
    */
   async check(conn: Connection, stmt: string, refs: readonly string[]): Promise<StatementRowsCheck | null> {
     let w: WriteStatement;
@@ -83,10 +94,17 @@ export class NamedRowsCheck implements NamedRowsChecker {
     const named = new Set(refs);
     try {
       checkRowWritable(info);
-      checkDmlShape(w.ast, w.kind);
+      // refuses forms OurSQL never replicates, session state, SLEEP(), stored functions, a key column updated
+      const det = await determinize(exec, w, info, this.schema, ENGINE_SESSION);
+      if (det.rewritten || det.auto) {
+        throw new WriteRefused(
+          'it leaves a value for each node to work out (NOW(), RAND(), UUID(), a column left to a DEFAULT CURRENT_TIMESTAMP or expression default, ' +
+          'an ON UPDATE CURRENT_TIMESTAMP column not set, an AUTO_INCREMENT id not given): every node would store another one',
+        );
+      }
       return w.kind === 'insert' || w.kind === 'replace' ? this.insertCheck(w, info, named, stmt) : this.updateDeleteCheck(w, info, named, stmt);
     } catch (e) {
-      if (e instanceof WriteRefused || e instanceof SqlExecError) throw new ConsensusError('sql-refused', `a peer's statement cannot be checked against its refs: ${e.message}`, { stmt });
+      if (e instanceof WriteRefused || e instanceof SqlExecError) throw new ConsensusError('sql-refused', `a statement of this transaction cannot be replayed: ${e.message}`, { stmt });
       throw e;
     }
   }
@@ -128,11 +146,6 @@ export class NamedRowsCheck implements NamedRowsChecker {
 
   private updateDeleteCheck(w: WriteStatement, info: TableInfo, named: Set<string>, stmt: string): StatementRowsCheck | null {
     const ast = w.ast;
-    if (w.kind === 'update') {
-      for (const s of ast.set ?? []) {
-        if (isPkColumn(info, String(s.column))) throw new WriteRefused(`an UPDATE of primary key column \`${s.column}\` changes which row a ref names`);
-      }
-    }
     checkForeignKeys(info, w);
     const entry = (w.kind === 'delete' ? ast.from : ast.table)[0];
     const names = new Set([String(entry.table).toLowerCase(), ...(entry.as ? [String(entry.as).toLowerCase()] : [])]);

@@ -1,5 +1,5 @@
 /**
- * NamedRowsCheck against a real MariaDB: every statement the origin plans (executeWrite) passes on
+ * ReplayCheck against a real MariaDB: every statement the origin plans (executeWrite) passes on
  * a peer that holds the same rows, the usual forms with no query at all; a statement that can
  * change a row its refs do not name is refused, whatever its form and key types.
  */
@@ -10,7 +10,7 @@ import { testDatabase } from '../helpers/mysql.ts';
 import { connectExecutor } from '../helpers/mysql-executor.ts';
 import { SqlClassifier, type WriteStatement } from '../../server/sql/classify.ts';
 import { executeWrite } from '../../server/sql/plan.ts';
-import { NamedRowsCheck } from '../../server/sql/named-rows.ts';
+import { ReplayCheck } from '../../server/sql/replay-check.ts';
 import { SchemaCache } from '../../server/sql/schema.ts';
 import type { SqlExecutor } from '../../server/sql/executor.ts';
 import type { Connection } from 'mysql2/promise';
@@ -29,6 +29,10 @@ const SETUP = [
   "INSERT INTO d VALUES ('1.50', 1)",
   'CREATE TABLE u (id INT PRIMARY KEY, email VARCHAR(20) UNIQUE)',
   "INSERT INTO u VALUES (1, 'a@x'), (2, 'b@x')",
+  // values a node would work out for itself unless the statement gives them
+  'CREATE TABLE tm (id INT PRIMARY KEY, v INT, created DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6), ' +
+    'changed TIMESTAMP NULL DEFAULT NULL ON UPDATE CURRENT_TIMESTAMP, tag VARCHAR(36) DEFAULT (UUID()))',
+  "INSERT INTO tm (id, v, created, tag) VALUES (1, 1, '2020-01-01 00:00:00', 'x')",
 ];
 
 interface Side { exec: SqlExecutor; conn: Connection; close: () => Promise<void> }
@@ -56,7 +60,7 @@ const write = (sql: string) => (classifier.classify(sql) as { kind: 'write'; wri
 
 let origin: Side;
 let peer: Side;
-const check = new NamedRowsCheck(new SqlClassifier());
+const check = new ReplayCheck(new SqlClassifier());
 before(async () => {
   origin = await side('named_origin');
   peer = await side('named_peer');
@@ -100,6 +104,13 @@ test("every statement the origin plans passes on a peer with the same rows; inte
     { sql: "UPDATE d SET v = 2 WHERE k = 1.5", needs: 'reads' },
     { sql: "UPDATE u SET email = 'c@x' WHERE id = 1", needs: 'text' },
     { sql: "DELETE FROM u WHERE email = 'b@x'", needs: 'text' },
+    // made deterministic by the origin: the values it worked out are literals
+    { sql: 'INSERT INTO tm (id, v) VALUES (2, 2)', needs: 'text' },
+    { sql: 'INSERT INTO tm (id, v, tag) VALUES (3, 3, UUID())', needs: 'text' },
+    { sql: 'UPDATE tm SET v = v + 1 WHERE id = 1', needs: 'text' },
+    { sql: 'UPDATE tm SET v = 0, created = NOW(6) WHERE id = 1 AND created < NOW()', needs: 'text' },
+    { sql: 'UPDATE t SET v = FLOOR(RAND() * 100) WHERE id = 3', needs: 'text' },
+    { sql: "INSERT INTO a (name) VALUES ('id by MySQL')", needs: 'text' },
   ];
   const schema = new SchemaCache();
   for (const { sql, needs } of cases) {
@@ -115,6 +126,7 @@ test("every statement the origin plans passes on a peer with the same rows; inte
 });
 
 const refused = (re: RegExp) => (e: unknown) => e instanceof ConsensusError && e.code === 'sql-refused' && re.test(e.message);
+const leaves = refused(/cannot be replayed: it leaves a value for each node to work out/);
 const unnamed = (ref: string) => refused(new RegExp(`changes row ${ref.replace(/[.*]/g, '\\$&')}, which its refs do not name`));
 
 test('a statement that can change a row its refs do not name is refused, whatever its form', async () => {
@@ -132,7 +144,19 @@ test('a statement that can change a row its refs do not name is refused, whateve
     { stmt: "UPDATE s SET v = 0 WHERE k = 5", refs: ['s:5'], error: unnamed('s:05') },
     { stmt: "UPDATE c SET v = 0 WHERE (x, y) IN ((1, 'p'), (2, 'p'))", refs: ['c:1,p'], error: unnamed('c:2,p') },
     { stmt: "INSERT INTO d VALUES ('3', 0)", refs: ['d:3'], error: unnamed('d:3.00') },
-    { stmt: 'INSERT INTO a (id, name) VALUES (0, "zero")', refs: ['a:0'], error: refused(/cannot be read back|changes row a:/) },
+    { stmt: 'INSERT INTO a (id, name) VALUES (0, "zero")', refs: ['a:0'], error: leaves },
+    // values each node would work out for itself
+    { stmt: 'UPDATE t SET v = FLOOR(RAND() * 100) WHERE id = 1', refs: ['t:1'], error: leaves },
+    { stmt: "UPDATE t SET note = UUID() WHERE id = 1", refs: ['t:1'], error: leaves },
+    { stmt: 'DELETE FROM t WHERE id = 1 AND v < UNIX_TIMESTAMP()', refs: ['t:1'], error: leaves },
+    { stmt: 'INSERT INTO tm (id, v) VALUES (7, 1)', refs: ['tm:7'], error: leaves }, // created, tag: defaults of their own
+    { stmt: "INSERT INTO tm (id, v, created, tag) VALUES (7, 1, '2020-01-01', DEFAULT)", refs: ['tm:7'], error: leaves },
+    { stmt: 'UPDATE tm SET v = 5 WHERE id = 1', refs: ['tm:1'], error: leaves }, // changed: ON UPDATE CURRENT_TIMESTAMP
+    { stmt: "INSERT INTO a (name) VALUES ('no id')", refs: [], error: leaves },
+    { stmt: 'UPDATE t SET v = SLEEP(5) WHERE id = 1', refs: ['t:1'], error: refused(/SLEEP\(\) depends on the session/) },
+    { stmt: 'UPDATE t SET note = USER() WHERE id = 1', refs: ['t:1'], error: refused(/USER\(\) depends on the session/) },
+    { stmt: 'UPDATE t SET v = @x WHERE id = 1', refs: ['t:1'], error: refused(/user variable @x/) },
+    { stmt: 'UPDATE t SET v = @@server_id WHERE id = 1', refs: ['t:1'], error: refused(/system variable @@server_id/) },
     // forms that change rows no ref can name, refused outright
     { stmt: 'UPDATE t SET id = 99 WHERE id = 1', refs: ['t:1'], error: refused(/primary key column `id`/) },
     { stmt: "REPLACE INTO u VALUES (3, 'a@x')", refs: ['u:3'], error: refused(/UNIQUE keys besides its primary key/) },
