@@ -107,8 +107,9 @@ export function sessionVarsOf(row: readonly unknown[]): SessionVars {
   return { sqlMode, autoIncrementIncrement, autoIncrementOffset, autoincLockMode };
 }
 
-export async function determinize(exec: SqlExecutor, write: WriteStatement, table: TableInfo, schema: SchemaCache, vars?: SessionVars): Promise<Determinized> {
-  const ast = cleanCopy(write.ast);
+/** `owned`: `write.ast` is the caller's own copy, to be rewritten in place (no copy made). */
+export async function determinize(exec: SqlExecutor, write: WriteStatement, table: TableInfo, schema: SchemaCache, vars?: SessionVars, owned = false): Promise<Determinized> {
+  const ast = owned ? write.ast : cleanCopy(write.ast);
   checkDmlShape(ast, write.kind);
   checkLiterals(ast);
   const functions = await schema.storedFunctions(exec);

@@ -95,7 +95,8 @@ export class ReplayCheck implements ReplayChecker {
     try {
       checkRowWritable(info);
       // refuses forms OurSQL never replicates, session state, SLEEP(), stored functions, a key column updated
-      const det = await determinize(exec, w, info, this.schema, ENGINE_SESSION);
+      // in place (parseWrite's AST is ours): a statement it would change is refused, so one that goes on is as it came
+      const det = await determinize(exec, w, info, this.schema, ENGINE_SESSION, true);
       if (det.rewritten || det.auto) {
         throw new WriteRefused(
           'it leaves a value for each node to work out (NOW(), RAND(), UUID(), a column left to a DEFAULT CURRENT_TIMESTAMP or expression default, ' +
