@@ -1616,13 +1616,13 @@ export class Chain extends EventEmitter {
    * transaction the DDL commits, how to undo it on this node's rows, which may not be the origin's.
    */
   private async runDdl(conn: PoolConnection, tx: Tx, what: string, alone = false): Promise<void> {
-    const { stmts, refs } = sqlOf(tx)!;
+    const { stmts } = sqlOf(tx)!;
     await this.markSqlUnsafe(conn);
     const here = this.opts.ddlUndo ? await this.opts.ddlUndo(conn, stmts) : null;
     if (here) await this.store.saveDdlUndo(tx.id, here, conn);
     else await this.store.clearDdlUndo(tx.id, conn);
     try {
-      await this.runSql(conn, stmts, what, true, undefined, refs);
+      await this.runSql(conn, stmts, what, true);
     } catch (e) {
       // `alone`: the transaction held nothing else, and a schema change is one statement, which
       // MariaDB runs atomically: if it failed, it changed nothing, and what its implicit commit
