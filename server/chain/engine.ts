@@ -67,6 +67,8 @@ export interface ReplayChecker {
    * form OurSQL never replicates). `conn` may read table definitions.
    */
   check(conn: Connection, stmt: string, refs: readonly string[]): Promise<StatementRowsCheck | null>;
+  /** Rejects with a ConsensusError when the `undo` of a row-change tx naming `refs` could change rows it does not name. */
+  checkUndo(conn: Connection, undo: readonly string[], refs: readonly string[]): Promise<void>;
   /** Table definitions may have changed (a schema change ran, or was undone). */
   forget(): void;
 }
@@ -1574,15 +1576,20 @@ export class Chain extends EventEmitter {
     if (!sql || !checker || hasDdl(tx)) return [];
     const out: (StatementRowsCheck | null)[] = [];
     for (const stmt of sql.stmts) out.push(await checker.check(conn, stmt, sql.refs));
+    await checker.checkUndo(conn, sql.undo, sql.refs);
     return out;
   }
 
   /**
    * Runs the statements of row-changing `tx` (a peer's, a block's or a re-admitted one): each
-   * changes at most as many rows as its refs name on its table, and only rows they name.
+   * changes at most as many rows as its refs name on its table, and only rows they name; its undo
+   * is checked first to be able to change only those too.
    */
   private async runTxSql(conn: PoolConnection, tx: Tx, what: string): Promise<void> {
     const sql = sqlOf(tx)!;
+    await this.opts.replayCheck?.checkUndo(conn, sql.undo, sql.refs).catch((e) => {
+      throw e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e;
+    });
     await this.runSql(conn, sql.stmts, what, false, this.rowLimits(tx), sql.refs);
   }
 

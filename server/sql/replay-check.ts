@@ -30,7 +30,7 @@ import type { Connection } from 'mysql2/promise';
 import { ConsensusError, sqlOf, type Tx } from '../../consensus/index.ts';
 import type { Chain, ReplayChecker, StatementRowsCheck } from '../chain/engine.ts';
 import type { SqlClassifier, WriteStatement } from './classify.ts';
-import { cleanCopy, columnName, parseOne, toSql } from './ast.ts';
+import { cleanCopy, columnName, isLiteral, parseOne, toSql } from './ast.ts';
 import { determinize, insertRows, type SessionVars } from './determinism.ts';
 import { SqlExecError } from './executor.ts';
 import { rowRef, type SqlValue } from './literal.ts';
@@ -110,6 +110,50 @@ export class ReplayCheck implements ReplayChecker {
     }
   }
 
+  /**
+   * Checks the `undo` of a row-change tx naming `refs` before the tx is taken: a node runs it as it
+   * came if it undoes the tx (a fork switch). Each statement must be a deterministic INSERT, UPDATE
+   * or DELETE of whole keys given as literals (the forms the origin writes), and a key of integer
+   * literals (quoted or not) in integer columns must be one `refs` names. Rejects with a
+   * ConsensusError. (Other key types cannot be compared as text: those are held to whole keys.)
+   */
+  async checkUndo(conn: Connection, undo: readonly string[], refs: readonly string[]): Promise<void> {
+    const named = new Set(refs);
+    const exec = mysql2Executor(conn);
+    for (const stmt of undo) {
+      try {
+        const w = this.classifier.parseWrite(stmt);
+        if (w.kind !== 'insert' && w.kind !== 'update' && w.kind !== 'delete') throw new WriteRefused(`${w.kind.toUpperCase()} is not a row's undo`);
+        const info = await this.schema.get(exec, w.table);
+        if (!info) continue; // its statements fail here, and the tx with them
+        checkRowWritable(info);
+        const det = await determinize(exec, w, info, this.schema, ENGINE_SESSION, true);
+        if (det.rewritten || det.auto) throw new WriteRefused('it leaves a value for each node to work out');
+        const cols = info.primaryKey.map((k) => findColumn(info, k)!);
+        let keys: any[][] | null;
+        if (w.kind === 'insert') {
+          const rows = insertRows(w.ast, info);
+          const at = cols.map((c) => rows.columns.findIndex((n) => n.toLowerCase() === c.name.toLowerCase()));
+          keys = at.some((i) => i < 0) ? null : Array.from({ length: rows.count }, (_, r) => at.map((i) => rows.get(r, i)));
+        } else {
+          const entry = (w.kind === 'delete' ? w.ast.from : w.ast.table)[0];
+          keys = pinnedKeys(w.ast.where, info, new Set([String(entry.table).toLowerCase(), ...(entry.as ? [String(entry.as).toLowerCase()] : [])]));
+        }
+        if (!keys || keys.some((k) => !k.every(isLiteral))) throw new WriteRefused('it does not name each row it changes by its whole primary key, given as literals');
+        for (const key of keys) {
+          const texts = key.map((v, i) => integerText(v, cols[i]) ?? quotedIntegerText(v, cols[i]));
+          if (texts.every((t) => t !== null)) requireNamed(named, rowRef(info.name, texts as string[]), stmt);
+        }
+      } catch (e) {
+        if (e instanceof WriteRefused || e instanceof SqlExecError || e instanceof SqlRefused) {
+          throw new ConsensusError('sql-refused', `undo statement refused: ${e.message}`, { stmt });
+        }
+        if (e instanceof ConsensusError) throw new ConsensusError(e.code, `undo statement refused: ${e.message}`, e.details);
+        throw e;
+      }
+    }
+  }
+
   private insertCheck(w: WriteStatement, info: TableInfo, named: Set<string>, stmt: string): StatementRowsCheck | null {
     if (w.kind === 'replace') {
       if (info.uniqueKeys.length > 0) throw new WriteRefused(`REPLACE on \`${info.name}\`, which has UNIQUE keys besides its primary key, may delete rows by those keys`);
@@ -173,25 +217,21 @@ function requireNamed(named: ReadonlySet<string>, ref: string, stmt: string): vo
 }
 
 /**
- * The keys a WHERE limits its rows to, each as MySQL prints it, when it pins the whole primary key
- * to integer literals (`a = 1 AND b = 2 AND …`) or ends with a list of them; else null.
+ * The keys a WHERE limits its rows to, as the expression each primary key column is pinned to:
+ * `a = 1 AND b = 2 AND …` (other conditions besides), several such joined by OR, or ending with a
+ * list of keys (`… AND id IN (3, 4)`). Null when it does not limit its rows to whole keys.
  */
-function candidateKeys(where: any, info: TableInfo, tableNames: ReadonlySet<string>): string[][] | null {
+function pinnedKeys(where: any, info: TableInfo, tableNames: ReadonlySet<string>): any[][] | null {
   if (!where) return null;
-  const cols = info.primaryKey.map((k) => findColumn(info, k)!);
   const list = isKeyListOn(where, info) ? where
     : where.type === 'binary_expr' && where.operator === 'AND' && isKeyListOn(where.right, info) ? where.right : null;
-  if (list) {
-    const keys: string[][] = [];
-    for (const v of list.right.value) {
-      const values = cols.length === 1 ? [v] : v.value;
-      const key = cols.map((c, i) => integerText(values[i], c));
-      if (key.some((k) => k === null)) return null;
-      keys.push(key as string[]);
-    }
-    return keys;
+  if (list) return list.right.value.map((v: any) => (info.primaryKey.length === 1 ? [v] : v.value));
+  if (where.type === 'binary_expr' && where.operator === 'OR') {
+    const left = pinnedKeys(where.left, info, tableNames);
+    const right = left && pinnedKeys(where.right, info, tableNames);
+    return left && right ? [...left, ...right] : null;
   }
-  const pinned = new Map<string, string | null>();
+  const pinned = new Map<string, any>();
   const visit = (n: any): void => {
     if (n?.type !== 'binary_expr') return;
     if (n.operator === 'AND') {
@@ -204,12 +244,25 @@ function candidateKeys(where: any, info: TableInfo, tableNames: ReadonlySet<stri
     const qualifier = typeof colNode?.table === 'string' ? colNode.table : colNode?.table?.value;
     if (qualifier != null && !tableNames.has(String(qualifier).toLowerCase())) return;
     const c = findColumn(info, columnName(colNode));
-    if (!c || !isPkColumn(info, c.name) || pinned.get(c.name.toLowerCase())) return;
-    pinned.set(c.name.toLowerCase(), integerText(value, c));
+    if (!c || !isPkColumn(info, c.name) || pinned.has(c.name.toLowerCase())) return;
+    pinned.set(c.name.toLowerCase(), value);
   };
   visit(where);
-  const key = cols.map((c) => pinned.get(c.name.toLowerCase()) ?? null);
-  return key.every((k) => k !== null) ? [key as string[]] : null;
+  const key = info.primaryKey.map((k) => pinned.get(k.toLowerCase()));
+  return key.every((v) => v !== undefined) ? [key] : null;
+}
+
+/** pinnedKeys, each as MySQL prints it, when every one is an integer literal in an integer column; else null. */
+function candidateKeys(where: any, info: TableInfo, tableNames: ReadonlySet<string>): string[][] | null {
+  const keys = pinnedKeys(where, info, tableNames);
+  const cols = info.primaryKey.map((k) => findColumn(info, k)!);
+  const out: string[][] = [];
+  for (const key of keys ?? []) {
+    const texts = key.map((v, i) => integerText(v, cols[i]));
+    if (texts.some((t) => t === null)) return null;
+    out.push(texts as string[]);
+  }
+  return keys ? out : null;
 }
 
 /** An integer literal as an integer column prints it, or null (another literal, another type, out of range). */
@@ -220,6 +273,14 @@ function integerText(n: any, c: ColumnDef): string | null {
   // AUTO_INCREMENT: 0 has MySQL assign an id (unless NO_AUTO_VALUE_ON_ZERO): the key is not 0
   if (v === 0n && c.autoIncrement) return null;
   return v.toString();
+}
+
+/** `'5'`: a quoted integer as MySQL prints it (the origin quotes every value of an undo), read into an integer column. */
+function quotedIntegerText(n: any, c: ColumnDef): string | null {
+  if (n?.type !== 'single_quote_string' || !/^-?(0|[1-9][0-9]*)$/.test(String(n.value)) || n.value === '-0') return null;
+  const range = integerRange(c);
+  const v = BigInt(n.value);
+  return range && v >= range[0] && v <= range[1] ? v.toString() : null;
 }
 
 function integerLiteral(n: any): bigint | null {

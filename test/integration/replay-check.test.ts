@@ -122,6 +122,7 @@ test("every statement the origin plans passes on a peer with the same rows; inte
       await origin.exec.query('ROLLBACK');
     }
     for (const stmt of planned.stmts) assert.equal(await replay(stmt, planned.refs), needs, `${sql} → ${stmt} with refs ${planned.refs.join(' ')}`);
+    await check.checkUndo(peer.conn, planned.undo, planned.refs);
   }
 });
 
@@ -172,6 +173,32 @@ test('a statement that can change a row its refs do not name is refused, whateve
   // a ref to the whole table (a schema change's) names its definition, not its rows: their bases are not checked by it
   await assert.rejects(replay('UPDATE t SET v = 0', ['t:*']), unnamed('t:1'));
   assert.equal(await check.check(peer.conn, 'ALTER TABLE t ADD COLUMN w INT', ['t:*']), null);
+});
+
+test("an undo that could change rows its tx does not name is refused: it runs as it came when a fork switch drops the tx", async () => {
+  const cases: { undo: string; refs: string[]; error: RegExp }[] = [
+    { undo: 'DELETE FROM t', refs: ['t:1'], error: /whole primary key/ },
+    { undo: "UPDATE t SET note = 'x' WHERE v > 0", refs: ['t:1'], error: /whole primary key/ },
+    { undo: "UPDATE t SET note = 'x' WHERE id = v", refs: ['t:1'], error: /whole primary key/ },
+    { undo: "UPDATE t SET note = 'x' WHERE id = 2", refs: ['t:1'], error: /changes row t:2, which its refs do not name/ },
+    { undo: "DELETE FROM t WHERE `id` = '2'", refs: ['t:1'], error: /changes row t:2, which its refs do not name/ },
+    { undo: "DELETE FROM t WHERE (`id` = '1') OR (`id` = '2')", refs: ['t:1'], error: /changes row t:2/ },
+    { undo: "INSERT INTO t (`id`, `v`, `note`) VALUES ('1', '10', 'one'), ('3', '30', 'three')", refs: ['t:1'], error: /changes row t:3/ },
+    { undo: "INSERT INTO t (`v`) VALUES ('10')", refs: ['t:1'], error: /whole primary key/ },
+    { undo: "UPDATE t SET v = FLOOR(RAND() * 10) WHERE id = 1", refs: ['t:1'], error: /leaves a value/ },
+    { undo: "UPDATE t SET v = @x WHERE id = 1", refs: ['t:1'], error: /user variable @x/ },
+    { undo: "REPLACE INTO t VALUES (1, 10, 'one')", refs: ['t:1'], error: /not a row's undo/ },
+    { undo: 'TRUNCATE t', refs: ['t:1'], error: /not a row's undo/ },
+  ];
+  for (const { undo, refs, error } of cases) {
+    await assert.rejects(check.checkUndo(peer.conn, [undo], refs), refused(error), `${undo} with refs ${refs.join(' ')}`);
+  }
+  // the forms the origin writes: by whole keys, quoted
+  await check.checkUndo(peer.conn, [
+    "DELETE FROM `t` WHERE `id` = '1'", "UPDATE `t` SET `v` = '10', `note` = 'it''s' WHERE `id` = '2'",
+    "DELETE FROM `t` WHERE (`id` = '1') OR (`id` = '2')", "INSERT INTO `t` (`id`, `v`, `note`) VALUES ('1', '10', NULL), ('2', '20', 'two')",
+    "DELETE FROM `c` WHERE `x` = '1' AND `y` = 'p'",
+  ], ['t:1', 't:2', 'c:1,p']);
 });
 
 test('a table definition changed by a schema change is read again after forget()', async () => {

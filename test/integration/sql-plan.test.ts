@@ -15,8 +15,12 @@ import { bodyMatchesSql } from '../../server/sql/match.ts';
 import { WriteRefused } from '../../server/sql/write-refused.ts';
 import { parseOne } from '../../server/sql/ast.ts';
 import { ddlUndoHere } from '../../server/sql/ddl-undo.ts';
+import { ReplayCheck } from '../../server/sql/replay-check.ts';
+import type { Connection } from 'mysql2/promise';
 
 const classifier = new SqlClassifier();
+/** The check a node runs before it replays a peer's statement (one per database: it caches table definitions). */
+const replayCheckOn = () => new ReplayCheck(new SqlClassifier());
 function w(sql: string): WriteStatement {
   const c = classifier.classify(sql);
   assert.equal(c.kind, 'write', `${sql} → ${JSON.stringify(c)}`);
@@ -54,7 +58,7 @@ const SETUP = [
 ];
 const TABLES = ['allt', 'auto_t'];
 
-interface Db { name: string; exec: Mysql2Executor; schema: SchemaCache; close(): Promise<void> }
+interface Db { name: string; exec: Mysql2Executor; conn: Connection; schema: SchemaCache; close(): Promise<void> }
 const open: Db[] = [];
 after(async () => {
   for (const d of open) await d.close().catch(() => {});
@@ -62,7 +66,7 @@ after(async () => {
 
 async function database(tag: string, setup = SETUP): Promise<Db> {
   const db = testDatabase(tag);
-  const { exec, close } = await connectExecutor();
+  const { exec, conn, close } = await connectExecutor();
   await exec.query(`CREATE DATABASE \`${db.name}\` CHARACTER SET utf8mb4`);
   await exec.query(`USE \`${db.name}\``);
   await exec.query("SET time_zone = '+00:00'");
@@ -70,6 +74,7 @@ async function database(tag: string, setup = SETUP): Promise<Db> {
   const d: Db = {
     name: db.name,
     exec,
+    conn,
     schema: new SchemaCache(),
     close: async () => {
       await close().catch(() => {});
@@ -200,6 +205,7 @@ test('undo restores every statement kind byte for byte', async () => {
     { sql: 'ALTER TABLE nopk ADD COLUMN c INT', tables: ['nopk'] },
     { sql: 'DROP TABLE nopk', tables: ['nopk'] },
   ];
+  const replayCheck = replayCheckOn();
   for (const c of cases) {
     const tables = c.tables ?? TABLES;
     // AUTO_INCREMENT counters are not restored (ids are explicit in stmts): compared without them
@@ -209,6 +215,9 @@ test('undo restores every statement kind byte for byte', async () => {
     if (!/never_there/.test(c.sql)) assert.notDeepEqual(changed, before, `${c.sql} changed nothing`);
     // DML undo is plain SQL node-sql-parser reads too (DDL undo holds MariaDB's SHOW CREATE TABLE, which it may not)
     if (!out.ddl) for (const u of out.undo) assert.doesNotThrow(() => classifier.parseWrite(u), `undo parses: ${u}`);
+    // and passes the check every node runs on a tx's undo before it takes the tx (replay-check.ts)
+    if (!out.ddl) await replayCheck.checkUndo(d.conn, out.undo, out.refs);
+    else replayCheck.forget();
     await runUndo(d, out);
     const restored = await snapshots(d.exec, tables);
     assert.deepEqual(restored, before, `undo of: ${c.sql}\nundo: ${JSON.stringify(out.undo, null, 1)}`);
@@ -268,9 +277,18 @@ test('replaying stmts on a second database gives identical tables (NOW, RAND, UU
   }
   const all = [...TABLES, 'fresh'];
   await sleep(1100); // NOW() would differ on the peer if it were not rewritten
+  // replayed as a node replays a peer's tx: each statement and undo passes its replay check
+  const replayCheck = replayCheckOn();
   for (const { out } of bodies) {
     await inTxn(peer.exec, async () => {
-      for (const stmt of out.stmts) await peer.exec.query(stmt);
+      for (const stmt of out.stmts) {
+        const c = out.ddl ? null : await replayCheck.check(peer.conn, stmt, out.refs);
+        await c?.before?.(peer.conn);
+        await peer.exec.query(stmt);
+        await c?.after?.(peer.conn);
+      }
+      if (out.ddl) replayCheck.forget();
+      else await replayCheck.checkUndo(peer.conn, out.undo, out.refs);
     });
   }
   assert.deepEqual(await snapshots(peer.exec, all), await snapshots(origin.exec, all));
