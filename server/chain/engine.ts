@@ -1587,7 +1587,7 @@ export class Chain extends EventEmitter {
    */
   private async runTxSql(conn: PoolConnection, tx: Tx, what: string): Promise<void> {
     const sql = sqlOf(tx)!;
-    await this.opts.replayCheck?.checkUndo(conn, sql.undo, sql.refs).catch((e) => {
+    await this.opts.replayCheck?.checkUndo(conn, sql.undo, sql.refs).catch((e: unknown) => {
       throw e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e;
     });
     await this.runSql(conn, sql.stmts, what, false, this.rowLimits(tx), sql.refs);
@@ -1665,11 +1665,12 @@ export class Chain extends EventEmitter {
     // MySQL commits DDL by itself: what ran before it in this transaction commits with it, so a
     // crash from here to the final COMMIT would leave the database half changed. Say so first.
     if (ddl) await this.markSqlUnsafe(conn);
+    // a replay check's refusal names the tx and the block
+    const named = (e: unknown) => (e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e);
     try {
       for (let i = 0; i < stmts.length; i++) {
         const stmt = stmts[i];
         try {
-          const named = (e: unknown) => (e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e);
           const check = refs && this.opts.replayCheck ? await this.opts.replayCheck.check(conn, stmt, refs).catch((e) => Promise.reject(named(e))) : null;
           await check?.before?.(conn).catch((e) => Promise.reject(named(e)));
           const [result] = await conn.query(stmt);
