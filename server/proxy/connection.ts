@@ -6,7 +6,7 @@ import { refsOverlap } from '../chain/sqltx.ts';
 import type { WriteOutcome } from '../sql/plan.ts';
 import { SESSION_INFO, type WriteReply, type WriteSession } from '../sql/replicate.ts';
 import { ER, ReplicationError, toMysqlError } from './errors.ts';
-import { BackendLink } from './backend-link.ts';
+import { SocketLink } from './socket-link.ts';
 import type { Movable, ReadRelayPool } from './relay/pool.ts';
 import { unsent } from './relay/sockets.ts';
 import { SessionExecutor } from './session-executor.ts';
@@ -97,22 +97,24 @@ export class ProxyConnection implements Movable {
 
   client!: Socket;
   backend!: Socket;
-  private link!: BackendLink;
+  private link!: SocketLink;
+  private clientLink!: SocketLink;
 
-  constructor(client: Socket, link: BackendLink, private readonly opts: ConnectionOptions) {
-    this.bind(client, link);
-    client.setKeepAlive(true, 60_000);
+  constructor(clientLink: SocketLink, link: SocketLink, private readonly opts: ConnectionOptions) {
+    this.bind(clientLink, link);
+    clientLink.socket.setKeepAlive(true, 60_000);
     link.socket.setKeepAlive(true, 60_000);
     this.armIdle(this.opts.idleTimeoutMs);
   }
 
-  private bind(client: Socket, link: BackendLink): void {
-    this.client = client;
+  private bind(clientLink: SocketLink, link: SocketLink): void {
+    const client = (this.client = clientLink.socket);
+    this.clientLink = clientLink;
     this.link = link;
     const backend = (this.backend = link.socket);
     client.setNoDelay(true);
     backend.setNoDelay(true);
-    client.on('data', (c) => this.onClientData(c));
+    clientLink.onChunk = (view) => this.onClientData(view);
     link.onChunk = (view) => this.onBackendData(view);
     client.on('drain', () => backend.resume());
     backend.on('drain', () => client.resume());
@@ -148,7 +150,7 @@ export class ProxyConnection implements Movable {
     }
     this.away = false;
     this.notPlainRead();
-    this.bind(client, new BackendLink(backend));
+    this.bind(SocketLink.adopt(client), SocketLink.adopt(backend));
     this.lastActive = Date.now();
     this.armIdle(this.opts.idleTimeoutMs);
     if (pending.length) this.onClientData(pending);
@@ -234,6 +236,7 @@ export class ProxyConnection implements Movable {
     }
   }
 
+  /** `chunk` is the client link's reused read buffer (see the end). */
   private onClientData(chunk: Buffer): void {
     this.lastActive = Date.now();
     let packets: Packet[];
@@ -265,6 +268,12 @@ export class ProxyConnection implements Movable {
       if (this.phase === 'command') this.queue.push(p);
     }
     if (this.phase === 'command') this.pump();
+    // `chunk` is the link's reused buffer. Usually the command in it was relayed and the kernel
+    // took the bytes; whatever still reads from it later (a queued packet or write, a partial
+    // packet, the login) gets a new buffer for the next read. A command of ours in progress does
+    // not: it has made its strings from the packet and keeps only its sequence id (sendError,
+    // intercept), so an update does not pin a 64 KiB buffer while it is signed.
+    if (this.phase !== 'command' || this.queue.length || this.clientReader.pendingBytes || this.backend.writableLength) this.clientLink.keep();
   }
 
   // ---- command phase ----
@@ -608,9 +617,11 @@ export class ProxyConnection implements Movable {
   /**
    * Runs `work` on the client's backend connection through a BackendSession, then answers the
    * client: OK for a write (info "txid …"), a Key/Value result set for a prepared body, ERR on error.
+   * It keeps only the command's sequence id: the packet's bytes may be overwritten meanwhile (see
+   * onClientData).
    */
   private async intercept(
-    p: Packet,
+    p: Pick<Packet, 'lastSeq'>,
     work: (exec: SessionExecutor) => Promise<WriteReply | PreparedTx>,
     onError?: () => void,
   ): Promise<void> {
@@ -656,7 +667,7 @@ export class ProxyConnection implements Movable {
     return s;
   }
 
-  private sendError(p: Packet, e: { errno: number; sqlState: string; message: string }): void {
+  private sendError(p: Pick<Packet, 'lastSeq'>, e: { errno: number; sqlState: string; message: string }): void {
     this.client.write(encodePacket(encodeErr({ errno: e.errno, sqlState: e.sqlState, message: e.message }), (p.lastSeq + 1) & 0xff));
   }
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { MysqlTarget } from '../mysql/url.ts';
 import { SqlClassifier } from '../sql/classify.ts';
 import type { OpenTransactions } from '../chain/engine.ts';
-import { BackendLink } from './backend-link.ts';
+import { SocketLink } from './socket-link.ts';
 import { ProxyConnection, type WriteHandler } from './connection.ts';
 import { ReadRelayPool } from './relay/pool.ts';
 import { encodeErr, encodePacket } from './wire/index.ts';
@@ -47,7 +47,8 @@ export class ProxyServer implements OpenTransactions {
   }
 
   async listen(port: number, host: string): Promise<void> {
-    const server = createServer((client) => this.accept(client));
+    // paused: the accepted socket's handle moves to one that reads into a reused buffer (SocketLink.accepted)
+    const server = createServer({ pauseOnConnect: true }, (client) => this.accept(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
@@ -58,11 +59,12 @@ export class ProxyServer implements OpenTransactions {
   private accept(client: Socket): void {
     if (this.connections.size >= (this.opts.maxConnections ?? 500)) {
       // ER_CON_COUNT_ERROR, as MySQL says it, before any handshake.
+      client.resume(); // accepted paused: read, so the client's close is seen
       client.end(encodePacket(encodeErr({ errno: 1040, sqlState: '08004', message: 'Too many connections to the OurSQL proxy' }), 0));
       return;
     }
-    const backend = new BackendLink(this.opts.backend);
-    const conn: ProxyConnection = new ProxyConnection(client, backend, {
+    const backend = SocketLink.connect(this.opts.backend);
+    const conn: ProxyConnection = new ProxyConnection(SocketLink.accepted(client), backend, {
       classifier: this.classifier,
       writes: this.opts.writes,
       log: this.log,

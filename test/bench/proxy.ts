@@ -22,7 +22,7 @@ import { checkInterrupt, now, progress, Cleanups } from './measure.ts';
 import { fmt, type Row } from './table.ts';
 
 const READ_ROWS = 10_000;
-const READ_ROUNDS = 6; // interleaved rounds per path and concurrency
+const READ_ROUNDS = Number(process.env.BENCH_READ_ROUNDS ?? 6); // interleaved rounds per path and concurrency
 const READ_ROUND_S = 0.5; // → ~3 s per path and concurrency
 const LAT_ROUNDS = 5;
 const LAT_PER_ROUND = 1000; // → 5,000 sequential round trips per path
