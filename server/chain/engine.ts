@@ -15,7 +15,7 @@ import { TxPool, type PoolEntry } from './pool.ts';
 import { ConfirmedState, StateDelta, type ConfirmedCoin, type IndexRows } from './state.ts';
 import { BlockStatus, ChainStore, REBASED_CODES, type DroppedTx, type StoredHeader } from './store.ts';
 import { makeFastVerifier } from './verify.ts';
-import { ChainBusyError, ChainError, NotInPoolError } from './errors.ts';
+import { ChainBusyError, ChainError, NotInPoolError, SlowSqlError } from './errors.ts';
 
 /** Bytes of tx bodies per INSERT when a genesis is stored (MySQL's max_allowed_packet is often 16 MiB). */
 export interface ChainOptions {
@@ -52,6 +52,12 @@ export interface ChainOptions {
   replayCheck?: ReplayChecker;
   /** Test hook for crash tests: awaited inside the block's MySQL transaction before COMMIT. */
   beforeCommit?: () => Promise<void>;
+  /**
+   * How long one statement of a peer's tx may run at pool admission (submitTxs), in seconds;
+   * 0 or unset: no limit. Set only on a server with MariaDB's `max_statement_time`. Blocks and
+   * this node's own txs run without it.
+   */
+  peerStatementSeconds?: number;
 }
 
 /** Reads that check a statement's rows, sent on its connection right before and right after it. */
@@ -77,7 +83,7 @@ export type AddBlockResult = 'connected' | 'side' | 'known' | 'orphan';
 
 export interface Balance { approved: bigint; pending: bigint; total: bigint }
 
-export { ChainBusyError, ChainError, NotInPoolError };
+export { ChainBusyError, ChainError, NotInPoolError, SlowSqlError };
 
 /**
  * Clients' open transactions (BEGIN … not yet COMMIT) with updates: they hold row locks the
@@ -192,6 +198,14 @@ const CATCH_UP_BLOCKS = 100;
 /** Dropped txs `oursql pool` lists (the latest). */
 const DROPPED_SHOWN = 100;
 const isLockError = (e: unknown) => LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0);
+/**
+ * MariaDB stopped the statement: ER_STATEMENT_TIMEOUT (max_statement_time), or
+ * ER_QUERY_INTERRUPTED (a schema change stopped by it, or a KILL QUERY).
+ */
+const isInterrupted = (e: unknown) => [1969, 1317].includes((e as { errno?: number }).errno ?? 0);
+/** A peer's tx that ran too long at admission is not run again for this long, nor are more than SLOW_KEPT of them remembered. */
+const SLOW_FOR_MS = 10 * 60_000;
+const SLOW_KEPT = 10_000;
 /** Relayed txs admitted in one MySQL transaction at most (submitTxs). */
 const ADMIT_BATCH = 100;
 /** submitTxs: the batch's MySQL transaction is gone (a deadlock, a lost connection, a failed pool row). */
@@ -428,12 +442,15 @@ export class Chain extends EventEmitter {
    * nothing; if any statement fails, the whole batch is rolled back and its txs admitted one by
    * one, so each failure is that tx's alone. A schema change (which MySQL commits by itself) is
    * admitted on its own. Returns each tx's error, or undefined when it was pooled.
+   *
+   * These are peers' txs: each statement runs at most `peerStatementSeconds` (SlowSqlError).
    */
   async submitTxs(txs: readonly Tx[]): Promise<(Error | undefined)[]> {
     const out: (Error | undefined)[] = [];
     for (let i = 0; i < txs.length;) {
       if (hasDdl(txs[i])) {
-        out.push(await this.submitTx(txs[i]).then(() => undefined, (e: Error) => e));
+        const tx = txs[i];
+        out.push(await this.lock.run(() => this.admit(tx, true)).then(() => undefined, (e: Error) => e));
         i++;
         continue;
       }
@@ -460,10 +477,12 @@ export class Chain extends EventEmitter {
       const rows = new Set<string>();
       await this.withEngineSql(rows, async () => {
         const sent: Promise<unknown>[] = [];
+        sent.push(this.limitStatements(conn));
         // No await in this loop: the rows are the engine's from the first check to the last answer.
         for (const [t, tx] of txs.entries()) {
           try {
             if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
+            this.refuseIfSlow(tx);
             const checks = rowChecks[t];
             if (checks instanceof Error) throw checks;
             const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
@@ -473,11 +492,16 @@ export class Chain extends EventEmitter {
               this.makeWayOn(sql.refs);
               for (const r of sql.refs) rows.add(r);
               const limits = this.rowLimits(tx);
+              // a statement stopped at the time limit: its tx is refused when the batch goes one by one, not run again
+              const slow = (e: unknown) => {
+                if (isInterrupted(e)) this.markSlow(tx.id);
+                throw e;
+              };
               sql.stmts.forEach((stmt, k) => {
                 const check = checks[k];
-                if (check?.before) sent.push(check.before(conn));
-                sent.push(conn.query(stmt).then(([r]) => limits && checkRowsChanged(r, limits[k], `tx ${tx.id}`, stmt)));
-                if (check?.after) sent.push(check.after(conn));
+                if (check?.before) sent.push(check.before(conn).catch(slow));
+                sent.push(conn.query(stmt).then(([r]) => limits && checkRowsChanged(r, limits[k], `tx ${tx.id}`, stmt), slow));
+                if (check?.after) sent.push(check.after(conn).catch(slow));
               });
             }
             for (const stmt of this.store.poolInsertSql(tx, this.nextSeq)) sent.push(conn.query(stmt));
@@ -489,6 +513,7 @@ export class Chain extends EventEmitter {
             out.push(e as Error);
           }
         }
+        sent.push(this.unlimit(conn));
         const failed = (await Promise.allSettled(sent)).find((r) => r.status === 'rejected');
         if (failed) throw new BatchLost((failed as PromiseRejectedResult).reason as Error);
       });
@@ -498,7 +523,7 @@ export class Chain extends EventEmitter {
       // Nothing of the batch is committed: out of the pool again, then each tx on its own.
       await conn.rollback().catch(() => {});
       await endTransaction?.();
-      conn.release();
+      await this.releaseLimited(conn);
       await this.repairIfHalfDone();
       this.nextSeq = seqBefore;
       if (added.length) {
@@ -508,11 +533,11 @@ export class Chain extends EventEmitter {
       }
       this.log(`pool: ${txs.length} txs from a peer go one by one: ${(e as Error).message}`);
       const one: (Error | undefined)[] = [];
-      for (const tx of txs) one.push(await this.admit(tx).then(() => undefined, (err: Error) => err));
+      for (const tx of txs) one.push(await this.admit(tx, true).then(() => undefined, (err: Error) => err));
       return one;
     }
     await endTransaction(true);
-    conn.release();
+    await this.releaseLimited(conn);
     for (const tx of added) this.emit('pool', tx);
     return out;
   }
@@ -539,9 +564,11 @@ export class Chain extends EventEmitter {
     if (this.openTransactions?.holds(refs)) throw new ChainBusyError('a client transaction of this node holds the same rows');
   }
 
-  private async admit(tx: Tx): Promise<PoolEntry> {
+  /** `peer`: a peer's tx, whose statements run under `peerStatementSeconds`. */
+  private async admit(tx: Tx, peer = false): Promise<PoolEntry> {
     if (this.state.hasTx(tx.id)) throw new ConsensusError('duplicate-tx', `transaction ${tx.id} is already in the chain`, { txid: tx.id });
     const check = this.pool.check(tx, this.config, this.txContext(this.height + 1, this.now()));
+    if (peer) this.refuseIfSlow(tx);
     const conn = await this.mysql.getConnection();
     try {
       await conn.beginTransaction();
@@ -549,7 +576,9 @@ export class Chain extends EventEmitter {
       if (sql) {
         this.refuseIfRowsBusy(sql.refs);
         this.makeWayOn(sql.refs);
+        if (peer) await this.limitStatements(conn);
         await this.withEngineSql(new Set(sql.refs), () => (hasDdl(tx) ? this.runDdl(conn, tx, 'transaction', true) : this.runTxSql(conn, tx, 'transaction')));
+        await this.unlimit(conn);
       }
       await this.store.poolAdd(tx, this.nextSeq, conn);
       await this.clearSqlUnsafe(conn);
@@ -558,13 +587,69 @@ export class Chain extends EventEmitter {
     } catch (e) {
       await conn.rollback();
       await this.repairIfHalfDone();
+      if (e instanceof SlowSqlError) this.markSlow(tx.id);
       throw e;
     } finally {
-      conn.release();
+      await this.releaseLimited(conn);
     }
     this.pool.add(tx, check);
     this.emit('pool', tx);
     return this.pool.get(tx.id)!;
+  }
+
+  // ---- the time a peer's statement may take at admission ----
+
+  /** Txids of peers' txs stopped at the time limit, and until when they are refused without running. */
+  private readonly slowTxs = new Map<string, number>();
+
+  private markSlow(txid: string): void {
+    this.slowTxs.delete(txid);
+    this.slowTxs.set(txid, this.now() + SLOW_FOR_MS);
+    // the oldest first (insertion order)
+    for (const [id] of this.slowTxs) {
+      if (this.slowTxs.size <= SLOW_KEPT) break;
+      this.slowTxs.delete(id);
+    }
+  }
+
+  private refuseIfSlow(tx: Tx): void {
+    const until = this.slowTxs.get(tx.id);
+    if (until === undefined) return;
+    if (until <= this.now()) {
+      this.slowTxs.delete(tx.id);
+      return;
+    }
+    throw new SlowSqlError(`tx ${tx.id}: its SQL ran longer than ${this.opts.peerStatementSeconds} s here a short while ago; not pooled (a block holding it runs it)`);
+  }
+
+  /** Connections whose statements run under peerStatementSeconds now. */
+  private readonly limited = new WeakSet<Connection>();
+
+  /**
+   * The peer's statements that follow run under the limit; this node's own (the pool rows, the
+   * COMMIT) come after unlimit(): a slow disk must not turn into a refused tx.
+   */
+  private async limitStatements(conn: PoolConnection): Promise<void> {
+    const s = this.opts.peerStatementSeconds;
+    if (!s) return;
+    this.limited.add(conn);
+    await conn.query(`SET SESSION max_statement_time = ${Number(s)}`);
+  }
+
+  private async unlimit(conn: PoolConnection): Promise<void> {
+    if (!this.limited.has(conn)) return;
+    await conn.query('SET SESSION max_statement_time = 0');
+    this.limited.delete(conn);
+  }
+
+  /** Back to the pool without the limit (a connection that cannot be reset is closed instead). */
+  private async releaseLimited(conn: PoolConnection): Promise<void> {
+    try {
+      await this.unlimit(conn);
+      conn.release();
+    } catch {
+      conn.destroy();
+    }
   }
 
   /**
@@ -1678,6 +1763,11 @@ export class Chain extends EventEmitter {
           await check?.after?.(conn).catch((e) => Promise.reject(named(e)));
         } catch (e) {
           if (e instanceof ConsensusError) throw e;
+          if (isInterrupted(e) && this.limited.has(conn)) {
+            throw new SlowSqlError(`SQL of ${what} ran longer than this node lets a peer's statement run at pool admission (peerStatementSeconds ${this.opts.peerStatementSeconds} s): not pooled here`);
+          }
+          // stopped from outside (KILL QUERY): nothing is wrong with the SQL; it is tried again later
+          if (isInterrupted(e)) throw new ChainBusyError(`SQL of ${what} was interrupted: ${(e as Error).message}`);
           if (isLockError(e)) {
             throw new ChainBusyError(`SQL of ${what} is waiting for rows a client transaction holds: ${(e as Error).message}`);
           }

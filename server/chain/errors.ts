@@ -13,6 +13,15 @@ export class ChainBusyError extends ChainError {
   override name = 'ChainBusyError';
 }
 
+/**
+ * A peer's statement ran longer at pool admission than this node allows (`peerStatementSeconds`):
+ * not pooled here. Not invalid: how long SQL runs depends on the machine, and a block holding
+ * the tx runs it without a limit.
+ */
+export class SlowSqlError extends ChainError {
+  override name = 'SlowSqlError';
+}
+
 export class NotInPoolError extends ChainError {
   override name = 'NotInPoolError';
   constructor(readonly txid: string) {

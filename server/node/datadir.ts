@@ -29,6 +29,8 @@ export const NodeConfigSchema = z.object({
   proxyIdleTimeoutSeconds: z.number().int().min(1).default(28_800),
   /** Processes besides the node's own that relay proxy connections which only read (docs/sql.md, "Read-relay processes"). */
   proxyRelayProcesses: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default(0),
+  /** How long one statement of a peer's tx may run when it is pooled here (MariaDB's max_statement_time); 0: no limit. */
+  peerStatementSeconds: z.number().min(0).max(86_400).default(10),
   rpcUser: z.string().optional(),
   rpcPassword: z.string().optional(),
 });

@@ -42,6 +42,7 @@ export interface NodeOverrides {
   mining?: boolean;
   peerDiscovery?: boolean;
   proxyRelayProcesses?: NodeConfig['proxyRelayProcesses'];
+  peerStatementSeconds?: number;
 }
 
 export interface NodeStartOptions {
@@ -157,6 +158,7 @@ export class OursqlNode {
       ...(o.mining !== undefined && { mining: o.mining }),
       ...(o.peerDiscovery !== undefined && { peerDiscovery: o.peerDiscovery }),
       ...(o.proxyRelayProcesses !== undefined && { proxyRelayProcesses: o.proxyRelayProcesses }),
+      ...(o.peerStatementSeconds !== undefined && { peerStatementSeconds: o.peerStatementSeconds }),
     };
     const consensusText = await readConsensusText(opts.datadir);
     const consensus = parseConsensusConfig(consensusText);
@@ -173,6 +175,7 @@ export class OursqlNode {
       const verifyPool = opts.verifyPool ?? newVerifyPool();
       cleanupOnError = async () => verifyPool.close();
       const replayCheck = new ReplayCheck(new SqlClassifier());
+      const mariadb = await isMariaDb101(pool);
       const chain = await Chain.open({
         store, config: consensus, verify: makeFastVerifier(), checkSignatures: (txs: readonly Tx[]) => verifyPool.checkIfReady(txs), prepareChecks: () => verifyPool.warm(),
         classify: consensusClassifier(), log, beforeCommit: opts.beforeCommit,
@@ -180,6 +183,8 @@ export class OursqlNode {
         primaryKeys: (conn, tables, keys) => loadPrimaryKeys(mysql2Executor(conn), tables, keys),
         ddlUndo: chainDdlUndo(),
         replayCheck,
+        // MySQL has no max_statement_time (its max_execution_time limits SELECTs only): no limit there
+        peerStatementSeconds: mariadb ? config.peerStatementSeconds : undefined,
       });
       replayCheck.watch(chain);
       const minter = config.minter;
@@ -192,7 +197,7 @@ export class OursqlNode {
       const cookie = `__cookie__:${randomBytes(32).toString('hex')}`;
       const writes = new ReplicatedWrites(chain, new SqlClassifier(), {
         appDb: target.database, chainDb: chainDatabase(target), signer: proxySigner(config, wallet, signerThread), log,
-        compoundStatements: await runsCompoundStatements(pool),
+        compoundStatements: mariadb,
         asNode: async (sql) => void (await pool.query(sql)),
       });
       const node = new OursqlNode(
@@ -311,8 +316,11 @@ function proxySigner(config: NodeConfig, wallet: Wallet, thread: SignerThread | 
   return nativeSigner(key) ?? (thread ? thread.signerFor(key) : txSigner(key));
 }
 
-/** MariaDB (10.1 and later) runs anonymous compound statements (`BEGIN NOT ATOMIC … END`); MySQL does not. */
-async function runsCompoundStatements(pool: Pool): Promise<boolean> {
+/**
+ * MariaDB 10.1 or later: it runs anonymous compound statements (`BEGIN NOT ATOMIC … END`) and
+ * stops a statement at `max_statement_time`; MySQL does neither.
+ */
+async function isMariaDb101(pool: Pool): Promise<boolean> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT VERSION() AS v');
   const m = /^(\d+)\.(\d+)\..*mariadb/i.exec(String(rows[0].v));
   return !!m && (Number(m[1]) > 10 || (Number(m[1]) === 10 && Number(m[2]) >= 1));

@@ -151,6 +151,11 @@ describe('oursql CLI', () => {
     assert.equal((await json('config', '--set', 'proxyRelayProcesses=2')).proxyRelayProcesses, 2);
     assert.match(await failing('config', '--set', 'proxyRelayProcesses=many'), /"auto" or a whole number from 0 to 64/);
     assert.match(await failing('config', '--set', 'proxyRelayProcesses=65'), /"auto" or a whole number/);
+    assert.equal(cfg.peerStatementSeconds, 10);
+    assert.equal((await json('config', '--set', 'peerStatementSeconds=0.5')).peerStatementSeconds, 0.5);
+    assert.equal((await json('config', '--set', 'peerStatementSeconds=0')).peerStatementSeconds, 0);
+    assert.match(await failing('config', '--set', 'peerStatementSeconds=-1'), /peerStatementSeconds must be a number of seconds from 0 to 86400/);
+    assert.match(await failing('config', '--set', 'peerStatementSeconds=1e3'), /a number of seconds/);
     assert.equal((await json('config', '--set', 'proxyRelayProcesses=0')).proxyRelayProcesses, 0);
   });
 

@@ -20,6 +20,10 @@ function positive(v: string): number {
   if (!/^[1-9][0-9]{0,8}$/.test(v)) throw new CliError(`must be a whole number of at least 1, got "${v}"`);
   return Number(v);
 }
+function seconds(v: string): number {
+  if (!/^\d{1,5}(\.\d{1,6})?$/.test(v) || Number(v) > 86_400) throw new CliError(`must be a number of seconds from 0 to 86400, got "${v}"`);
+  return Number(v);
+}
 function text(v: string): string {
   if (!v) throw new CliError('must not be empty');
   return v;
@@ -41,6 +45,7 @@ const SETTABLE: Record<string, (v: string) => unknown> = {
     if (!/^[0-9]{1,2}$/.test(v) || Number(v) > 64) throw new CliError(`must be "auto" or a whole number from 0 to 64, got "${v}"`);
     return Number(v);
   },
+  peerStatementSeconds: seconds,
   mysql: (v) => (parseMysqlUrl(v), v),
   rpcUser: text,
   rpcPassword: text,
