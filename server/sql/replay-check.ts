@@ -25,6 +25,13 @@
  * Each key must be one the tx names. Keys in refs are MySQL's text form, so only integer literals
  * in integer columns are compared as text: a string key matches other text under its collation
  * ('abc' = 'ABC'), and a number matches a string column's '05'.
+ *
+ * An undo runs later (a fork switch), on rows that may be gone, so it cannot be checked by reading
+ * them: each statement must name its rows by whole keys given as literals, and each such key must
+ * be one the tx names, exactly. Integer keys are compared from their text; text and binary keys
+ * as the server reads their literals (one SELECT of them), which is what an honest undo holds:
+ * the values the origin read. Keys of other types (DECIMAL, dates, FLOAT...) are not compared, as
+ * their literals may be written otherwise than the server prints them.
  */
 import type { Connection } from 'mysql2/promise';
 import { ConsensusError, sqlOf, type Tx } from '../../consensus/index.ts';
@@ -140,9 +147,22 @@ export class ReplayCheck implements ReplayChecker {
           keys = pinnedKeys(w.ast.where, info, new Set([String(entry.table).toLowerCase(), ...(entry.as ? [String(entry.as).toLowerCase()] : [])]));
         }
         if (!keys || keys.some((k) => !k.every(isLiteral))) throw new WriteRefused('it does not name each row it changes by its whole primary key, given as literals');
+        const read: { key: any[]; texts: (string | null)[] }[] = [];
         for (const key of keys) {
           const texts = key.map((v, i) => integerText(v, cols[i]) ?? quotedIntegerText(v, cols[i]));
           if (texts.every((t) => t !== null)) requireNamed(named, rowRef(info.name, texts as string[]), stmt);
+          else if (cols.every((c, i) => texts[i] !== null || TEXT_OR_BYTES.has(c.dataType))) read.push({ key, texts });
+        }
+        if (read.length) {
+          // the literals as the server reads them when the undo runs: a ref's key, to the byte
+          const literals = read.flatMap(({ key, texts }) => key.filter((_, i) => texts[i] === null));
+          const row: SqlValue[] = [];
+          for (let i = 0; i < literals.length; i += SELECT_AT_MOST) row.push(...(await exec.query(selectOf(literals.slice(i, i + SELECT_AT_MOST)))).rows[0]);
+          let at = 0;
+          for (const { key, texts } of read) {
+            const values: SqlValue[] = key.map((_, i) => texts[i] ?? (row[at++] as SqlValue));
+            requireNamed(named, rowRef(info.name, values), stmt);
+          }
         }
       } catch (e) {
         if (e instanceof WriteRefused || e instanceof SqlExecError || e instanceof SqlRefused) {
@@ -208,6 +228,21 @@ export class ReplayCheck implements ReplayChecker {
       },
     };
   }
+}
+
+/** Key types whose literals an honest undo writes as the server prints them (text, or bytes as X'…'). */
+const TEXT_OR_BYTES = new Set([
+  'char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob',
+]);
+
+const SELECT_TEMPLATE = parseOne('SELECT 1');
+/** Literals one SELECT reads at most (a long undo's keys go in several). */
+const SELECT_AT_MOST = 1000;
+/** `SELECT <each literal>`, printed as the statements are. */
+function selectOf(literals: readonly any[]): string {
+  const ast = cleanCopy(SELECT_TEMPLATE);
+  ast.columns = literals.map((expr) => ({ expr: cleanCopy(expr), as: null }));
+  return toSql(ast);
 }
 
 function requireNamed(named: ReadonlySet<string>, ref: string, stmt: string): void {

@@ -25,6 +25,8 @@ const SETUP = [
   "INSERT INTO s VALUES ('a', 1), ('b', 2), ('05', 5)",
   'CREATE TABLE c (x INT, y VARCHAR(5), v INT, PRIMARY KEY (x, y))',
   "INSERT INTO c VALUES (1, 'p', 1), (1, 'q', 2), (2, 'p', 3)",
+  'CREATE TABLE bk (k VARBINARY(16) PRIMARY KEY, v INT)',
+  "INSERT INTO bk VALUES (X'0a0b', 1)",
   'CREATE TABLE d (k DECIMAL(6,2) PRIMARY KEY, v INT)',
   "INSERT INTO d VALUES ('1.50', 1)",
   'CREATE TABLE u (id INT PRIMARY KEY, email VARCHAR(20) UNIQUE)',
@@ -189,6 +191,13 @@ test("an undo that could change rows its tx does not name is refused: it runs as
     { undo: "UPDATE t SET v = @x WHERE id = 1", refs: ['t:1'], error: /user variable @x/ },
     { undo: "REPLACE INTO t VALUES (1, 10, 'one')", refs: ['t:1'], error: /not a row's undo/ },
     { undo: 'TRUNCATE t', refs: ['t:1'], error: /not a row's undo/ },
+    // text and binary keys: as the server reads the literals, each exactly a ref's key
+    { undo: "DELETE FROM s WHERE k = 'c'", refs: ['s:a'], error: /changes row s:c, which its refs do not name/ },
+    { undo: "UPDATE s SET v = 1 WHERE k = 'A'", refs: ['s:a'], error: /changes row s:A,/ },
+    { undo: "INSERT INTO s VALUES ('a', 1), ('zz', 2)", refs: ['s:a'], error: /changes row s:zz,/ },
+    { undo: "DELETE FROM c WHERE x = 1 AND y = 'q'", refs: ['c:1,p'], error: /changes row c:1,q,/ },
+    { undo: "DELETE FROM bk WHERE k = X'0102'", refs: ['bk:0x0a0b'], error: /changes row bk:0x0102,/ },
+    { undo: "DELETE FROM bk WHERE k = 'ab'", refs: ['bk:0x0a0b'], error: /changes row bk:ab,/ },
   ];
   for (const { undo, refs, error } of cases) {
     await assert.rejects(check.checkUndo(peer.conn, [undo], refs), refused(error), `${undo} with refs ${refs.join(' ')}`);
@@ -198,7 +207,9 @@ test("an undo that could change rows its tx does not name is refused: it runs as
     "DELETE FROM `t` WHERE `id` = '1'", "UPDATE `t` SET `v` = '10', `note` = 'it''s' WHERE `id` = '2'",
     "DELETE FROM `t` WHERE (`id` = '1') OR (`id` = '2')", "INSERT INTO `t` (`id`, `v`, `note`) VALUES ('1', '10', NULL), ('2', '20', 'two')",
     "DELETE FROM `c` WHERE `x` = '1' AND `y` = 'p'",
-  ], ['t:1', 't:2', 'c:1,p']);
+    "UPDATE `s` SET `v` = '1' WHERE `k` = 'a'", "DELETE FROM `s` WHERE `k` = 'it\\'s 😀'", "INSERT INTO `s` (`k`, `v`) VALUES ('a', '1'), ('05', '5')",
+    "UPDATE `bk` SET `v` = '1' WHERE `k` = X'0a0b'",
+  ], ['t:1', 't:2', 'c:1,p', 's:a', "s:it's 😀", 's:05', 'bk:0x0a0b']);
 });
 
 test('a table definition changed by a schema change is read again after forget()', async () => {
