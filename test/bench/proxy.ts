@@ -278,6 +278,10 @@ export const cleanup = (): Promise<void> => cleanups.run();
 
 const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const pct = (x: number) => `${Math.round(x * 100)}%`;
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const RELAYED = `${RELAY_PROCESSES} read-relay process${RELAY_PROCESSES === 1 ? '' : 'es'}`;
@@ -373,6 +377,8 @@ export async function run(): Promise<Row[]> {
       checkInterrupt();
       progress(`proxy: point selects, ${n} connection(s), ${READ_ROUNDS} interleaved rounds of ${READ_ROUND_S} s per path`);
       const best = new Map<Path, LoopResult & { perSec: number }>();
+      // each round's figure of each path: a path over the baseline of the same round is steadier than best over best
+      const perRound = new Map<Path, number[]>();
       const total = new Map<Path, { ops: number; seconds: number; errors: number; nodeElu: number; clientElu: number; rounds: number; relayMs: number; mysqlMs: number }>();
       for (let r = 0; r < READ_ROUNDS; r++) {
         for (const p of paths) {
@@ -388,6 +394,7 @@ export async function run(): Promise<Row[]> {
           if (res.errors) throw new Error(`reads via ${p}: ${res.errors} errors, first: ${res.firstError}`);
           const perSec = res.ops / res.seconds;
           if (!best.has(p) || perSec > best.get(p)!.perSec) best.set(p, { ...res, perSec });
+          perRound.set(p, [...(perRound.get(p) ?? []), perSec]);
           const t = total.get(p) ?? { ops: 0, seconds: 0, errors: 0, nodeElu: 0, clientElu: 0, rounds: 0, relayMs: 0, mysqlMs: 0 };
           total.set(p, {
             ops: t.ops + res.ops, seconds: t.seconds + res.seconds, errors: t.errors + res.errors, nodeElu: t.nodeElu + nodeElu,
@@ -407,7 +414,8 @@ export async function run(): Promise<Row[]> {
         // µs of CPU per query over all rounds (NaN where /proc could not be read)
         const perQuery = (ms: number) => (ms * 1000) / t.ops;
         const cpu = `CPU per query: ${p === 'direct' ? '' : `relay ${fmt(perQuery(t.relayMs))} µs, `}MariaDB ${fmt(perQuery(t.mysqlMs))} µs`;
-        let note = `best of ${READ_ROUNDS} × ${READ_ROUND_S} s (mean ${fmt(mean)}); ${elu}; ${cpu}`;
+        const paired = p === base ? undefined : median(perRound.get(p)!.map((v, r) => v / perRound.get(base)![r]));
+        let note = `best of ${READ_ROUNDS} × ${READ_ROUND_S} s (mean ${fmt(mean)}${paired === undefined ? '' : `; median of the rounds' ratios ${paired.toFixed(2)}×`}); ${elu}; ${cpu}`;
         if (p === 'proxy') note = `target ≥ ${READ_TARGET} × ${base}; ` + note;
         if (p === 'relayed') {
           const { relayedElsewhere, open } = relayNode.proxyConnections;
@@ -417,7 +425,7 @@ export async function run(): Promise<Row[]> {
         rows.push({
           key: key(p), group: READS(n), name: `${name}, ${n} conn`, value: b.perSec, unit: 'qps', base: p === base ? undefined : key(base), note,
           extra: {
-            meanPerSec: Number(mean.toFixed(1)), nodeMainThreadBusy: Number((t.nodeElu / t.rounds).toFixed(3)), clientBusy: Number((t.clientElu / t.rounds).toFixed(3)),
+            meanPerSec: Number(mean.toFixed(1)), ...(paired !== undefined && { pairedRatio: Number(paired.toFixed(4)) }), nodeMainThreadBusy: Number((t.nodeElu / t.rounds).toFixed(3)), clientBusy: Number((t.clientElu / t.rounds).toFixed(3)),
             relayCpuUsPerQuery: Number(perQuery(t.relayMs).toFixed(1)), mysqlCpuUsPerQuery: Number(perQuery(t.mysqlMs).toFixed(1)),
           },
         });

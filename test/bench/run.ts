@@ -2,7 +2,8 @@
 // Figures are for this machine; each ratio compares with a baseline measured in the same run.
 // Env: BENCH_TXS (block size for the chain benches, default 2000), BENCH_ONLY=pow,crypto,apply,proxy,p2p,
 // BENCH_IMPORT_RUNS (imports of the p2p bench, median reported; default 3), BENCH_PROP_ROUNDS (blocks
-// per propagation figure; default 6; 0 skips propagation), BENCH_PROF_DIR=dir (the
+// per propagation figure; default 6; 0 skips propagation), BENCH_READ_ROUNDS (interleaved rounds of
+// 0.5 s per path of the proxy's read figures; default 6), BENCH_PROF_DIR=dir (the
 // import and receiver processes of the p2p bench write V8 CPU profiles there, and the proxy bench
 // ones of its node during the 8-connection INSERTs and an extra, uncounted round of proxied reads
 // with 1 and 8 connections), BENCH_NODE_FLAGS="--flag ..."
