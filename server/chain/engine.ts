@@ -198,6 +198,8 @@ const CATCH_UP_BLOCKS = 100;
 /** Dropped txs `oursql pool` lists (the latest). */
 const DROPPED_SHOWN = 100;
 const isLockError = (e: unknown) => LOCK_ERRNOS.has((e as { errno?: number }).errno ?? 0);
+/** A replay check's refusal, naming what it refused (`block 5 tx …`, `transaction`). */
+const namedRefusal = (e: unknown, what: string) => (e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e);
 /**
  * MariaDB stopped the statement: ER_STATEMENT_TIMEOUT (max_statement_time), or
  * ER_QUERY_INTERRUPTED (a schema change stopped by it, or a KILL QUERY).
@@ -1578,11 +1580,13 @@ export class Chain extends EventEmitter {
       } else checkTx(tx, delta, this.config, ctx);
       const sql = sqlOf(tx);
       if (runSql && sql) {
+        const what = `block ${header.height} tx ${tx.id}`;
+        // its undo checked here once, and its statements' checks kept for the run
+        const checks = hasDdl(tx) ? [] : await this.rowChecks(conn, tx).catch((e: unknown) => Promise.reject(namedRefusal(e, what)));
         // a tx whose rows need reads to be checked runs on its own, with them
-        if (hasDdl(tx) || !sql.stmts.every(batchable) || (await this.rowChecks(conn, tx)).some((c) => c !== null)) {
+        if (hasDdl(tx) || !sql.stmts.every(batchable) || checks.some((c) => c !== null)) {
           await batch.flush();
-          const what = `block ${header.height} tx ${tx.id}`;
-          await (hasDdl(tx) ? this.runDdl(conn, tx, what) : this.runTxSql(conn, tx, what));
+          await (hasDdl(tx) ? this.runDdl(conn, tx, what) : this.runTxSql(conn, tx, what, checks));
         } else {
           await batch.add(tx, sql.stmts, this.rowLimits(tx));
         }
@@ -1670,12 +1674,11 @@ export class Chain extends EventEmitter {
    * changes at most as many rows as its refs name on its table, and only rows they name; its undo
    * is checked first to be able to change only those too.
    */
-  private async runTxSql(conn: PoolConnection, tx: Tx, what: string): Promise<void> {
+  private async runTxSql(conn: PoolConnection, tx: Tx, what: string, checked?: readonly (StatementRowsCheck | null)[]): Promise<void> {
     const sql = sqlOf(tx)!;
-    await this.opts.replayCheck?.checkUndo(conn, sql.undo, sql.refs).catch((e: unknown) => {
-      throw e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e;
-    });
-    await this.runSql(conn, sql.stmts, what, false, this.rowLimits(tx), sql.refs);
+    // `checked`: rowChecks ran for this tx just now (its undo included), on the same schema
+    if (!checked) await this.opts.replayCheck?.checkUndo(conn, sql.undo, sql.refs).catch((e: unknown) => Promise.reject(namedRefusal(e, what)));
+    await this.runSql(conn, sql.stmts, what, false, this.rowLimits(tx), sql.refs, checked);
   }
 
   /** What each statement of a peer's tx may change (rowLimits); undefined for a tx without SQL. */
@@ -1744,19 +1747,23 @@ export class Chain extends EventEmitter {
 
   /**
    * Runs `stmts` in order; with `limits` (rowLimits), each may change at most that many rows; with
-   * `refs` (of a tx that changes rows), only rows they name (ReplayChecker).
+   * `refs` (of a tx that changes rows), only rows they name (ReplayChecker; `checked`: its checks
+   * of `stmts`, made already).
    */
-  private async runSql(conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false, limits?: readonly number[], refs?: readonly string[]): Promise<void> {
+  private async runSql(
+    conn: PoolConnection, stmts: readonly string[], what = 'transaction', ddl = false, limits?: readonly number[], refs?: readonly string[],
+    checked?: readonly (StatementRowsCheck | null)[],
+  ): Promise<void> {
     // MySQL commits DDL by itself: what ran before it in this transaction commits with it, so a
     // crash from here to the final COMMIT would leave the database half changed. Say so first.
     if (ddl) await this.markSqlUnsafe(conn);
     // a replay check's refusal names the tx and the block
-    const named = (e: unknown) => (e instanceof ConsensusError ? new ConsensusError(e.code, `SQL of ${what}: ${e.message}`, e.details) : e);
+    const named = (e: unknown) => namedRefusal(e, what);
     try {
       for (let i = 0; i < stmts.length; i++) {
         const stmt = stmts[i];
         try {
-          const check = refs && this.opts.replayCheck ? await this.opts.replayCheck.check(conn, stmt, refs).catch((e) => Promise.reject(named(e))) : null;
+          const check = checked ? checked[i] : refs && this.opts.replayCheck ? await this.opts.replayCheck.check(conn, stmt, refs).catch((e) => Promise.reject(named(e))) : null;
           await check?.before?.(conn).catch((e) => Promise.reject(named(e)));
           const [result] = await conn.query(stmt);
           if (limits) checkRowsChanged(result, limits[i], what, stmt);

@@ -609,6 +609,11 @@ describe('a block\'s SQL from outside, replayed in batches', () => {
     const bad = mineOn(t.chain, tip, [...good, others[1], insert(6102, 'after')], minter.address);
     await assert.rejects(t.chain.addBlock(bad), (e: unknown) => unnamed('t:2')(e) && (e as Error).message.includes(others[1].id));
     assert.equal(t.chain.tip.hash, tip);
+    // refused before it runs (not deterministic): the error names the tx and the block too
+    const random = signed('UPDATE t SET note = RAND() WHERE id = 1', ['t:1']);
+    await assert.rejects(t.chain.addBlock(mineOn(t.chain, tip, [...good, random], minter.address)), (e: unknown) =>
+      e instanceof ConsensusError && (e as Error).message.includes(`tx ${random.id}`) && /RAND/.test((e as Error).message));
+    assert.equal(t.chain.tip.hash, tip);
     assert.deepEqual((await rows()).filter((r) => r.id < 6000), before.filter((r) => r.id < 6000));
     for (const tx of [...good].reverse()) await t.chain.cancel(tx.id);
     assert.deepEqual(await rows(), before);
