@@ -1,7 +1,12 @@
 import { connect, Socket } from 'node:net';
 import type { MysqlTarget } from '../mysql/url.ts';
 
-/** As large as Node's own read buffer: one read takes whatever the kernel holds. */
+/**
+ * A link starts with a small buffer: most commands and answers are a few hundred bytes, and a
+ * client that connects per request (a PHP page) would otherwise cost 64 KiB of fresh memory a
+ * side. A read that fills it moves the link to Node's own read size, 64 KiB.
+ */
+const FIRST_READ_SIZE = 4 * 1024;
 const READ_SIZE = 64 * 1024;
 
 type Handle = { readStart?: () => number };
@@ -17,8 +22,9 @@ type Handle = { readStart?: () => number };
 export class SocketLink {
   readonly socket: Socket;
   onChunk: (view: Buffer) => void = () => {};
-  private buffer = Buffer.allocUnsafeSlow(READ_SIZE);
+  private buffer = Buffer.allocUnsafeSlow(FIRST_READ_SIZE);
   private kept = false;
+  private size = FIRST_READ_SIZE;
 
   /** The client's backend connection. The client's login is relayed: over TCP whenever the server has an address (see MysqlTarget). */
   static connect(target: MysqlTarget): SocketLink {
@@ -53,14 +59,15 @@ export class SocketLink {
   private constructor(open: (onread: { buffer: () => Buffer; callback: (n: number, buf: Uint8Array) => boolean }) => Socket) {
     this.socket = open({
       buffer: () => {
-        if (this.kept) {
-          this.buffer = Buffer.allocUnsafeSlow(READ_SIZE);
+        if (this.kept || this.buffer.length < this.size) {
+          this.buffer = Buffer.allocUnsafeSlow(this.size);
           this.kept = false;
         }
         return this.buffer;
       },
       // true: keep reading (pausing is done with socket.pause(), which onread sockets honour)
       callback: (n, buf) => {
+        if (n === buf.length) this.size = READ_SIZE;
         this.onChunk((buf as Buffer).subarray(0, n));
         return true;
       },

@@ -38,7 +38,7 @@ async function open(keepWhen: (view: Buffer) => boolean = () => false) {
     assert.equal(views.length, n + 1);
     return views[n];
   };
-  return { link, send };
+  return { link, send, peer };
 }
 
 test('without keep() every read lands in the same buffer', async () => {
@@ -57,6 +57,30 @@ test('a kept view survives the next read', async () => {
   assert.ok(a.buffer !== b.buffer, 'the read after keep() went to a new buffer');
   assert.equal(a.toString(), 'kept bytes');
   assert.equal(b.toString(), 'overwriting');
+  link.socket.destroy();
+});
+
+test('a link starts with a small buffer and moves to 64 KiB ones once a read fills it', async () => {
+  const { link, peer } = await open();
+  const sizes: number[] = [];
+  let got = 0;
+  let wake = () => {};
+  link.onChunk = (v) => {
+    sizes.push(v.buffer.byteLength);
+    got += v.length;
+    wake();
+  };
+  // a small answer: the first buffer, 4 KiB
+  const small = new Promise<void>((r) => (wake = r));
+  peer.write('x'.repeat(100));
+  await small;
+  assert.equal(sizes[0], 4096);
+  // 200 KiB: the first read fills the small buffer, the reads after it get 64 KiB
+  const want = got + 200 * 1024;
+  peer.write(Buffer.alloc(200 * 1024, 1));
+  while (got < want) await new Promise<void>((r) => (wake = r));
+  assert.ok(sizes.includes(65536), `buffer sizes ${[...new Set(sizes)].join(', ')}`);
+  assert.equal(sizes.at(-1), 65536);
   link.socket.destroy();
 });
 
