@@ -63,8 +63,17 @@ export class ProxyServer implements OpenTransactions {
       client.end(encodePacket(encodeErr({ errno: 1040, sqlState: '08004', message: 'Too many connections to the OurSQL proxy' }), 0));
       return;
     }
+    let clientLink: SocketLink;
+    try {
+      clientLink = SocketLink.accepted(client);
+    } catch (e) {
+      // a socket closed before it could be taken over: nothing to serve
+      this.log(`proxy: dropped a client connection: ${(e as Error).message}`);
+      client.destroy();
+      return;
+    }
     const backend = SocketLink.connect(this.opts.backend);
-    const conn: ProxyConnection = new ProxyConnection(SocketLink.accepted(client), backend, {
+    const conn: ProxyConnection = new ProxyConnection(clientLink, backend, {
       classifier: this.classifier,
       writes: this.opts.writes,
       log: this.log,
