@@ -32,7 +32,7 @@ describe('a peer\'s statement time at pool admission', () => {
     const { app } = opened;
     await app.query(`CREATE TABLE \`${db()}\`.big (n INT PRIMARY KEY)`);
     await app.query(`INSERT INTO \`${db()}\`.big SELECT seq FROM \`${db()}\`.seq_1_to_160`);
-    await app.query(`INSERT INTO \`${db()}\`.t VALUES (1, 'row 1'), (2, 'row 2'), (3, 'row 3'), (4, 'row 4')`);
+    await app.query(`INSERT INTO \`${db()}\`.t VALUES (1, 'row 1'), (2, 'row 2'), (3, 'row 3'), (4, 'row 4'), (5, 'row 5')`);
     await app.query(`CREATE TABLE \`${db()}\`.wide (n INT PRIMARY KEY, pad CHAR(100) NOT NULL)`);
     await app.query(`INSERT INTO \`${db()}\`.wide SELECT seq, MD5(seq) FROM \`${db()}\`.seq_1_to_300000`);
     // the limit must be well below what the statement takes here, whatever the machine
@@ -81,6 +81,35 @@ describe('a peer\'s statement time at pool admission', () => {
     assert.equal(await chain.addBlock(b), 'connected');
     assert.equal(await note(1), String(160 ** 3));
     assert.equal(chain.pool.size, pooled);
+  });
+
+  test('a block\'s statement killed from outside (KILL QUERY) makes the block wait and connect again, not count as bad', async () => {
+    const chain = opened.t.chain;
+    const tx = signed(SLOW(5), 5, "UPDATE t SET note = 'row 5' WHERE id = 5");
+    const b = mineOn(chain, chain.tip.hash, [tx], minter.address);
+    const killed = (async () => {
+      for (let i = 0; i < 500; i++) {
+        const [rows] = await opened.app.query(
+          "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%FROM big a, big b, big c%' AND ID <> CONNECTION_ID()",
+        );
+        const id = (rows as { id: number }[])[0]?.id;
+        if (id !== undefined) {
+          await opened.app.query(`KILL QUERY ${Number(id)}`);
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return false;
+    })();
+    const result = await chain.addBlock(b);
+    assert.equal(await killed, true, 'the statement was seen running and killed');
+    assert.equal(result, 'side', 'stored, to be connected again');
+    const end = Date.now() + 20_000;
+    while (chain.tip.hash !== b.hash) {
+      assert.ok(Date.now() < end, 'the block connected on a later try');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await note(5), String(160 ** 3));
   });
 
   test('this node\'s own txs (submitTx: RPC, CLI) run without the limit', async () => {
